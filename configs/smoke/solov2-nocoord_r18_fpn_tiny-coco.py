@@ -1,0 +1,3 @@
+_base_ = './solov2_r18_fpn_tiny-coco.py'
+# Without the mask branch's coordinate channels (the SOLO paper's CoordConv ablation baseline).
+model = dict(solo_coords=False)

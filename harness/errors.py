@@ -1,0 +1,22 @@
+"""User-facing errors.
+
+A `HarnessError` is bad input or an impossible request: the tools print its message as one line
+(`error: ...`) and exit non-zero without a traceback. Messages name the file, field or layer and
+say what was expected.
+"""
+
+
+class HarnessError(Exception):
+    """An error whose message is meant for the user as it is."""
+
+
+class ConfigError(HarnessError, ValueError):
+    """A grid file, config field or CLI value is malformed."""
+
+
+class DatasetError(HarnessError):
+    """A dataset folder, annotation file or image is missing or malformed."""
+
+
+class PaddingError(HarnessError, ValueError):
+    """A padding mode cannot be applied to a layer (e.g. `none` on a layer larger than its input)."""

@@ -1,0 +1,25 @@
+"""posharness: how much do detectors and segmenters depend on the position that padding leaks?"""
+from setuptools import find_packages, setup
+
+setup(
+    name='posharness',
+    version='0.1.0',
+    description='Padding / CoordConv ablation harness for MMDetection and MMSegmentation',
+    packages=find_packages(include=['harness', 'harness.*']),
+    python_requires='>=3.10',
+    # torch, torchvision and mmcv are installed by tools/setup.sh (mmcv has to be built from source).
+    install_requires=[
+        'mmengine==0.10.7',
+        'mmdet==3.3.0',
+        'mmsegmentation==1.2.2',
+        'pycocotools',
+        'faster-coco-eval',
+        'ftfy',  # imported by mmseg.utils, not declared by mmseg (mmseg#3704)
+        'regex',
+        'pyyaml',
+        'matplotlib',
+        'scipy',
+        'cityscapesscripts',  # mmseg's CityscapesMetric; needs the np.in1d shim in harness/compat.py
+    ],
+    extras_require={'dev': ['pytest', 'pytest-timeout']},
+)
