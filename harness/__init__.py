@@ -1,18 +1,24 @@
 """posharness: padding / CoordConv ablations for MMDetection and MMSegmentation models.
 
 `import harness` (or `custom_imports = dict(imports=['harness'])` in a config) applies the stack
-shims and registers `HarnessModel` and `PatchReportHook` in mmengine's root registries, where mmdet
-and mmseg find them.
+shims and registers `HarnessModel`, the hooks (mmengine's root registries) and `ClassIoUMetric`
+(mmseg's), where mmdet and mmseg configs find them.
 """
-from . import compat
+import warnings
+
+# mmengine 0.10.7 imports pkg_resources, which warns on every import since setuptools 80.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
+from . import compat, metrics  # noqa: F401  (metrics registers ClassIoUMetric)
 from .convert import convert_padding
 from .coordconv import inject_coordconv
 from .errors import ConfigError, DatasetError, HarnessError, PaddingError
-from .model import HarnessModel, PatchReportHook, patch_model
+from .hooks import NonFiniteLossError, NonFiniteLossHook, PatchReportHook
+from .model import HarnessModel, patch_model
 from .modes import PADDING_MODES
 from .solo import remove_solo_coords
 
 compat.apply()
 
 __all__ = ['ConfigError', 'DatasetError', 'HarnessError', 'HarnessModel', 'PADDING_MODES', 'PaddingError',
-           'PatchReportHook', 'convert_padding', 'inject_coordconv', 'patch_model', 'remove_solo_coords']
+           'NonFiniteLossError', 'NonFiniteLossHook', 'PatchReportHook', 'convert_padding', 'inject_coordconv', 'patch_model', 'remove_solo_coords']

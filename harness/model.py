@@ -12,24 +12,19 @@ every other key of the stock model dict stays where it is, so `_base_` inheritan
 
 The builder returns the stock class (a `MaskRCNN` is still a `MaskRCNN`), patched at build time: the
 runner wraps it in DDP and loads `init_cfg` / `load_from` / resume weights afterwards, into the same
-parameter names. What was patched is kept in `model.harness_report` and saved by `PatchReportHook`.
+parameter names. What was patched is kept in `model.harness_report` and saved by
+`harness.hooks.PatchReportHook`.
 """
-import json
-import os
 from collections import Counter
 
 from mmengine.config import ConfigDict
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS, MODELS
+from mmengine.registry import MODELS
 
 from .convert import convert_padding
 from .coordconv import inject_coordconv
 from .errors import ConfigError
 from .solo import remove_solo_coords
-
-REPORT_FILE = 'patch_report.json'
 
 
 def patch_model(model, padding=None, coordconv=None, solo_coords=True):
@@ -74,20 +69,3 @@ def HarnessModel(base_type, padding=None, coordconv=None, solo_coords=True, **mo
     for line in summarize(report):
         print_log(f'[harness] {line}', logger='current')
     return model
-
-
-@HOOKS.register_module()
-class PatchReportHook(Hook):
-    """Saves the model's patch report as `patch_report.json` in the run's work dir."""
-    priority = 'VERY_LOW'
-
-    def before_run(self, runner):
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        report = getattr(model, 'harness_report', None)
-        if report is None or runner.rank != 0:
-            return
-        path = os.path.join(runner.work_dir, REPORT_FILE)
-        tmp = path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(report, f, indent=1)
-        os.replace(tmp, path)

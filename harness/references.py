@@ -7,7 +7,8 @@ prints them, in percent (COCO AP 38.2, not mmdet's 0.382); `harness.report` conv
 COCO results to the same scale for display.
 
 A grid points at an entry by its key, in `grid.json`:
-`"references": {"none": {"ref": "mmdet/mask-rcnn_r50_fpn_1x_coco"}}`.
+`"references": {"none": {"ref": "mmdet/mask-rcnn_r50_fpn_1x_coco"}}`, or gives a number and its
+source itself: `{"circular": {"coco/bbox_mAP": 40.0, "source": "..."}}`; `from_grid` reads both.
 
 `kind` is `absolute` for a score, or `delta` for a published difference between two settings of
 the same model (what `compared_to` names).
@@ -77,3 +78,31 @@ def lookup(key, where='grid.json references'):
     if not isinstance(key, str) or key not in REFERENCES:
         raise ConfigError(f'{where}: unknown reference {key!r}; known: {", ".join(sorted(REFERENCES))}')
     return list(REFERENCES[key])
+
+
+def from_grid(references, where):
+    """(variant, Reference) pairs for grid.json `references`; ConfigError naming `where` on a bad entry.
+
+    An entry is `{"ref": key or [keys]}` (entries above), or `{metric: value, "source": ...}` with
+    numbers in percent as published; both may be combined.
+    """
+    out = []
+    for variant, entry in references.items():
+        if isinstance(entry, (str, list)):
+            keys = entry
+        elif isinstance(entry, dict):
+            keys = entry.get('ref', [])
+        else:
+            raise ConfigError(f'{where}: references.{variant}: got {entry!r}; expected '
+                              '{metric: value, source: ...} or {ref: <key in harness/references.py>}')
+        for key in [keys] if isinstance(keys, str) else keys:
+            out += [(variant, r) for r in lookup(key, where=f'{where}: references.{variant}.ref')]
+        for metric, value in (entry.items() if isinstance(entry, dict) else ()):
+            if metric in ('ref', 'source'):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f'{where}: references.{variant}.{metric}: got {value!r}; expected a number '
+                                  '(percent, as published)')
+            source = entry.get('source') or 'grid.json gives no source'
+            out.append((variant, Reference('grid.json', '', '', '', metric, float(value), str(source))))
+    return out

@@ -330,3 +330,190 @@ def test_cli_writes_and_prints_paths(coco_grid, tmp_path):
     printed = proc.stdout.split()
     assert printed[0] == str(out / 'report.md') and str(out / 'report.html') in printed
     assert all(Path(p).is_file() for p in printed)
+
+
+# ------------------------------------------------------------------------------- mixed-task grids
+
+SOLO_CONFIG = """raise SystemExit('config.py must be parsed, never executed')
+test_evaluator = dict(
+    _scope_='mmdet',
+    ann_file='data/tiny_coco/annotations/instances_val2017.json',
+    metric='segm',
+    type='CocoMetric')
+"""
+
+
+def _segm_only(ap):
+    return {k: v for k, v in _coco(0.0, ap).items() if k.startswith('coco/segm')}
+
+
+@pytest.fixture
+def mixed_grid(tmp_path):
+    """Mask R-CNN and SOLO (COCO) with FCN (Cityscapes) in one grid, two seeds each, like the smoke grid."""
+    work = tmp_path / 'mixed'
+    work.mkdir()
+    pairs = (('mrcnn', 'mrcnn'), ('mrcnn-cc', 'mrcnn'), ('solo', 'solo'), ('solo-nc', 'solo'),
+             ('fcn', 'fcn'), ('fcn-none', 'fcn'))
+    grid = {'name': 'mixed', 'baseline': 'mrcnn', 'seeds': [0, 1], 'metrics': [],
+            'variants': [{'name': n, 'baseline': b} for n, b in pairs]}
+    (work / 'grid.json').write_text(json.dumps(grid))
+    # mrcnn bbox 0.30 0.32 -> 31.0 +- 1.4; mrcnn-cc 0.33 0.35 -> 34.0, delta +3.0
+    for variant, boxes in (('mrcnn', (0.30, 0.32)), ('mrcnn-cc', (0.33, 0.35))):
+        for seed, b in enumerate(boxes):
+            _write_run(work, variant, seed, {'status': 'done', 'metrics': _coco(b, b - 0.02)})
+    # solo: segm only, 0.20 0.22 -> 21.0 +- 1.4; solo-nc predicted nothing: {} -> segm 0, bbox n/a (config.py)
+    for seed, s in enumerate((0.20, 0.22)):
+        _write_run(work, 'solo', seed, {'status': 'done', 'metrics': _segm_only(s)})
+        _write_run(work, 'solo-nc', seed, {'status': 'done', 'metrics': {}})
+    (work / 'solo-nc_seed0' / 'config.py').write_text(SOLO_CONFIG)
+    # fcn mIoU 40 42 -> 41.00 +- 1.41; fcn-none 43 44 -> 43.50 (+2.50); 'car' only in fcn-none, 'pole' only in fcn
+    for variant, mious, extra in (('fcn', (40.0, 42.0), 'IoU.pole'), ('fcn-none', (43.0, 44.0), 'IoU.car')):
+        for seed, miou in enumerate(mious):
+            _write_run(work, variant, seed, {'status': 'done', 'task': 'cityscapes', 'metrics': {
+                'aAcc': 90.0, 'mIoU': miou, 'mAcc': 50.0, extra: 20.0 + seed, 'IoU.road': 95.0,
+                'border/mIoU@0-16': miou - 10, 'border/mIoU@16-inf': miou + 1}})
+    return work
+
+
+def _table_after(md, heading):
+    """The Markdown table rows (cells) that follow `heading` (a '## ' or '### ' line) up to the next heading."""
+    text = md.split(f'\n{heading}\n')[1].split('\n#')[0]
+    lines = [line for line in text.splitlines() if line.startswith('|')]
+    return [[c.strip() for c in line.strip('|').split(' | ')] for line in lines[2:]]  # after header, |---|
+
+
+def test_mixed_grid_headline_is_per_task(mixed_grid, tmp_path):
+    md = (report.write_report(mixed_grid, tmp_path / 'out') / 'report.md').read_text(encoding='utf-8')
+    headline = _section(md, 'Headline')
+    coco = _table_after(headline, '### COCO variants')
+    assert [r[0] for r in coco] == ['mrcnn', 'mrcnn-cc', 'solo', 'solo-nc']
+    assert coco[1][3:7] == ['34.0 ± 1.4', '+3.0', '32.0 ± 1.4', '+3.0']
+    assert coco[2][3:7] == ['n/a (model has no boxes)', 'baseline', '21.0 ± 1.4', 'baseline']
+    # solo-nc predicted nothing: segm AP 0, bbox n/a because its config evaluates segm only
+    assert coco[3][3:7] == ['n/a (model has no boxes)', 'n/a', '0.0 ± 0.0', '−21.0']
+    assert coco[3][-1] == 'no detections: seed 0; no detections: seed 1'
+    city = _table_after(headline, '### Cityscapes variants')
+    assert city == [['fcn', 'fcn', '2/2', '41.00 ± 1.41', 'baseline', ''],
+                    ['fcn-none', 'fcn', '2/2', '43.50 ± 0.71', '+2.50', '']]
+    assert 'not reported' not in headline
+    runs = _section(md, 'Runs')
+    assert _md_row(runs, 'solo-nc_seed1')[2:4] == ['n/a (no boxes)', '0.0 (no detections)']
+    assert _md_row(runs, 'fcn_seed0')[2] == '40.00'
+
+
+def test_mixed_grid_tables_list_only_their_task(mixed_grid, tmp_path):
+    out = report.write_report(mixed_grid, tmp_path / 'out')
+    md = (out / 'report.md').read_text(encoding='utf-8')
+    assert [r[0] for r in _table_after(md, '## Segmentation')] == ['fcn', 'fcn-none']
+    assert [r[0] for r in _table_after(md, '## COCO Box AP')] == ['mrcnn', 'mrcnn-cc']
+    assert 'Not listed (model has no boxes): solo, solo-nc.' in _section(md, 'COCO Box AP')
+    assert [r[0] for r in _table_after(md, '## COCO Mask AP')] == ['mrcnn', 'mrcnn-cc', 'solo', 'solo-nc']
+    per_class = _section(md, 'Per-class IoU')
+    assert '| Class | fcn | fcn-none |' in per_class
+    # only classes some run reports, in Cityscapes order (road, pole, car), never the other 16
+    assert [r[0] for r in _table_after(md, '## Per-class IoU')] == ['road', 'pole', 'car']
+    assert _md_row(per_class, 'car') == ['car', 'not reported', '20.50 ± 0.71']
+    assert 'fcn' not in _section(md, 'COCO Mask AP') and 'mrcnn' not in _section(md, 'Segmentation')
+    summary = _rows(out / 'summary.csv')
+    assert {r['metric'] for r in summary if r['variant'] == 'fcn'} >= {'mIoU', 'IoU.car'}
+    assert not any(r['metric'].startswith('coco/') for r in summary if r['task'] == 'cityscapes')
+    assert {p.name for p in out.glob('*.png')} >= {'coco_bbox_mAP.png', 'coco_segm_mAP.png', 'mIoU.png',
+                                                   'delta_mIoU.png', 'border_mIoU.png', 'delta_border_mIoU.png'}
+
+
+def test_mixed_grid_metrics_override_is_split_by_task(mixed_grid, tmp_path):
+    grid = json.loads((mixed_grid / 'grid.json').read_text())
+    grid['metrics'] = ['coco/segm_mAP', 'mIoU']
+    (mixed_grid / 'grid.json').write_text(json.dumps(grid))
+    md = (report.write_report(mixed_grid, tmp_path / 'out') / 'report.md').read_text(encoding='utf-8')
+    headline = _section(md, 'Headline')
+    assert '| Variant | vs. | runs with results | segm AP (x100) | Δ segm AP (x100) | notes |' in headline
+    assert '| Variant | vs. | runs with results | mIoU | Δ mIoU | notes |' in headline
+    assert 'bbox AP' not in headline
+
+
+def test_n_is_shown_only_when_some_seeds_gave_no_value(tmp_path):
+    work = tmp_path / 'one'
+    work.mkdir()
+    (work / 'grid.json').write_text(json.dumps({'name': 'one', 'seeds': [0], 'variants': [{'name': 'a'}]}))
+    _write_run(work, 'a', 0, {'status': 'done', 'metrics': _coco(0.021, 0.022)})
+    md = (report.write_report(work, tmp_path / 'out') / 'report.md').read_text(encoding='utf-8')
+    assert _md_row(md, 'a')[3] == '2.1'
+    assert '(n=' not in md
+
+
+def test_no_detections_run_is_na_where_the_val_set_has_no_such_objects(tmp_path):
+    work = tmp_path / 'w'
+    work.mkdir()
+    (work / 'grid.json').write_text(json.dumps({'name': 'w', 'seeds': [0], 'variants': [{'name': 'a'},
+                                                                                        {'name': 'b'}]}))
+    _write_run(work, 'a', 0, {'status': 'done', 'metrics': _coco(0.3, 0.2, **{'coco/bbox_mAP_l': -1})})
+    _write_run(work, 'b', 0, {'status': 'done', 'metrics': {}})
+    out = report.write_report(work, tmp_path / 'out')
+    box = _table_after((out / 'report.md').read_text(encoding='utf-8'), '## COCO Box AP')
+    assert box[1] == ['b', '0.0 (−30.0)', '0.0 (−50.0)', '0.0 (−25.0)', '0.0 (−10.0)', '0.0 (−30.0)', 'n/a']
+
+
+def test_evaluated_coco_kinds_reads_config_without_running_it(tmp_path):
+    from harness.report_data import Run, evaluated_coco_kinds
+    folder = tmp_path / 'r'
+    folder.mkdir()
+    run = Run('r', 'r', 0, 'done', folder / 'results.json')
+    assert evaluated_coco_kinds(run) is None  # no config.py
+    for text, kinds in ((SOLO_CONFIG, {'segm'}),
+                        ("test_evaluator = dict(type='CocoMetric', metric=['bbox', 'segm'])", {'bbox', 'segm'}),
+                        ("test_evaluator = [{'type': 'CocoMetric'}, dict(type='DumpResults')]", {'bbox'}),
+                        ("test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])", None),
+                        ('test_evaluator = dict(', None)):
+        (folder / 'config.py').write_text(text)
+        assert evaluated_coco_kinds(run) == (frozenset(kinds) if kinds else None), text
+
+
+# --------------------------------------------------------------------------- border and probe keys
+
+@pytest.fixture
+def border_grid(tmp_path):
+    work = tmp_path / 'border'
+    work.mkdir()
+    grid = {'name': 'border', 'seeds': [0, 1], 'baseline': 'zeros',
+            'variants': [{'name': 'zeros'}, {'name': 'circular'}]}
+    (work / 'grid.json').write_text(json.dumps(grid))
+    # border AP @0-32: zeros 0.10 0.12 -> 11.0 +- 1.4, circular 0.15 0.17 -> 16.0 (+5.0)
+    # border AP @32-inf: zeros 0.30 0.30 -> 30.0 +- 0.0, circular 0.30 0.32 -> 31.0 (+1.0)
+    # probe H_spc: zeros 0.5 0.7 -> 0.600 +- 0.141; circular 0.9 0.9 -> 0.900 (+0.300); H_mae 10, 12 / 4, 4
+    values = {'zeros': ((0.10, 0.30, 0.5, 10.0), (0.12, 0.30, 0.7, 12.0)),
+              'circular': ((0.15, 0.30, 0.9, 4.0), (0.17, 0.32, 0.9, 4.0))}
+    for variant, per_seed in values.items():
+        for seed, (near, far, spc, mae) in enumerate(per_seed):
+            _write_run(work, variant, seed, {'status': 'done', 'metrics': _coco(0.3, 0.2, **{
+                'border/bbox_mAP@0-32': near, 'border/bbox_mAP@32-inf': far,
+                'probe/H_spc': spc, 'probe/H_mae': mae, 'probe/V_spc': spc / 2, 'probe/V_mae': mae * 2,
+                'extra/throughput': 7.0 + seed})})
+    return work
+
+
+def test_border_table_and_plots(border_grid, tmp_path):
+    out = report.write_report(border_grid, tmp_path / 'out')
+    md = (out / 'report.md').read_text(encoding='utf-8')
+    section = _section(md, 'By distance to the image border')
+    assert '| Variant | 0-32 | 32-inf |' in section
+    assert _md_row(section, 'zeros') == ['zeros', '11.0 ± 1.4', '30.0 ± 0.0']
+    assert _md_row(section, 'circular') == ['circular', '16.0 ± 1.4 (+5.0)', '31.0 ± 1.4 (+1.0)']
+    assert '](border_bbox_mAP.png)' in section and '](delta_border_bbox_mAP.png)' in section
+    for name in ('border_bbox_mAP.png', 'delta_border_bbox_mAP.png'):
+        data = (out / name).read_bytes()
+        assert data[:8] == b'\x89PNG\r\n\x1a\n' and struct.unpack('>II', data[16:24])[0] > 300
+    assert 'border/' not in _section(md, 'Other metrics')
+
+
+def test_probe_table_and_other_metrics(border_grid, tmp_path):
+    md = (report.write_report(border_grid, tmp_path / 'out') / 'report.md').read_text(encoding='utf-8')
+    probe = _section(md, 'Position read-out probe')
+    assert '| Target | Variant | SPC | MAE |' in probe
+    rows = _table_after(md, '## Position read-out probe')
+    assert rows[:2] == [['H', 'zeros', '0.600 ± 0.141', '11 ± 1.414'],
+                        ['H', 'circular', '0.900 ± 0.000 (+0.300)', '4 ± 0 (−7)']]
+    assert [r[:2] for r in rows[2:]] == [['V', 'zeros'], ['V', 'circular']]
+    other = _section(md, 'Other metrics')
+    assert _md_row(other, 'extra/throughput')[1] == '7.5 ± 0.7071'
+    assert 'probe/' not in other

@@ -14,6 +14,7 @@ tiny_train_pipeline = [
 tiny_test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=(128, 128), keep_ratio=True),  # a no-op at 128², but records scale_factor
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 tiny_val_dataloader = dict(
@@ -26,13 +27,13 @@ tiny = dict(
         batch_sampler=None,
         dataset=dict(data_root=tiny_data_root, metainfo=tiny_metainfo, pipeline=tiny_train_pipeline,
                      filter_cfg=dict(filter_empty_gt=True, min_size=4))),
-    val_dataloader=tiny_val_dataloader,
+    # No validation inside training: tools/run_ablation.sh evaluates the final checkpoint with tools/test.py.
+    val_dataloader=None, val_cfg=None, val_evaluator=None,
     test_dataloader=tiny_val_dataloader,
-    val_evaluator=tiny_val_evaluator,
     test_evaluator=tiny_val_evaluator,
     # Iteration-based, validated once at the end; warm-up and gradient clipping keep random-init
     # training finite at this scale (without them circular padding diverged here, docs/STACK.md).
-    train_cfg=dict(_delete_=True, type='IterBasedTrainLoop', max_iters=tiny_max_iters, val_interval=tiny_max_iters),
+    train_cfg=dict(_delete_=True, type='IterBasedTrainLoop', max_iters=tiny_max_iters),
     param_scheduler=[dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20)],
     optim_wrapper=dict(optimizer=dict(lr=0.01), clip_grad=dict(max_norm=10, norm_type=2)),
     default_hooks=dict(

@@ -9,8 +9,9 @@ model = dict(
     test_cfg=dict(max_per_img=20))
 train_dataloader = {{_base_.tiny.train_dataloader}}
 val_dataloader = {{_base_.tiny.val_dataloader}}
-test_dataloader = {{_base_.tiny.test_dataloader}}
+val_cfg = {{_base_.tiny.val_cfg}}
 val_evaluator = {{_base_.tiny.val_evaluator}}
+test_dataloader = {{_base_.tiny.test_dataloader}}
 test_evaluator = {{_base_.tiny.test_evaluator}}
 train_cfg = {{_base_.tiny.train_cfg}}
 param_scheduler = {{_base_.tiny.param_scheduler}}

@@ -1,0 +1,271 @@
+"""Run an ablation grid: variants x seeds, each trained and evaluated once, crash-safe, then a report.
+
+Each run lives in `<work-dir>/<grid>/<variant>_seed<k>/`. A run is done when its `results.json`
+exists; that file is written last and atomically (temp file + rename), so a killed runner leaves
+either no result (the run is resumed from its last checkpoint next time) or a whole one (the run is
+skipped). Training and evaluation are child processes started by mmengine's own launchers (plain,
+torchrun, srun); a child dies with the runner (PR_SET_PDEATHSIG), and a lock file stops two runners
+from working on one grid at the same time.
+"""
+import ctypes
+import fcntl
+import json
+import os
+import os.path as osp
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+from .errors import ConfigError, HarnessError
+from .grid import dump_resolved, load_grid
+from .hooks import FAILURE, PATCH_REPORT, write_json
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+RESULTS = 'results.json'
+TRAIN_DONE = 'train_meta.json'
+METRICS = 'metrics.json'
+EXIT_BAD_INPUT, EXIT_NON_FINITE = 2, 3
+
+
+def resolve_config(run, run_dir):
+    """The run's full config: its variant's base + patches + cfg_options + seed + work dir."""
+    from mmengine.config import Config
+    from mmengine.hub import get_config
+    base = str(run.variant.base)
+    try:
+        cfg = get_config(base) if base.startswith(('mmdet::', 'mmseg::')) else Config.fromfile(base)
+    except Exception as e:
+        raise ConfigError(f'{base}: cannot load config: {type(e).__name__}: {str(e).splitlines()[0]}') from e
+    model = cfg.model
+    if model.type != 'HarnessModel':
+        cfg.model = dict(model, type='HarnessModel', base_type=model.type)
+    v = run.variant
+    if v.padding is not None:
+        cfg.model.padding = dict(v.padding)
+    if v.coordconv is not None:
+        cfg.model.coordconv = dict(v.coordconv)
+    if not v.solo_coords:
+        cfg.model.solo_coords = False
+    imports = list(cfg.get('custom_imports', {}).get('imports', []))
+    cfg.custom_imports = dict(imports=imports + ['harness'] * ('harness' not in imports), allow_failed_imports=False)
+    hooks = list(cfg.get('custom_hooks', []))
+    for hook in ('PatchReportHook', 'NonFiniteLossHook'):
+        if not any(h.get('type') == hook for h in hooks):
+            hooks.append(dict(type=hook))
+    cfg.custom_hooks = hooks
+    try:
+        cfg.merge_from_dict(dict(v.cfg_options))
+    except Exception as e:
+        raise ConfigError(f'{run.name}: cfg_options {v.cfg_options}: {e}') from e
+    cfg.randomness = dict(seed=run.seed, deterministic=False)
+    cfg.work_dir = run_dir
+    return cfg
+
+
+def task_of(cfg):
+    return 'cityscapes' if cfg.get('default_scope') == 'mmseg' else 'coco'
+
+
+class Launcher:
+    """Turns `tools/<script>.py args` into the command of mmengine's launcher of choice."""
+
+    def __init__(self, kind='none', gpus=1):
+        self.kind, self.gpus = kind, gpus
+
+    def command(self, script, args):
+        tool = osp.join(REPO, 'tools', script)
+        if self.kind == 'none':
+            return [sys.executable, tool, *args]
+        if self.kind == 'pytorch':
+            return [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={self.gpus}',
+                    f'--master_port={_free_port()}', tool, *args, '--launcher', 'pytorch']
+        # slurm: inside an allocation (sbatch / salloc); extra srun flags through SRUN_ARGS, like
+        # mmdet's tools/slurm_train.sh.
+        per_node = min(self.gpus, 8)
+        return ['srun', f'--ntasks={self.gpus}', f'--ntasks-per-node={per_node}', f'--gres=gpu:{per_node}',
+                '--kill-on-bad-exit=1', *os.environ.get('SRUN_ARGS', '').split(),
+                sys.executable, '-u', tool, *args, '--launcher', 'slurm']
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGKILL when the runner dies, so no orphan keeps writing."""
+    ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _run_child(cmd, log_path, verbose):
+    """Run `cmd`, its output appended to `log_path` (and echoed if verbose). Returns the exit code."""
+    with open(log_path, 'a') as log:
+        log.write(f'\n$ {" ".join(cmd)}\n')
+        log.flush()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                cwd=os.getcwd(), preexec_fn=_die_with_parent, bufsize=1)
+        last_error = ''
+        for line in proc.stdout:
+            log.write(line)
+            if verbose:
+                sys.stdout.write(line)
+            if line.startswith('error: '):
+                last_error = line[len('error: '):].strip()
+        return proc.wait(), last_error
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _final_checkpoint(run_dir):
+    try:
+        with open(osp.join(run_dir, 'last_checkpoint')) as f:
+            path = f.read().strip()
+    except OSError:
+        return None
+    return path if osp.isfile(path) else None
+
+
+def _environment():
+    import mmcv
+    import mmdet
+    import mmengine
+    import mmseg
+    import torch
+
+    from .runtime import hardware
+    try:
+        commit = subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=REPO, capture_output=True,
+                                text=True, timeout=10).stdout.strip() or 'unknown'
+    except (OSError, subprocess.TimeoutExpired):
+        commit = 'unknown'
+    return dict(commit=commit, hardware=hardware(), versions=dict(
+        torch=torch.__version__, mmcv=mmcv.__version__, mmengine=mmengine.__version__,
+        mmdet=mmdet.__version__, mmseg=mmseg.__version__))
+
+
+def _image_size(cfg):
+    size = cfg.model.get('data_preprocessor', {}).get('size')
+    if size:
+        return f'{size[0]}x{size[1]} (crop)'
+    for step in cfg.get('train_dataloader', {}).get('dataset', {}).get('pipeline', []):
+        if step.get('type') == 'Resize':
+            return f"resized to {step['scale']}"
+    return 'as stored'
+
+
+class GridRunner:
+    def __init__(self, grid_path, work_root='work_dirs', launcher=Launcher(), only=None, verbose=False,
+                 report_dir=None, log=print):
+        self.grid = load_grid(grid_path)
+        self.runs = self.grid.runs(only)
+        self.dir = osp.join(work_root, self.grid.name)
+        self.launcher, self.verbose, self.report_dir, self.log = launcher, verbose, report_dir, log
+
+    def plan(self):
+        """[(run, state)] with state done / failed / resume / new."""
+        out = []
+        for run in self.runs:
+            d = osp.join(self.dir, run.name)
+            result = _read_json(osp.join(d, RESULTS))
+            if result is not None:
+                out.append((run, result.get('status', 'done')))
+            else:
+                out.append((run, 'resume' if _final_checkpoint(d) else 'new'))
+        return out
+
+    def resolve_all(self):
+        """Every run's config, resolved before anything runs: a bad base or override fails here."""
+        return {run.name: resolve_config(run, osp.join(self.dir, run.name)) for run in self.runs}
+
+    def dry_run(self):
+        self.resolve_all()
+        for i, (run, state) in enumerate(self.plan(), 1):
+            d = osp.join(self.dir, run.name)
+            cmd = self.launcher.command('train.py', [osp.join(d, 'config.py'), '--work-dir', d, '--resume'])
+            self.log(f'[{i}/{len(self.runs)}] {run.name} ({state}): {" ".join(cmd)}')
+
+    def run(self):
+        os.makedirs(self.dir, exist_ok=True)
+        lock = open(osp.join(self.dir, '.lock'), 'w')
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HarnessError(f'{self.dir}: another run_ablation is working on this grid (lock {lock.name})')
+        configs = self.resolve_all()
+        write_json(osp.join(self.dir, 'grid.json'), dump_resolved(self.grid))
+        env = _environment()
+        plan = self.plan()
+        todo = [r for r, s in plan if s not in ('done', 'failed')]
+        self.log(f'grid {self.grid.name}: {len(self.runs)} runs, {len(self.runs) - len(todo)} already finished, '
+                 f'work dir {self.dir}')
+        t0 = time.time()
+        for k, run in enumerate(todo, 1):
+            started = time.time()
+            self.log(f'[{k}/{len(todo)}] {run.name}: training ...')
+            status = self._run_one(run, configs[run.name], env)
+            elapsed = time.time() - t0
+            eta = elapsed / k * (len(todo) - k)
+            self.log(f'[{k}/{len(todo)}] {run.name}: {status} in {time.time() - started:.0f} s '
+                     f'(grid {elapsed:.0f} s, about {eta:.0f} s left)')
+        from .report import write_report
+        out = write_report(self.dir, self.report_dir)
+        self.log(f'report: {osp.join(out, "report.md")}')
+        return out
+
+    def _run_one(self, run, cfg, env):
+        d = osp.join(self.dir, run.name)
+        os.makedirs(d, exist_ok=True)
+        started = datetime.now(timezone.utc)
+        t = time.time()
+        cfg_path = osp.join(d, 'config.py')
+        tmp = cfg_path + '.tmp.py'
+        cfg.dump(tmp)
+        os.replace(tmp, cfg_path)
+        log_path = osp.join(d, 'run.log')
+
+        failure = None
+        if not osp.exists(osp.join(d, TRAIN_DONE)):
+            code, error = _run_child(self.launcher.command('train.py', [cfg_path, '--work-dir', d, '--resume']),
+                                     log_path, self.verbose)
+            if code != 0:
+                failure = _read_json(osp.join(d, FAILURE)) if code == EXIT_NON_FINITE else None
+                failure = failure or dict(reason=error or f'tools/train.py exited with code {code}; see {log_path}')
+        if failure is None:
+            self.log(f'    {run.name}: evaluating ...')
+            ckpt = _final_checkpoint(d)
+            code, error = _run_child(self.launcher.command('test.py', [cfg_path, ckpt or 'no-checkpoint', '--work-dir',
+                                                                      osp.join(d, 'test'), '--out-metrics',
+                                                                      osp.join(d, METRICS)]), log_path, self.verbose)
+            if code != 0:
+                failure = dict(reason=error or f'tools/test.py exited with code {code}; see {log_path}')
+        if failure is None or code in (EXIT_BAD_INPUT, EXIT_NON_FINITE):
+            self._write_result(run, d, cfg, env, started, time.time() - t, failure)
+            return 'failed' if failure else 'done'
+        # A crash we cannot classify (killed child, OOM, bug): no result, so a rerun retries it.
+        self.log(f'    {run.name}: {failure["reason"]} (no result written; rerun to retry)')
+        return 'crashed'
+
+    def _write_result(self, run, d, cfg, env, started, wall_s, failure):
+        train = _read_json(osp.join(d, TRAIN_DONE)) or {}
+        test = _read_json(osp.join(d, METRICS)) or {}
+        meta = dict(env, config=osp.join(d, 'config.py'), iterations=train.get('iterations'),
+                    max_iters=cfg.get('train_cfg', {}).get('max_iters'),
+                    train_images=train.get('train_images'), val_images=test.get('test_images'),
+                    batch_size=train.get('batch_size'), gpus=train.get('world_size'), image_size=_image_size(cfg),
+                    wall_s=round(wall_s, 1), started=started.isoformat(timespec='seconds'),
+                    finished=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+                    patch_report=PATCH_REPORT if osp.exists(osp.join(d, PATCH_REPORT)) else None)
+        write_json(osp.join(d, RESULTS), dict(
+            run=run.name, variant=run.variant.name, seed=run.seed, task=task_of(cfg),
+            status='failed' if failure else 'done', error=failure and failure['reason'],
+            iteration=failure and failure.get('iteration'), metrics=test.get('metrics', {}), meta=meta))

@@ -1,0 +1,73 @@
+"""Train an MMDetection or MMSegmentation config (plain or patched by the harness).
+
+mmdet's tools/train.py flags and work-dir rule; works for mmseg configs too, and on CPU-only
+machines under torchrun (gloo). Bad input exits 2 with one line; a NaN/inf loss exits 3 after
+writing failure.json in the work dir.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+EPILOG = '''examples:
+  python tools/train.py configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py
+  python tools/train.py configs/mask_rcnn/mask-rcnn_r50-padnone_fpn_1x_coco.py --work-dir work_dirs/none --amp
+  torchrun --nproc_per_node 8 tools/train.py CONFIG --launcher pytorch
+  srun -p PART --ntasks 8 --gres gpu:8 python -u tools/train.py CONFIG --launcher slurm
+  python tools/train.py CONFIG --resume                # resume from the work dir's last checkpoint
+  python tools/train.py CONFIG --cfg-options train_cfg.max_iters=100 randomness.seed=1
+'''
+
+
+def parse_args(argv=None):
+    import harness  # noqa: F401  (first: registers modules and silences import-time noise)
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go (default: config, else ./work_dirs/<name>)')
+    parser.add_argument('--resume', nargs='?', const='auto',
+                        help='resume from CHECKPOINT, or with no value from the latest one in the work dir')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='key=value overrides of the config')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    parser.add_argument('--no-data-check', action='store_true', help='skip the dataset check before training')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    from mmengine.runner import Runner
+
+    from harness.hooks import write_json
+    from harness.runtime import check_data, load_config
+
+    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        if not os.path.isfile(args.resume):
+            from harness.errors import ConfigError
+            raise ConfigError(f'--resume {args.resume}: checkpoint file not found')
+        cfg.resume, cfg.load_from = True, args.resume
+    if not args.no_data_check:
+        check_data(cfg, ('train',))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    if runner.rank == 0:
+        loader = runner.train_dataloader
+        write_json(os.path.join(cfg.work_dir, 'train_meta.json'), dict(
+            iterations=runner.iter, train_images=len(loader.dataset),
+            batch_size=loader.batch_size * runner.world_size, world_size=runner.world_size))
+
+
+if __name__ == '__main__':
+    from harness.runtime import run_cli
+    run_cli(main)
