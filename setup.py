@@ -21,5 +21,5 @@ setup(
         'scipy',
         'cityscapesscripts',  # mmseg's CityscapesMetric; needs the np.in1d shim in harness/compat.py
     ],
-    extras_require={'dev': ['pytest', 'pytest-timeout']},
+    extras_require={'dev': ['pytest', 'pytest-timeout', 'selenium']},
 )

@@ -27,10 +27,16 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS = 'results.json'
 TRAIN_DONE = 'train_meta.json'
 METRICS = 'metrics.json'
+PROBE = 'probe.json'
 EXIT_BAD_INPUT, EXIT_NON_FINITE = 2, 3
 
 
-def resolve_config(run, run_dir):
+# With `border: true` in the grid, the test evaluator becomes its border-stratified subclass.
+_BORDER_METRICS = {'CocoMetric': 'BorderCocoMetric', 'IoUMetric': 'BorderIoUMetric',
+                   'ClassIoUMetric': 'BorderIoUMetric'}
+
+
+def resolve_config(run, run_dir, border=False):
     """The run's full config: its variant's base + patches + cfg_options + seed + work dir."""
     from mmengine.config import Config
     from mmengine.hub import get_config
@@ -62,6 +68,9 @@ def resolve_config(run, run_dir):
         raise ConfigError(f'{run.name}: cfg_options {v.cfg_options}: {e}') from e
     cfg.randomness = dict(seed=run.seed, deterministic=False)
     cfg.work_dir = run_dir
+    evaluator = cfg.get('test_evaluator')
+    if border and isinstance(evaluator, dict) and evaluator.get('type') in _BORDER_METRICS:
+        evaluator.type = _BORDER_METRICS[evaluator.type]
     return cfg
 
 
@@ -107,7 +116,8 @@ def _run_child(cmd, log_path, verbose):
         log.write(f'\n$ {" ".join(cmd)}\n')
         log.flush()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                cwd=os.getcwd(), preexec_fn=_die_with_parent, bufsize=1)
+                                cwd=os.getcwd(), preexec_fn=_die_with_parent, bufsize=1,
+                                env=dict(os.environ, PYTHONUNBUFFERED='1'))  # log lines as they happen
         last_error = ''
         for line in proc.stdout:
             log.write(line)
@@ -185,7 +195,7 @@ class GridRunner:
 
     def resolve_all(self):
         """Every run's config, resolved before anything runs: a bad base or override fails here."""
-        return {run.name: resolve_config(run, osp.join(self.dir, run.name)) for run in self.runs}
+        return {run.name: resolve_config(run, osp.join(self.dir, run.name), self.grid.border) for run in self.runs}
 
     def dry_run(self):
         self.resolve_all()
@@ -248,6 +258,8 @@ class GridRunner:
                                                                       osp.join(d, METRICS)]), log_path, self.verbose)
             if code != 0:
                 failure = dict(reason=error or f'tools/test.py exited with code {code}; see {log_path}')
+        if failure is None and self.grid.probe:
+            self._probe(run, d, log_path)
         if failure is None or code in (EXIT_BAD_INPUT, EXIT_NON_FINITE):
             self._write_result(run, d, cfg, env, started, time.time() - t, failure)
             return 'failed' if failure else 'done'
@@ -255,9 +267,22 @@ class GridRunner:
         self.log(f'    {run.name}: {failure["reason"]} (no result written; rerun to retry)')
         return 'crashed'
 
+    def _probe(self, run, d, log_path):
+        """The position read-out probe on the trained backbone; a failed probe does not fail the run."""
+        if _read_json(osp.join(d, PROBE)) is not None:
+            return
+        self.log(f'    {run.name}: probing position information ...')
+        cmd = [sys.executable, osp.join(REPO, 'tools', 'probe_position.py'), d, '--out', osp.join(d, PROBE)]
+        code, error = _run_child(cmd, log_path, self.verbose)
+        if code != 0:
+            self.log(f'    {run.name}: probe failed ({error or f"exit code {code}"}; see {log_path})')
+
     def _write_result(self, run, d, cfg, env, started, wall_s, failure):
         train = _read_json(osp.join(d, TRAIN_DONE)) or {}
         test = _read_json(osp.join(d, METRICS)) or {}
+        metrics = dict(test.get('metrics', {}))
+        if failure is None:
+            metrics.update((_read_json(osp.join(d, PROBE)) or {}).get('metrics', {}))
         meta = dict(env, config=osp.join(d, 'config.py'), iterations=train.get('iterations'),
                     max_iters=cfg.get('train_cfg', {}).get('max_iters'),
                     train_images=train.get('train_images'), val_images=test.get('test_images'),
@@ -268,4 +293,4 @@ class GridRunner:
         write_json(osp.join(d, RESULTS), dict(
             run=run.name, variant=run.variant.name, seed=run.seed, task=task_of(cfg),
             status='failed' if failure else 'done', error=failure and failure['reason'],
-            iteration=failure and failure.get('iteration'), metrics=test.get('metrics', {}), meta=meta))
+            iteration=failure and failure.get('iteration'), metrics=metrics, meta=meta))

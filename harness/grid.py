@@ -20,7 +20,7 @@ from .errors import ConfigError
 from .modes import SCOPES, canonical_mode
 
 GRID_KEYS = ('name', 'description', 'base', 'baseline', 'seeds', 'metrics', 'cfg_options', 'references',
-             'variants')
+             'variants', 'border', 'probe')
 VARIANT_KEYS = ('name', 'base', 'baseline', 'padding', 'coordconv', 'solo_coords', 'cfg_options', 'description')
 PADDING_KEYS = ('mode', 'scope')
 COORDCONV_KEYS = ('sites', 'with_r')
@@ -61,6 +61,8 @@ class Grid:
     references: dict
     variants: list
     baseline: str
+    border: bool = False  # evaluate with the border-stratified metrics (harness/border_metrics.py)
+    probe: bool = False  # run the position read-out probe on every trained backbone
 
     def variant(self, name):
         """The variant called `name` (KeyError if none)."""
@@ -88,7 +90,7 @@ class Grid:
                 raise ConfigError(f'{source}: format: got {_show(d.get("format"))}; expected {RESOLVED_FORMAT!r}')
             variants = [Variant(**{**v, 'base': _base_from_str(v['base'])}) for v in d['variants']]
             return cls(d['name'], Path(d['path']), d['description'], list(d['seeds']), list(d['metrics']),
-                       dict(d['references']), variants, d['baseline'])
+                       dict(d['references']), variants, d['baseline'], d.get('border', False), d.get('probe', False))
         except (KeyError, TypeError, AttributeError) as e:
             raise ConfigError(f'{source}: malformed resolved grid ({type(e).__name__}: {e}); '
                               f'expected the output of dump_resolved') from None
@@ -106,7 +108,8 @@ def dump_resolved(grid):
                  'cfg_options': copy.deepcopy(v.cfg_options), 'description': v.description} for v in grid.variants]
     return {'format': RESOLVED_FORMAT, 'name': grid.name, 'path': str(grid.path), 'description': grid.description,
             'baseline': grid.baseline, 'seeds': list(grid.seeds), 'metrics': list(grid.metrics),
-            'references': copy.deepcopy(grid.references), 'variants': variants,
+            'references': copy.deepcopy(grid.references), 'variants': variants, 'border': grid.border,
+            'probe': grid.probe,
             'runs': [r.name for r in grid.runs()]}
 
 
@@ -190,7 +193,9 @@ class _Parser:
             variants.append(Variant(baseline=ref, **p))
         references = self._references(data.get('references', {}), names)
         description = self._text(data.get('description', ''), 'description')
-        return Grid(name, self.path.resolve(), description, seeds, metrics, references, variants, baseline)
+        border, probe = (self._bool(data.get(k, False), k) for k in ('border', 'probe'))
+        return Grid(name, self.path.resolve(), description, seeds, metrics, references, variants, baseline, border,
+                    probe)
 
     def _read(self):
         if not self.path.is_file():

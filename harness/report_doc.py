@@ -13,9 +13,9 @@ from .report_format import SEG_MAIN, cell, delta_cell, fmt, is_ap, label, meta_t
 from .report_metrics import detail_blocks, task_sections
 from .report_stats import number, seeds_text
 
-META_FIELDS = (('commit', 'commit'), ('versions', 'versions'), ('hardware', 'hardware'), ('gpus', 'world size (processes)'),
-               ('iterations', 'iterations'), ('train_images', 'train images'), ('val_images', 'val images'),
-               ('batch_size', 'batch size'), ('image_size', 'image size'))
+META_FIELDS = (('commit', 'commit'), ('versions', 'versions'), ('hardware', 'hardware'),
+               ('gpus', 'world size (processes)'), ('iterations', 'iterations'), ('train_images', 'train images'),
+               ('val_images', 'val images'), ('batch_size', 'batch size'), ('image_size', 'image size'))
 
 
 def document(res, work_dir, plots, refs, notes):

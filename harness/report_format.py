@@ -65,7 +65,7 @@ def _decimals(key):
     inner = border_parts(key)[0] if key.startswith('border/') and border_parts(key) else key
     if inner in SEG_MAIN or inner.startswith(tuple(p for p, _ in SEG_PER_CLASS)):
         return 2
-    if (probe_parts(key) or ('', ''))[1] == 'spc':
+    if key.startswith('probe/'):  # correlations in [-1, 1] and errors of a few units alike
         return 3
     return None
 

@@ -89,8 +89,8 @@ def _class_table(res, task, variants, prefix, title):
         order = {c: i for i, c in enumerate(CITYSCAPES_CLASSES)}
         keys.sort(key=lambda k: order.get(k[len(prefix):], len(order)))
     rows = [[k[len(prefix):]] + [with_delta(res, v, k) for v in variants] for k in keys]
-    return [('table', f'{title[0].upper()}{title[1:]} in percent, one row per class that at least one run reports. {_DELTA}',
-             ['Class', *variants], rows)]
+    caption = f'{title[0].upper()}{title[1:]} in percent, one row per class that at least one run reports. {_DELTA}'
+    return [('table', caption, ['Class', *variants], rows)]
 
 
 def border_metrics(res, task):
@@ -128,8 +128,8 @@ def _probe_table(res, task, variants):
         for v in variants:
             keys = [f'probe/{target}_{s}' if s != 'value' else f'probe/{target}' for s in stats]
             rows.append([target, v] + [with_delta(res, v, k) if k in present else '' for k in keys])
-    caption = ('A read-out of position from the frozen features (probe/<target>_<statistic> in results.json); '
-               f'targets and statistics as the probe names them, in its units. {_DELTA}')
+    caption = ('How well position can be read out of the features: probe/<target>_<statistic> in results.json, '
+               f'targets and statistics as the probe names them, in its units, three decimals. {_DELTA}')
     return [('table', caption, ['Target', 'Variant', *(s.upper() for s in stats)], rows)]
 
 

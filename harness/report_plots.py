@@ -1,7 +1,7 @@
 """The report's plots, as PNG bytes: what a table of means hides, the spread over seeds and the trend.
 
 Per headline metric and task: every seed as a dot with the mean and \u00b11 std per variant, and the
-same relative to each variant's baseline. Per `border/<metric>` : the metric against the distance
+same relative to each variant's baseline. Per `border/<metric>`: the metric against the distance
 bin, one line per variant, and the \u0394 vs. baseline per bin. matplotlib's Agg canvas is used
 directly (no pyplot global state); every text from the inputs is protected from mathtext.
 """

@@ -11,8 +11,8 @@ import html
 import re
 
 _CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:76rem;margin:2rem auto;
-padding:0 1rem;color:#1b1b1b;line-height:1.45}table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}
-caption{caption-side:top;text-align:left;font-style:italic;padding-bottom:.3rem}
+padding:0 1rem;color:#1b1b1b;line-height:1.45}table{border-collapse:collapse;margin:.3rem 0 0;font-size:.9rem}
+figure.table figcaption{font-style:italic;font-size:.9rem;color:#1b1b1b}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f2f2f2}
 tr:nth-child(even) td{background:#fafafa}img{max-width:100%;height:auto;border:1px solid #eee}
 h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2.2rem}h3{margin-bottom:.3rem}
@@ -63,10 +63,11 @@ def render_html(blocks, title):
             body.append('<ul>' + ''.join(f'<li>{e(item)}</li>' for item in block[1]) + '</ul>')
         elif kind == 'table':
             _, caption, header, rows = block
-            body.append(f'<div class="scroll"><table><caption>{e(caption)}</caption><thead><tr>'
-                        + ''.join(f'<th>{e(h)}</th>' for h in header) + '</tr></thead><tbody>'
+            # the caption sits above the table, not in <caption>: that one is only as wide as its table
+            body.append(f'<figure class="table"><figcaption>{e(caption)}</figcaption><div class="scroll"><table>'
+                        '<thead><tr>' + ''.join(f'<th>{e(h)}</th>' for h in header) + '</tr></thead><tbody>'
                         + ''.join('<tr>' + ''.join(f'<td>{e(str(c))}</td>' for c in row) + '</tr>' for row in rows)
-                        + '</tbody></table></div>')
+                        + '</tbody></table></div></figure>')
         elif kind == 'img':
             data = base64.b64encode(block[3]).decode('ascii')
             body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{e(block[2])}">'

@@ -511,8 +511,8 @@ def test_probe_table_and_other_metrics(border_grid, tmp_path):
     probe = _section(md, 'Position read-out probe')
     assert '| Target | Variant | SPC | MAE |' in probe
     rows = _table_after(md, '## Position read-out probe')
-    assert rows[:2] == [['H', 'zeros', '0.600 ± 0.141', '11 ± 1.414'],
-                        ['H', 'circular', '0.900 ± 0.000 (+0.300)', '4 ± 0 (−7)']]
+    assert rows[:2] == [['H', 'zeros', '0.600 ± 0.141', '11.000 ± 1.414'],
+                        ['H', 'circular', '0.900 ± 0.000 (+0.300)', '4.000 ± 0.000 (−7.000)']]
     assert [r[:2] for r in rows[2:]] == [['V', 'zeros'], ['V', 'circular']]
     other = _section(md, 'Other metrics')
     assert _md_row(other, 'extra/throughput')[1] == '7.5 ± 0.7071'

@@ -100,6 +100,18 @@ pip_install "$MMCV_REQ" "mmengine==$MMENGINE" \
 pip_install -e "$ROOT[dev]"
 "$PY" -c "import mmcv._ext" || die "mmcv was installed without its compiled ops (import mmcv._ext failed)"
 
+# The HTML report is checked in a real browser (tests/test_report_browser.py): Debian's chromium and
+# chromedriver, where apt and root are available (HARNESS_NO_BROWSER=1 skips; the test then skips).
+if [ -z "${HARNESS_NO_BROWSER:-}" ] && ! { command -v chromium && command -v chromedriver; } >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing chromium and chromedriver for the report's browser test"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+      >/dev/null || die "apt-get could not install chromium chromium-driver (set HARNESS_NO_BROWSER=1 to skip)"
+  else
+    step "chromium/chromedriver not found and no root apt: the report's browser test will be skipped"
+  fi
+fi
+
 "$PY" -c "import harness, mmdet, mmseg, mmcv._ext" || die "the installed stack does not import"
 step "done: $("$PY" -c 'import torch, mmcv, mmdet, mmseg, mmengine; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, mmseg {mmseg.__version__}")')"
 step "activate with: source .venv/bin/activate"
