@@ -1,0 +1,305 @@
+"""AP and mIoU as a function of the distance to the nearest image border.
+
+Why this file exists: zero padding tells a CNN where the image ends, and that is where most of the
+absolute position it encodes comes from (Islam et al., "How much position information do
+convolutional neural networks encode?", ICLR 2020). A padding ablation therefore has to show its
+effect by distance to the border, not only as one mAP / mIoU per run.
+
+- `BorderCocoMetric` (mmdet) is `CocoMetric` plus `border/<iou>_mAP@<lo>-<hi>` and
+  `border/count@<lo>-<hi>`. It reuses the "COCO area ranges" trick: COCOeval already computes
+  APs/APm/APl by ignoring ground truth outside an area range and unmatched detections outside it,
+  so a second COCOeval whose `area` field holds each object's border-distance bin, with one area
+  range per bin, gives AP per bin with COCO's exact matching rules. Distance = min(x, y, W-x2, H-y2)
+  of the box (for masks: the mask's box), clipped at 0, in pixels of the original image.
+  `backend='faster'` evaluates with faster-coco-eval (same numbers as pycocotools, several times
+  faster), bound into mmdet's `coco_metric` module only while the metric runs.
+- `BorderIoUMetric` (mmseg) is `ClassIoUMetric` plus `border/mIoU@<lo>-<hi>` and
+  `border/aAcc@<lo>-<hi>` over pixel bands, pixel (i, j) of an HxW map being at distance
+  min(i, j, H-1-i, W-1-j).
+
+`border_bins` are bin edges: bin k is [edges[k], edges[k+1]) and the last bin is open-ended, unless
+the last edge is `inf` (then `(0, inf)` is one bin holding everything). An empty bin reports -1,
+as COCO does for an area range without objects.
+"""
+import contextlib
+import io
+import json
+import math
+import os.path as osp
+import tempfile
+import time
+from bisect import bisect_right
+
+import mmdet.evaluation.metrics.coco_metric as _coco_metric
+import numpy as np
+import pycocotools.cocoeval
+import torch
+from faster_coco_eval import COCO as FasterCOCO
+from faster_coco_eval import COCOeval_faster
+from mmdet.evaluation import CocoMetric
+from mmdet.registry import METRICS as DET_METRICS
+from mmengine.logging import MMLogger, print_log
+from mmseg.registry import METRICS as SEG_METRICS
+
+from .errors import ConfigError
+from .metrics import ClassIoUMetric
+
+BACKENDS = ('faster', 'pycocotools')
+_MANY_IMAGES = 1000  # above this, say that a (long) evaluation has started
+
+
+def check_border_bins(bins, field='border_bins'):
+    """Validate bin edges; return (edges as floats, bin names like '0-1' ... '96-inf')."""
+    try:
+        edges = [float(e) for e in bins]
+    except (TypeError, ValueError):
+        raise ConfigError(f'{field}={bins!r}: expected a list of bin edges in pixels') from None
+    if len(edges) < 2:
+        raise ConfigError(f'{field}={bins!r}: expected at least 2 edges, e.g. (0, 32, 128)')
+    if any(e < 0 for e in edges):
+        raise ConfigError(f'{field}={bins!r}: edges are distances in pixels and must be >= 0')
+    if not all(a < b for a, b in zip(edges, edges[1:])):
+        raise ConfigError(f'{field}={bins!r}: edges must be strictly increasing')
+    bounds = edges if math.isinf(edges[-1]) else edges + [math.inf]
+    names = [f'{_fmt(lo)}-{_fmt(hi)}' for lo, hi in zip(bounds, bounds[1:])]
+    return edges, names
+
+
+def _fmt(edge):
+    return 'inf' if math.isinf(edge) else f'{edge:g}'
+
+
+def _bin_of(edges, distance):
+    """Index of the bin [edges[k], edges[k+1]) holding `distance`; -1 if below the first edge."""
+    return bisect_right(edges, distance) - 1
+
+
+def _box_distance(bbox, width, height):
+    """Distance in pixels from an xywh box to the nearest image border, 0 if it touches or crosses."""
+    x, y, w, h = (float(v) for v in bbox)
+    return max(0.0, min(x, y, width - (x + w), height - (y + h)))
+
+
+# ---------------------------------------------------------------- COCO backends
+
+class _Timed:
+    """Logs how long COCOeval's evaluate and accumulate stages took (mmengine's current logger)."""
+    stage = ''  # appended to the IoU type in log lines
+
+    def evaluate(self):
+        n = len(self.params.imgIds)
+        if n > _MANY_IMAGES:  # neither backend has a progress bar: say what is running
+            print_log(f'{self.params.iouType}{self.stage}: evaluating {n} images...', logger='current')
+        tic = time.perf_counter()
+        super().evaluate()
+        self._evaluate_s = time.perf_counter() - tic
+
+    def accumulate(self, *args):
+        tic = time.perf_counter()
+        super().accumulate(*args)
+        print_log(f'{self.params.iouType}{self.stage}: evaluate {self._evaluate_s:.1f} s, '
+                  f'accumulate {time.perf_counter() - tic:.1f} s', logger='current')
+
+
+class _PycocoEval(_Timed, pycocotools.cocoeval.COCOeval):
+    pass
+
+
+class _FasterEval(_Timed, COCOeval_faster):
+    """faster-coco-eval's COCOeval, printing to mmengine's log and summarising like pycocotools."""
+
+    def __init__(self, cocoGt=None, cocoDt=None, iouType='segm', **kwargs):
+        kwargs.setdefault('print_function', lambda msg: print_log(msg, logger='current'))
+        super().__init__(cocoGt, cocoDt, iouType, **kwargs)
+
+    def summarize(self):
+        super().summarize()
+        # pycocotools' stats[0] (mmdet's mAP) is AP at maxDets=100 whatever params.maxDets is;
+        # faster-coco-eval takes maxDets[-1] (1000 in mmdet): they differ on >100 detections per image
+        # and class.
+        if self.params.iouType in ('bbox', 'segm') and 100 in self.params.maxDets:
+            self.stats[0] = self._summarize(1, maxDets=100)  # a view: all_stats[0] follows
+
+
+_CLASSES = {'faster': (FasterCOCO, _FasterEval), 'pycocotools': (_coco_metric.COCO, _PycocoEval)}
+
+
+@contextlib.contextmanager
+def _bound(module, **names):
+    """Temporarily rebind module-level names (mmdet's `COCO` / `COCOeval`)."""
+    saved = {name: getattr(module, name) for name in names}
+    try:
+        for name, value in names.items():
+            setattr(module, name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(module, name, value)
+
+
+def _new_api(coco_cls, dataset):
+    """A COCO object of `coco_cls` indexing `dataset` (a dict), without pycocotools' prints."""
+    api = coco_cls()
+    api.dataset = dataset
+    with contextlib.redirect_stdout(io.StringIO()):
+        api.createIndex()
+    return api
+
+
+@DET_METRICS.register_module()
+class BorderCocoMetric(CocoMetric):
+    """CocoMetric plus AP per border-distance bin (see the module docstring).
+
+    Args:
+        border_bins: bin edges in pixels of the original image; default bins [0, 1) (touching),
+            [1, 32), [32, 96), [96, inf).
+        backend: 'faster' (faster-coco-eval) or 'pycocotools', for every COCO evaluation it runs.
+        Other arguments: mmdet's CocoMetric.
+    """
+
+    def __init__(self, *args, border_bins=(0, 1, 32, 96), backend='faster', **kwargs):
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend={backend!r}: expected 'faster' (faster-coco-eval) or 'pycocotools'")
+        if backend == 'faster' and kwargs.get('use_mp_eval'):
+            raise ConfigError("use_mp_eval=True runs pycocotools: use backend='pycocotools' with it")
+        if backend == 'pycocotools' and not pycocotools.cocoeval.__name__.startswith('pycocotools'):
+            raise ConfigError("backend='pycocotools': faster_coco_eval.init_as_pycocotools() has replaced "
+                              'pycocotools in this process')
+        self.border_edges, self.border_names = check_border_bins(border_bins)
+        self.backend = backend
+        super().__init__(*args, **kwargs)
+
+    def compute_metrics(self, results):
+        if not self.format_only and not any(len(pred['labels']) for _, pred in results):
+            # mmdet logs this and returns {} with pycocotools; faster-coco-eval would return AP 0
+            MMLogger.get_current_instance().error('The testing results of the whole dataset is empty.')
+            return {}
+        coco_cls, eval_cls = _CLASSES[self.backend]
+        if self.backend == 'faster' and not isinstance(self._coco_api, (FasterCOCO, type(None))):
+            self._coco_api = _new_api(FasterCOCO, self._coco_api.dataset)  # made at init by pycocotools
+        with self._result_prefix() as prefix, _bound(_coco_metric, COCO=coco_cls, COCOeval=eval_cls):
+            metrics = super().compute_metrics(results)
+            if metrics and not self.format_only:
+                metrics.update(self._border_metrics(prefix, coco_cls, eval_cls))
+        return metrics
+
+    @contextlib.contextmanager
+    def _result_prefix(self):
+        """CocoMetric's json prefix, in a temp dir of ours when unset (CocoMetric deletes its own)."""
+        if self.outfile_prefix is not None:
+            yield self.outfile_prefix
+            return
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            self.outfile_prefix = osp.join(tmp_dir, 'results')
+            try:
+                yield self.outfile_prefix
+            finally:
+                self.outfile_prefix = None
+
+    def _border_metrics(self, prefix, coco_cls, eval_cls):
+        gt_api, counts = self._border_gt(coco_cls)
+        metrics = {}
+        for iou_type in (m for m in self.metrics if m in ('bbox', 'segm')):
+            with open(f'{prefix}.{iou_type}.json') as f:
+                predictions = json.load(f)
+            aps = self._border_aps(gt_api, predictions, iou_type, eval_cls)
+            metrics.update({f'border/{iou_type}_mAP@{n}': ap for n, ap in zip(self.border_names, aps)})
+        metrics.update({f'border/count@{n}': c for n, c in zip(self.border_names, counts)})
+        return metrics
+
+    def _border_gt(self, coco_cls):
+        """A copy of the ground truth whose `area` is the border bin; non-crowd objects per bin."""
+        src, img_ids, cat_ids = self._coco_api, set(self.img_ids), set(self.cat_ids)
+        counts, anns = [0] * len(self.border_names), []
+        for ann in src.dataset.get('annotations', []):
+            img = src.imgs[ann['image_id']]
+            k = _bin_of(self.border_edges, _box_distance(ann['bbox'], img['width'], img['height']))
+            anns.append(dict(ann, area=k))
+            if k >= 0 and not ann.get('iscrowd', 0) and ann['image_id'] in img_ids \
+                    and ann['category_id'] in cat_ids:
+                counts[k] += 1
+        return _new_api(coco_cls, dict(src.dataset, annotations=anns)), counts
+
+    def _border_aps(self, gt_api, predictions, iou_type, eval_cls):
+        """AP per bin at maxDets=100, from COCOeval with one area range per bin."""
+        if iou_type == 'segm':
+            for pred in predictions:  # as CocoMetric does: the mask's own box, not the detector's
+                pred.pop('bbox', None)
+        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints each stage
+            dt_api = gt_api.loadRes(predictions)
+            for dt in dt_api.dataset['annotations']:
+                img = gt_api.imgs[dt['image_id']]
+                dt['area'] = _bin_of(self.border_edges, _box_distance(dt['bbox'], img['width'], img['height']))
+            coco_eval = eval_cls(gt_api, dt_api, iou_type)
+            coco_eval.stage = ' by border distance'
+            if self.backend == 'faster':
+                coco_eval.print_function = lambda *a, **k: None
+            p, n = coco_eval.params, len(self.border_names)
+            p.catIds, p.imgIds, p.maxDets, p.iouThrs = self.cat_ids, self.img_ids, [100], self.iou_thrs
+            p.areaRng = [[-1, n]] + [[k, k] for k in range(n)]  # 'all', then bin k only
+            p.areaRngLbl = ['all'] + self.border_names
+            coco_eval.evaluate()
+            coco_eval.accumulate()
+        aps = []
+        for k in range(n):
+            precision = coco_eval.eval['precision'][:, :, :, k + 1, -1]
+            precision = precision[precision > -1]
+            aps.append(round(float(precision.mean()), 3) if precision.size else -1.0)
+        return aps
+
+
+# ---------------------------------------------------------------- semantic segmentation
+
+def pixel_bands(edges, height, width):
+    """(H, W) long tensor: the band index of each pixel's border distance, -1 below edges[0]."""
+    rows, cols = torch.arange(height), torch.arange(width)
+    distance = torch.minimum(torch.minimum(rows, height - 1 - rows)[:, None],
+                             torch.minimum(cols, width - 1 - cols)[None, :])
+    return torch.bucketize(distance.double(), torch.tensor(edges, dtype=torch.float64), right=True) - 1
+
+
+@SEG_METRICS.register_module()
+class BorderIoUMetric(ClassIoUMetric):
+    """ClassIoUMetric plus mIoU and aAcc (percent) per band of pixel distance to the border.
+
+    Args:
+        border_bins: band edges in pixels; default bands [0, 32), [32, 128), [128, inf).
+        Other arguments: mmseg's IoUMetric.
+    """
+
+    def __init__(self, border_bins=(0, 32, 128), **kwargs):
+        self.border_edges, self.border_names = check_border_bins(border_bins)
+        super().__init__(**kwargs)
+        self._bands = {}  # (H, W) -> band map
+
+    def process(self, data_batch, data_samples):
+        start = len(self.results)
+        super().process(data_batch, data_samples)
+        if self.format_only:
+            return
+        num_classes = len(self.dataset_meta['classes'])
+        for k, data_sample in enumerate(data_samples):
+            pred = data_sample['pred_sem_seg']['data'].squeeze()
+            label = data_sample['gt_sem_seg']['data'].squeeze().to(pred)
+            if label.shape not in self._bands:
+                self._bands[label.shape] = pixel_bands(self.border_edges, *label.shape)
+            band = self._bands[label.shape].to(label.device)
+            areas = [torch.stack(self.intersect_and_union(pred[band == b], label[band == b],
+                                                          num_classes, self.ignore_index))
+                     for b in range(len(self.border_names))]
+            self.results[start + k] += (torch.stack(areas),)  # (bands, 4, classes), after the parent's 4
+
+    def compute_metrics(self, results):
+        metrics = super().compute_metrics([r[:4] for r in results])
+        if self.format_only:
+            return metrics
+        bands = sum(r[4] for r in results)
+        for name, (intersect, union, pred, label) in zip(self.border_names, bands):
+            if label.sum() == 0:  # no labelled pixel at this distance
+                metrics[f'border/mIoU@{name}'] = metrics[f'border/aAcc@{name}'] = -1.0
+                continue
+            m = self.total_area_to_metrics(intersect, union, pred, label, ['mIoU'], self.nan_to_num, self.beta)
+            # rounded as IoUMetric and ClassIoUMetric round mIoU and aAcc
+            metrics[f'border/mIoU@{name}'] = round(float(np.round(np.nanmean(m['IoU']) * 100, 2)), 2)
+            metrics[f'border/aAcc@{name}'] = round(float(np.round(m['aAcc'] * 100, 2)), 2)
+        return metrics
