@@ -183,6 +183,12 @@ class BorderCocoMetric(CocoMetric):
                 metrics.update(self._border_metrics(prefix, coco_cls, eval_cls))
         return metrics
 
+    def evaluate(self, size):
+        # mmengine prefixes every key with 'coco/'; border keys go out as 'border/...' (the report's and
+        # BorderIoUMetric's spelling), the standard ones unchanged.
+        return {k[len(self.prefix) + 1:] if k.startswith(f'{self.prefix}/border/') else k: v
+                for k, v in super().evaluate(size).items()}
+
     @contextlib.contextmanager
     def _result_prefix(self):
         """CocoMetric's json prefix, in a temp dir of ours when unset (CocoMetric deletes its own)."""

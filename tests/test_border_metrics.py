@@ -110,8 +110,8 @@ def test_one_bin_equals_coco_map(coco, noisy, backend):
     m = _evaluate(ann_file, noisy, border_bins=(0, INF), backend=backend)
     for iou_type in ('bbox', 'segm'):
         assert 0.05 < m[f'coco/{iou_type}_mAP'] < 0.95
-        assert m[f'coco/border/{iou_type}_mAP@0-inf'] == pytest.approx(m[f'coco/{iou_type}_mAP'], abs=1e-4)
-    assert m['coco/border/count@0-inf'] == len(gt.getAnnIds())
+        assert m[f'border/{iou_type}_mAP@0-inf'] == pytest.approx(m[f'coco/{iou_type}_mAP'], abs=1e-4)
+    assert m['border/count@0-inf'] == len(gt.getAnnIds())
 
 
 def test_backends_agree(coco, noisy, monkeypatch):
@@ -130,13 +130,13 @@ def test_backends_agree(coco, noisy, monkeypatch):
     assert calls == ['pycocotools'] * 4
     assert coco_metric.COCOeval is pycocotools.cocoeval.COCOeval  # mmdet's names restored
     assert list(faster) == list(pycoco)
-    assert [k for k in faster if k.startswith('coco/border/bbox')] == [
-        'coco/border/bbox_mAP@0-1', 'coco/border/bbox_mAP@1-32', 'coco/border/bbox_mAP@32-96',
-        'coco/border/bbox_mAP@96-inf']
+    assert [k for k in faster if k.startswith('border/bbox')] == [
+        'border/bbox_mAP@0-1', 'border/bbox_mAP@1-32', 'border/bbox_mAP@32-96',
+        'border/bbox_mAP@96-inf']
     assert len(faster) == 2 * 6 + 2 * 4 + 4
     for key in faster:
         assert faster[key] == pytest.approx(pycoco[key], abs=1e-4), key
-    assert sum(0 < faster[f'coco/border/bbox_mAP@{b}'] < 1 for b in ('0-1', '1-32', '32-96')) >= 2
+    assert sum(0 < faster[f'border/bbox_mAP@{b}'] < 1 for b in ('0-1', '1-32', '32-96')) >= 2
 
 
 def _counting(method, calls, name):
@@ -168,9 +168,9 @@ def test_perfect_on_border_only(coco, backend, monkeypatch, tmp_path):
     metric.dataset_meta = dict(classes=COCO_CLASSES)
     metric.process({}, samples)
     m = metric.evaluate(len(samples))
-    assert [m[f'coco/border/count@{b}'] for b in ('0-1', '1-32', '32-96', '96-inf')] == counts
+    assert [m[f'border/count@{b}'] for b in ('0-1', '1-32', '32-96', '96-inf')] == counts
     for iou_type in ('bbox', 'segm'):
-        aps = [m[f'coco/border/{iou_type}_mAP@{b}'] for b in ('0-1', '1-32', '32-96', '96-inf')]
+        aps = [m[f'border/{iou_type}_mAP@{b}'] for b in ('0-1', '1-32', '32-96', '96-inf')]
         assert aps == [1.0, 0.0, 0.0, -1.0]
         assert 0.2 < m[f'coco/{iou_type}_mAP'] < 0.8
     assert list(tmp_path.iterdir()) == [] and metric.outfile_prefix is None
