@@ -4,8 +4,18 @@ Each run lives in `<work-dir>/<grid>/<variant>_seed<k>/`. A run is done when its
 exists; that file is written last and atomically (temp file + rename), so a killed runner leaves
 either no result (the run is resumed from its last checkpoint next time) or a whole one (the run is
 skipped). Training and evaluation are child processes started by mmengine's own launchers (plain,
-torchrun, srun); a child dies with the runner (PR_SET_PDEATHSIG), and a lock file stops two runners
-from working on one grid at the same time.
+torchrun, srun); a child dies with the runner (PR_SET_PDEATHSIG), and a lock file (flock, released by
+the kernel when the runner dies, however it dies) stops two runners from working on one grid at once.
+
+Before anything runs, every run's config is resolved and every variant's model is built once (a
+padding scope or CoordConv site that matches nothing, or a bad `cfg_options` key, fails here), and
+every dataset is checked: bad input is one `error:` line and exit 2, and no run starts. An error
+that only shows when the model sees data (e.g. padding `none` on a layer wider than its input) fails
+that run: its results.json says why, and the grid goes on.
+
+SIGTERM (Slurm preemption, scancel, kill): the runner passes it on to the running child (tools/train.py
+then checkpoints the current iteration and exits 143), waits for it, writes no result for that run,
+starts nothing more and exits 143. Rerunning the same command (a requeue) resumes where it stopped.
 """
 import ctypes
 import fcntl
@@ -16,12 +26,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 
-from .errors import ConfigError, HarnessError
+from .checkpoints import resume_point
+from .errors import ConfigError, DatasetError, HarnessError
 from .grid import dump_resolved, load_grid
-from .hooks import FAILURE, PATCH_REPORT, write_json
+from .hooks import FAILURE, PATCH_REPORT, Preempted, add_harness_hooks, write_json
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RESULTS = 'results.json'
@@ -44,7 +56,8 @@ def resolve_config(run, run_dir, border=False):
     try:
         cfg = get_config(base) if base.startswith(('mmdet::', 'mmseg::')) else Config.fromfile(base)
     except Exception as e:
-        raise ConfigError(f'{base}: cannot load config: {type(e).__name__}: {str(e).splitlines()[0]}') from e
+        raise ConfigError(f'{base}: cannot load config ({type(e).__name__}: {(str(e).splitlines() or [""])[0]}); '
+                          'expected a valid mmengine config file') from e
     model = cfg.model
     if model.type != 'HarnessModel':
         cfg.model = dict(model, type='HarnessModel', base_type=model.type)
@@ -57,11 +70,7 @@ def resolve_config(run, run_dir, border=False):
         cfg.model.solo_coords = False
     imports = list(cfg.get('custom_imports', {}).get('imports', []))
     cfg.custom_imports = dict(imports=imports + ['harness'] * ('harness' not in imports), allow_failed_imports=False)
-    hooks = list(cfg.get('custom_hooks', []))
-    for hook in ('PatchReportHook', 'NonFiniteLossHook'):
-        if not any(h.get('type') == hook for h in hooks):
-            hooks.append(dict(type=hook))
-    cfg.custom_hooks = hooks
+    add_harness_hooks(cfg)
     try:
         cfg.merge_from_dict(dict(v.cfg_options))
     except Exception as e:
@@ -76,6 +85,33 @@ def resolve_config(run, run_dir, border=False):
 
 def task_of(cfg):
     return 'cityscapes' if cfg.get('default_scope') == 'mmseg' else 'coco'
+
+
+def check_model(name, cfg):
+    """Build the model of `cfg` once (CPU, no weights loaded): ConfigError naming run `name` if it fails."""
+    import importlib
+    import logging
+    import warnings
+
+    from mmengine.logging import MMLogger
+    from mmengine.registry import MODELS, DefaultScope
+
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # the build logs (patch summary) belong in the run's log, not here
+    try:
+        for module in cfg.get('custom_imports', {}).get('imports', []):
+            importlib.import_module(module)
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')), warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            MODELS.build(cfg.model)
+    except HarnessError as e:
+        raise ConfigError(f'{name}: {e}') from e
+    except Exception as e:  # e.g. a cfg_options key the model does not take
+        raise ConfigError(f'{name}: cannot build the model ({type(e).__name__}: {e}); expected model settings '
+                          "its classes accept (check the grid's cfg_options)") from e
+    finally:
+        logger.setLevel(level)
 
 
 class Launcher:
@@ -105,19 +141,26 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _die_with_parent():
-    """preexec_fn: the child gets SIGKILL when the runner dies, so no orphan keeps writing."""
+def _die_with_parent(parent):
+    """preexec_fn: the child gets SIGKILL when the runner dies, so no orphan keeps writing. A runner
+    that died between fork and prctl is seen as a changed parent pid: the child leaves at once."""
     ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
 
 
-def _run_child(cmd, log_path, verbose):
-    """Run `cmd`, its output appended to `log_path` (and echoed if verbose). Returns the exit code."""
-    with open(log_path, 'a') as log:
+def _run_child(cmd, log_path, verbose, started=None):
+    """Run `cmd`, its output appended to `log_path` (and echoed if verbose); `started(proc)` is called
+    once it runs. Returns (exit code, the message of its last `error: ` line or '')."""
+    parent = os.getpid()
+    with open(log_path, 'a', buffering=1) as log:  # line-buffered: a killed runner loses no log line
         log.write(f'\n$ {" ".join(cmd)}\n')
         log.flush()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                cwd=os.getcwd(), preexec_fn=_die_with_parent, bufsize=1,
+                                cwd=os.getcwd(), preexec_fn=lambda: _die_with_parent(parent), bufsize=1,
                                 env=dict(os.environ, PYTHONUNBUFFERED='1'))  # log lines as they happen
+        if started is not None:
+            started(proc)
         last_error = ''
         for line in proc.stdout:
             log.write(line)
@@ -137,12 +180,7 @@ def _read_json(path):
 
 
 def _final_checkpoint(run_dir):
-    try:
-        with open(osp.join(run_dir, 'last_checkpoint')) as f:
-            path = f.read().strip()
-    except OSError:
-        return None
-    return path if osp.isfile(path) else None
+    return resume_point(run_dir)[0]
 
 
 def _environment():
@@ -180,6 +218,8 @@ class GridRunner:
         self.runs = self.grid.runs(only)
         self.dir = osp.join(work_root, self.grid.name)
         self.launcher, self.verbose, self.report_dir, self.log = launcher, verbose, report_dir, log
+        self._stop = False  # SIGTERM received
+        self._child = None  # the child process running now
 
     def plan(self):
         """[(run, state)] with state done / failed / resume / new."""
@@ -197,40 +237,118 @@ class GridRunner:
         """Every run's config, resolved before anything runs: a bad base or override fails here."""
         return {run.name: resolve_config(run, osp.join(self.dir, run.name), self.grid.border) for run in self.runs}
 
+    def check_models(self, configs):
+        """Build each variant's model once: a bad padding scope, CoordConv site or model key fails here."""
+        checked = set()
+        for run in self.runs:
+            if run.variant.name not in checked:
+                check_model(run.name, configs[run.name])
+                checked.add(run.variant.name)
+
     def dry_run(self):
-        self.resolve_all()
+        self.check_models(self.resolve_all())
         for i, (run, state) in enumerate(self.plan(), 1):
             d = osp.join(self.dir, run.name)
             cmd = self.launcher.command('train.py', [osp.join(d, 'config.py'), '--work-dir', d, '--resume'])
             self.log(f'[{i}/{len(self.runs)}] {run.name} ({state}): {" ".join(cmd)}')
 
     def run(self):
-        os.makedirs(self.dir, exist_ok=True)
-        lock = open(osp.join(self.dir, '.lock'), 'w')
+        from .runtime import check_writable_dir
+        configs = self.resolve_all()  # bad input fails here, before anything is created
+        self.check_models(configs)
+        self._check_data(configs)
+        check_writable_dir(self.dir)
+        if self.report_dir is not None:
+            check_writable_dir(self.report_dir, 'report dir')
+        try:
+            lock = open(osp.join(self.dir, '.lock'), 'w')
+        except OSError as e:
+            raise ConfigError(f'work dir {self.dir}: cannot create its lock file ({e.strerror}); '
+                              'expected a writable folder') from None
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise HarnessError(f'{self.dir}: another run_ablation is working on this grid (lock {lock.name})')
-        configs = self.resolve_all()
+            raise HarnessError(f'{self.dir}: another run_ablation is working on this grid (lock {lock.name}); '
+                               'expected one runner per grid: wait for it, or use another --work-dir')
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm) if on_main_thread else None
+        try:
+            return self._run(configs)
+        finally:
+            if on_main_thread and previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            lock.close()
+
+    def _on_sigterm(self, signum, frame):
+        """Remember it and pass it on to the running child (a child that got it already, from a signal to
+        the whole process group or job, only sets its stop flag once more)."""
+        self._stop = True
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
+    def _spawn(self, cmd, log_path):
+        """`_run_child`, with the child known to the SIGTERM handler while it runs."""
+        try:
+            return _run_child(cmd, log_path, self.verbose, self._started)
+        finally:
+            self._child = None
+
+    def _started(self, proc):
+        self._child = proc
+        if self._stop:  # SIGTERM arrived while it was being started
+            proc.send_signal(signal.SIGTERM)
+
+    def _preempted(self, finished):
+        return Preempted(f'grid {self.grid.name}: stopped by SIGTERM with {finished} of {len(self.runs)} runs '
+                         'finished; rerun the same command to resume')
+
+    def _run(self, configs):
         write_json(osp.join(self.dir, 'grid.json'), dump_resolved(self.grid))
         env = _environment()
         plan = self.plan()
         todo = [r for r, s in plan if s not in ('done', 'failed')]
-        self.log(f'grid {self.grid.name}: {len(self.runs)} runs, {len(self.runs) - len(todo)} already finished, '
+        finished = len(self.runs) - len(todo)
+        self.log(f'grid {self.grid.name}: {len(self.runs)} runs, {finished} already finished, '
                  f'work dir {self.dir}')
         t0 = time.time()
         for k, run in enumerate(todo, 1):
+            if self._stop:
+                raise self._preempted(finished)
             started = time.time()
             self.log(f'[{k}/{len(todo)}] {run.name}: training ...')
             status = self._run_one(run, configs[run.name], env)
+            if status == 'preempted':
+                self.log(f'[{k}/{len(todo)}] {run.name}: stopped by SIGTERM (no result written; rerun to resume)')
+                raise self._preempted(finished)
+            finished += status in ('done', 'failed')
             elapsed = time.time() - t0
             eta = elapsed / k * (len(todo) - k)
             self.log(f'[{k}/{len(todo)}] {run.name}: {status} in {time.time() - started:.0f} s '
                      f'(grid {elapsed:.0f} s, about {eta:.0f} s left)')
+        if self._stop:
+            raise self._preempted(finished)
         from .report import write_report
-        out = write_report(self.dir, self.report_dir)
+        try:
+            out = write_report(self.dir, self.report_dir)
+        except OSError as e:
+            raise ConfigError(f'report of {self.dir}: cannot write {e.filename or self.report_dir} '
+                              f'({e.strerror or e}); expected a writable report dir') from None
         self.log(f'report: {osp.join(out, "report.md")}')
         return out
+
+    def _check_data(self, configs):
+        """Check each dataset the runs read once, before anything runs (the children check it again)."""
+        from .runtime import check_data
+        seen = set()
+        for name, cfg in configs.items():
+            key = repr([(cfg.get(f'{split}_dataloader') or {}).get('dataset') for split in ('train', 'test')])
+            if key not in seen:
+                seen.add(key)
+                try:
+                    check_data(cfg, ('train', 'test'))
+                except DatasetError as e:
+                    raise DatasetError(f'{name}: {e}') from None
 
     def _run_one(self, run, cfg, env):
         d = osp.join(self.dir, run.name)
@@ -245,21 +363,27 @@ class GridRunner:
 
         failure = None
         if not osp.exists(osp.join(d, TRAIN_DONE)):
-            code, error = _run_child(self.launcher.command('train.py', [cfg_path, '--work-dir', d, '--resume']),
-                                     log_path, self.verbose)
+            code, error = self._spawn(self.launcher.command('train.py', [cfg_path, '--work-dir', d, '--resume']),
+                                      log_path)
+            if self._stop:
+                return 'preempted'
             if code != 0:
                 failure = _read_json(osp.join(d, FAILURE)) if code == EXIT_NON_FINITE else None
                 failure = failure or dict(reason=error or f'tools/train.py exited with code {code}; see {log_path}')
         if failure is None:
             self.log(f'    {run.name}: evaluating ...')
             ckpt = _final_checkpoint(d)
-            code, error = _run_child(self.launcher.command('test.py', [cfg_path, ckpt or 'no-checkpoint', '--work-dir',
-                                                                      osp.join(d, 'test'), '--out-metrics',
-                                                                      osp.join(d, METRICS)]), log_path, self.verbose)
+            code, error = self._spawn(self.launcher.command('test.py', [cfg_path, ckpt or 'no-checkpoint', '--work-dir',
+                                                                       osp.join(d, 'test'), '--out-metrics',
+                                                                       osp.join(d, METRICS)]), log_path)
+            if self._stop:
+                return 'preempted'
             if code != 0:
                 failure = dict(reason=error or f'tools/test.py exited with code {code}; see {log_path}')
         if failure is None and self.grid.probe:
             self._probe(run, d, log_path)
+            if self._stop:
+                return 'preempted'
         if failure is None or code in (EXIT_BAD_INPUT, EXIT_NON_FINITE):
             self._write_result(run, d, cfg, env, started, time.time() - t, failure)
             return 'failed' if failure else 'done'
@@ -273,7 +397,7 @@ class GridRunner:
             return
         self.log(f'    {run.name}: probing position information ...')
         cmd = [sys.executable, osp.join(REPO, 'tools', 'probe_position.py'), d, '--out', osp.join(d, PROBE)]
-        code, error = _run_child(cmd, log_path, self.verbose)
+        code, error = self._spawn(cmd, log_path)
         if code != 0:
             self.log(f'    {run.name}: probe failed ({error or f"exit code {code}"}; see {log_path})')
 

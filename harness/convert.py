@@ -9,6 +9,7 @@ import difflib
 import fnmatch
 
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 
 from .errors import ConfigError
 from .layers import make_border_layer, pad_amounts
@@ -60,6 +61,8 @@ def classify(module):
         return None
     if not hasattr(module, 'kernel_size') or not hasattr(module, 'padding'):
         return None
+    if isinstance(module, ConvModule):
+        return None  # a wrapper that copies its conv's kernel_size / padding; the conv itself is converted
     if name in _SELF_PADDING:
         return 'skip:pads with zeros inside its own forward'
     if not _is_padded(module):

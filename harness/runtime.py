@@ -5,38 +5,56 @@ CPU-only DDP (CI, laptops): mmengine's `init_dist` calls `torch.cuda.set_device`
 without CUDA the gloo process group is started here before the Runner exists (the Runner then skips
 `init_dist`), DDP gets `device_ids=None`, and SyncBN, which has no CPU kernel, becomes BN.
 """
+import argparse
 import os
 import os.path as osp
 import platform
 import sys
+import warnings
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from .datasets import check_cityscapes, check_coco
-from .errors import ConfigError, HarnessError
+from .errors import ConfigError, DatasetError, HarnessError
 
 EXIT_BAD_INPUT = 2
 EXIT_NON_FINITE = 3
+EXIT_PREEMPTED = 128 + 15  # what a shell reports for SIGTERM; Slurm requeues on it
+
+
+class CfgOptionsAction(DictAction):
+    """mmengine's `--cfg-options` action, with a usage error (not a traceback) for an item without `=`."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for kv in values or []:
+            if '=' not in kv or not kv.split('=', 1)[0]:
+                raise argparse.ArgumentError(self, f'got {kv!r}; expected KEY=VALUE items, e.g. train_cfg.max_iters=20')
+        super().__call__(parser, namespace, values, option_string)
 
 
 def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
     """Config from `path` with overrides; work dir: CLI > config > ./work_dirs/<config stem>."""
     if not osp.isfile(path):
-        raise ConfigError(f'{path}: config file not found')
+        raise ConfigError(f'{path}: config file not found; expected the path of an mmengine config (.py)')
     try:
         cfg = Config.fromfile(path)
     except Exception as e:  # mmengine raises many types for a broken config; name the file
-        raise ConfigError(f'{path}: cannot load config: {type(e).__name__}: {str(e).splitlines()[0]}') from e
+        first = (str(e).splitlines() or [''])[0]
+        raise ConfigError(f'{path}: cannot load config ({type(e).__name__}: {first}); '
+                          'expected a valid mmengine config file') from e
     cfg.launcher = launcher
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except Exception as e:  # e.g. a dotted key through a value that is not a dict
+            raise ConfigError(f'--cfg-options {cfg_options}: cannot apply to {path}: {type(e).__name__}: {e}') from e
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
-    _check_work_dir(cfg.work_dir)
+    check_writable_dir(cfg.work_dir)
     if launcher != 'none':
         if torch.cuda.is_available():  # the smoke configs default to gloo for CPU runs
             cfg.env_cfg = dict(cfg.get('env_cfg', {}), dist_cfg=dict(backend='nccl'))
@@ -45,13 +63,14 @@ def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
     return cfg
 
 
-def _check_work_dir(work_dir):
+def check_writable_dir(path, what='work dir'):
+    """Create `path` if needed; ConfigError naming it if that fails or it is not writable."""
     try:
-        os.makedirs(work_dir, exist_ok=True)
+        os.makedirs(path, exist_ok=True)
     except OSError as e:
-        raise ConfigError(f'work dir {work_dir}: cannot create it ({e.strerror}); expected a writable folder')
-    if not os.access(work_dir, os.W_OK):
-        raise ConfigError(f'work dir {work_dir}: not writable; expected a writable folder')
+        raise ConfigError(f'{what} {path}: cannot create it ({e.strerror}); expected a writable folder')
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f'{what} {path}: not writable; expected a writable folder')
 
 
 def _setup_cpu_distributed(cfg):
@@ -83,12 +102,20 @@ def check_data(cfg, splits=('train', 'test'), max_files=200):
         while 'dataset' in ds:  # RepeatDataset / ClassBalancedDataset wrappers
             ds = ds['dataset']
         root = ds.get('data_root', '')
-        if ds.get('type') == 'CocoDataset' or str(ds.get('type', '')).endswith('CocoDataset'):
-            img = ds.get('data_prefix', {}).get('img', '')
-            check_coco(root, ds['ann_file'], img, max_files=max_files)
-        elif ds.get('type') == 'CityscapesDataset':
-            img = ds.get('data_prefix', {}).get('img_path', '')
-            check_cityscapes(root, osp.basename(img.rstrip('/')), max_files=max_files, require_label_ids=False)
+        try:
+            if ds.get('type') == 'CocoDataset' or str(ds.get('type', '')).endswith('CocoDataset'):
+                img = ds.get('data_prefix', {}).get('img', '')
+                expected = f'a COCO split: {osp.join(root, ds["ann_file"])} and its images in {osp.join(root, img)}'
+                check_coco(root, ds['ann_file'], img, max_files=max_files)
+            elif ds.get('type') == 'CityscapesDataset':
+                img = ds.get('data_prefix', {}).get('img_path', '')
+                part = osp.basename(img.rstrip('/'))
+                expected = (f'a Cityscapes split: {osp.join(root, "leftImg8bit", part)}/<city>/*_leftImg8bit.png with '
+                            f'{osp.join(root, "gtFine", part)}/<city>/*_gtFine_labelTrainIds.png')
+                check_cityscapes(root, part, max_files=max_files, require_label_ids=False)
+        except DatasetError as e:  # name the config field, and say what it should point at
+            message = str(e) if 'expected' in str(e) else f'{e}; expected {expected}'
+            raise DatasetError(f'{split}_dataloader.dataset (data_root {root!r}): {message}') from None
 
 
 def hardware():
@@ -99,13 +126,32 @@ def hardware():
 
 
 def run_cli(main):
-    """Run `main()`; a HarnessError becomes `error: <message>` and exit 2 (3 for a diverged run)."""
-    from .hooks import NonFiniteLossError
+    """Run `main()` with library warnings on stdout. A HarnessError becomes one line `error: <message>`
+    on stderr and exit 2 (3 for a diverged run); a run or grid stopped by SIGTERM after saving its state
+    prints `preempted: <message>` and exits 143."""
+    _warnings_to_stdout()
+    from .hooks import NonFiniteLossError, Preempted
     try:
         main()
+    except Preempted as e:
+        print(f'preempted: {_one_line(e)}', file=sys.stderr, flush=True)
+        sys.exit(EXIT_PREEMPTED)
     except NonFiniteLossError as e:
-        print(f'error: {e}', file=sys.stderr)
+        print(f'error: {_one_line(e)}', file=sys.stderr, flush=True)
         sys.exit(EXIT_NON_FINITE)
     except HarnessError as e:
-        print(f'error: {e}', file=sys.stderr)
+        print(f'error: {_one_line(e)}', file=sys.stderr, flush=True)
         sys.exit(EXIT_BAD_INPUT)
+
+
+def _warnings_to_stdout():
+    """Library warnings go to stdout, with the logs (the grid runner keeps both in run.log): stderr is
+    left for the one line that says how the command ended."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
+    warnings.showwarning = show
+
+
+def _one_line(e):
+    """The message on one line: the grid runner reads the child's last `error: ` line as the reason."""
+    return ' '.join(str(e).split())

@@ -17,14 +17,14 @@ EPILOG = '''examples:
 
 def parse_args(argv=None):
     import harness  # noqa: F401  (first: registers modules and silences import-time noise)
-    from mmengine.config import DictAction
+    from harness.runtime import CfgOptionsAction
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where the evaluation logs go')
     parser.add_argument('--out-metrics', help='write the metrics dict to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='key=value overrides of the config')
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='key=value overrides of the config')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
     parser.add_argument('--no-data-check', action='store_true', help='skip the dataset check')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)

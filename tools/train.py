@@ -2,10 +2,12 @@
 
 mmdet's tools/train.py flags and work-dir rule; works for mmseg configs too, and on CPU-only
 machines under torchrun (gloo). Bad input exits 2 with one line; a NaN/inf loss exits 3 after
-writing failure.json in the work dir.
+writing failure.json in the work dir; SIGTERM (Slurm preemption) saves a checkpoint at the current
+iteration and exits 143, and `--resume` continues from it, bit-identically on one process.
 """
 import argparse
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,7 +24,7 @@ EPILOG = '''examples:
 
 def parse_args(argv=None):
     import harness  # noqa: F401  (first: registers modules and silences import-time noise)
-    from mmengine.config import DictAction
+    from harness.runtime import CfgOptionsAction
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
@@ -30,7 +32,7 @@ def parse_args(argv=None):
     parser.add_argument('--resume', nargs='?', const='auto',
                         help='resume from CHECKPOINT, or with no value from the latest one in the work dir')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='key=value overrides of the config')
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='key=value overrides of the config')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
     parser.add_argument('--no-data-check', action='store_true', help='skip the dataset check before training')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
@@ -43,19 +45,25 @@ def main():
     args = parse_args()
     from mmengine.runner import Runner
 
-    from harness.hooks import write_json
+    from harness.checkpoints import resume_point
+    from harness.hooks import PreemptionHook, add_harness_hooks, write_json
     from harness.runtime import check_data, load_config
 
-    cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    signal.signal(signal.SIGTERM, PreemptionHook.request)  # checkpoint at the next iteration, then exit 143
+    cfg = add_harness_hooks(load_config(args.config, args.cfg_options, args.work_dir, args.launcher))
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+    if args.resume == 'auto':  # like mmengine's auto-resume, but a broken last_checkpoint is not fatal
+        ckpt, note = resume_point(cfg.work_dir)
+        if note:
+            print(f'[harness] {note}; resuming from {ckpt or "scratch"}', flush=True)
+        cfg.resume, cfg.load_from = ckpt is not None, ckpt
     elif args.resume is not None:
         if not os.path.isfile(args.resume):
             from harness.errors import ConfigError
-            raise ConfigError(f'--resume {args.resume}: checkpoint file not found')
+            raise ConfigError(f'--resume {args.resume}: checkpoint file not found; expected a checkpoint written '
+                              'by training, e.g. WORK_DIR/iter_<n>.pth')
         cfg.resume, cfg.load_from = True, args.resume
     if not args.no_data_check:
         check_data(cfg, ('train',))

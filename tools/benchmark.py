@@ -1,0 +1,414 @@
+"""Measure what the harness costs and write reports/benchmarks.md.
+
+Every speed claim is a ratio of two things timed in one process on one machine, in interleaved rounds
+(one call of each side per round, order rotated), reported as the median of the per-round ratios with
+its quartiles and range: slow drift from other jobs multiplies both sides of a round and cancels.
+- train step (data_preprocessor + loss + backward + SGD step, fixed batch, same seed for every model):
+  zeros-patched vs stock, each padding mode vs zeros, CoordConv in the mask head vs stock;
+- COCO evaluation of the same synthetic predictions: pycocotools vs faster-coco-eval (bbox, segm),
+  with the 12 COCO stats required to agree within 1e-4;
+- with --smoke-grid, the wall time of the CPU smoke grid end to end.
+Exit 1 if a measurement could not be made or the two COCO backends disagree; a missed speed target is
+reported in the table (FAIL), not in the exit status.
+"""
+import argparse
+import contextlib
+import fnmatch
+import logging
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+EPILOG = '''examples:
+  python tools/benchmark.py                                  # everything but the smoke grid -> reports/benchmarks.md
+  python tools/benchmark.py --smoke-grid                     # ... and time tools/run_ablation.sh end to end
+  python tools/benchmark.py --only 'mask-rcnn/*' --repeats 20
+  python tools/benchmark.py --only coco-eval/segm --coco-images 1000 --out /tmp/b.md
+  python tools/benchmark.py --device cuda --det-size 800x1344  # GPU: wall clock, synchronised
+  python tools/benchmark.py --quick --out /tmp/b.md          # plumbing check: few repeats, small COCO set
+'''
+MODE_TARGETS = {'reflect': 1.10, 'replicate': 1.10, 'circular': 1.10, 'none': 1.10, 'partial': 1.15}
+COCO_TOLERANCE = 1e-4
+COCO_STATS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100', 'ARs', 'ARm', 'ARl')
+SMOKE_TARGET_S = 600
+
+
+def measurements():
+    """Every measurement the script knows, in table order."""
+    from harness.bench import FAMILIES
+    rows = []
+    for fam in FAMILIES:
+        label, scope = FAMILIES[fam]['label'], FAMILIES[fam]['padding_scope']
+        rows.append(dict(name=f'{fam}/zeros-vs-stock', kind='step', family=fam, num='zeros', den='stock',
+                         target=1.01, what=f'{label} train step, zeros-patched / stock'))
+        for mode, target in MODE_TARGETS.items():
+            rows.append(dict(name=f'{fam}/{mode}-vs-zeros', kind='step', family=fam, num=mode, den='zeros',
+                             target=target, what=f'{label} train step, {mode} / zeros (scope {scope})'))
+        if fam == 'mask-rcnn':
+            rows.append(dict(name=f'{fam}/coordconv-vs-stock', kind='step', family=fam, num='coordconv',
+                             den='stock', target=1.03, what=f'{label} train step, CoordConv in mask head / stock'))
+    for iou in ('bbox', 'segm'):
+        rows.append(dict(name=f'coco-eval/{iou}', kind='coco', path='metric', iou_type=iou, target=4.0, higher=True,
+                         what=f'COCO {iou} evaluation through BorderCocoMetric, pycocotools / faster (speed-up)'))
+    for iou in ('bbox', 'segm'):
+        rows.append(dict(name=f'coco-eval-direct/{iou}', kind='coco', path='direct', iou_type=iou, target=4.0,
+                         higher=True, what=f'COCO {iou} COCOeval alone, pycocotools / faster-coco-eval (speed-up)'))
+    rows.append(dict(name='smoke-grid', kind='grid', target=SMOKE_TARGET_S,
+                     what='CPU smoke grid end to end (tools/run_ablation.sh), wall seconds'))
+    return rows
+
+
+def _size(text):
+    try:
+        h, w = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected HxW, e.g. 256x512; got {text!r}') from None
+    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f'expected positive sizes; got {text!r}')
+    return h, w
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected a positive integer; got {text!r}')
+    return value
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default=None, help='default: cuda if available')
+    parser.add_argument('--repeats', type=_positive, default=None, help='timed rounds (default 8; 3 with --quick)')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed rounds first (default 1)')
+    parser.add_argument('--quick', action='store_true', help='few rounds and a small COCO set: checks the plumbing')
+    parser.add_argument('--only', action='append', metavar='NAME',
+                        help='measurement name or glob (repeatable), e.g. "mask-rcnn/*", coco-eval/segm')
+    parser.add_argument('--out', default=os.path.join('reports', 'benchmarks.md'), help='report (Markdown)')
+    parser.add_argument('--threads', type=_positive, default=None,
+                        help='torch CPU threads (default on CPU: 1, see the report; on CUDA: torch default)')
+    parser.add_argument('--clock', choices=['cpu', 'wall'], default=None,
+                        help='clock of the ratios: process CPU time (default on CPU) or wall time (always on CUDA)')
+    parser.add_argument('--batch', type=_positive, default=2, help='images per train step (default 2)')
+    parser.add_argument('--det-size', type=_size, default=(256, 256), help='Mask R-CNN input HxW (default 256x256)')
+    parser.add_argument('--det-objects', type=_positive, default=30,
+                        help='ground-truth objects per Mask R-CNN image (default 30: the mask head then gets '
+                             'tens of positive RoIs per image, as in real training)')
+    parser.add_argument('--seg-size', type=_size, default=(256, 512), help='DeepLabV3 input HxW (default 256x512)')
+    parser.add_argument('--coco-images', type=_positive, default=None,
+                        help='synthetic images (default 300; 30 with --quick)')
+    parser.add_argument('--smoke-grid', action='store_true', help='also run and time the CPU smoke grid (minutes)')
+    args = parser.parse_args(argv)
+    args.repeats = args.repeats or (3 if args.quick else 8)
+    args.coco_images = args.coco_images or (30 if args.quick else 300)
+    names = [m['name'] for m in measurements()]
+    for pattern in args.only or []:
+        if not fnmatch.filter(names, pattern):
+            parser.error(f'--only: {pattern!r} matches no measurement; expected one of: {", ".join(names)}')
+    if args.device == 'cuda' and args.clock == 'cpu':
+        parser.error('--clock cpu: CPU time does not see GPU work; use wall time on CUDA')
+    return args
+
+
+def selected(args):
+    rows = measurements()
+    if args.only:
+        rows = [m for m in rows if any(fnmatch.fnmatchcase(m['name'], p) for p in args.only)]
+    return rows
+
+
+class LoadSampler:
+    """1-minute load averages sampled at start, after every timed round and at the end."""
+
+    def __init__(self):
+        self.start, self.samples = os.getloadavg(), []
+
+    def __call__(self, *_):
+        self.samples.append(os.getloadavg()[0])
+
+    def summary(self):
+        import statistics
+        end = os.getloadavg()
+        one = [self.start[0]] + self.samples + [end[0]]
+        fmt = lambda t: ' / '.join(f'{v:.2f}' for v in t)  # noqa: E731
+        return (f'1-min load average over {len(one)} samples: median {statistics.median(one):.2f}, '
+                f'max {max(one):.2f}; at start {fmt(self.start)}, at end {fmt(end)} (1 / 5 / 15 min)')
+
+
+# --- the three kinds of measurement ---
+
+def run_steps(family, rows, args, clock, load):
+    """Time every variant the rows of `family` need in the same rounds; fill each row's result."""
+    import torch
+    from harness.bench import FAMILIES, TrainStep, build_model, count_mask_rois, interleaved, make_batch, ratio_stats
+    from harness.errors import HarnessError
+    detector = FAMILIES[family]['scope'] == 'mmdet'
+    h, w = args.det_size if detector else args.seg_size
+    data = make_batch(family, h, w, n=args.batch, objects=args.det_objects)
+    variants = list(dict.fromkeys(v for m in rows for v in (m['den'], m['num'])))
+    steps, errors, mask_rois = {}, {}, {}
+    for variant in variants:
+        try:
+            model = build_model(family, variant, seed=0, device=args.device)
+            mask_rois[variant] = count_mask_rois(model)
+            steps[variant] = TrainStep(model, data, args.device)
+            steps[variant]()  # fails here, not mid-round, if this variant cannot run at this size
+        except (HarnessError, RuntimeError, FloatingPointError) as e:
+            errors[variant] = f'{type(e).__name__}: {" ".join(str(e).split())}'
+            steps.pop(variant, None)
+    print(f'[benchmark] {FAMILIES[family]["label"]} at {h}x{w}, batch {args.batch}: '
+          f'{len(steps)} models x {args.repeats} rounds', flush=True)
+    progress = lambda r, n: (load(), print(f'[benchmark]   round {r}/{n}', flush=True))  # noqa: E731
+    times = interleaved(steps, args.repeats, args.warmup, args.device, progress)
+    pick = 1 if clock == 'cpu' else 0
+    note = None
+    if any(mask_rois.get(v) for v in steps):
+        import statistics
+        note = (f'{args.det_objects} ground-truth objects per image; RoIs entering the mask head per step (median): '
+                + ', '.join(f'{v} {statistics.median(mask_rois[v]):g}' for v in steps if mask_rois[v]))
+    for m in rows:
+        m['size'] = f'{h}x{w}'
+        if note:
+            m['note'] = note
+        bad = [errors[v] for v in (m['num'], m['den']) if v in errors]
+        if bad:
+            m['error'] = bad[0]
+            continue
+        num, den = times[m['num']], times[m['den']]
+        m.update(ratio_stats([t[pick] for t in num], [t[pick] for t in den]))
+        m['wall_ratio'] = ratio_stats([t[0] for t in num], [t[0] for t in den])['median']
+    del steps
+    if args.device == 'cuda':
+        torch.cuda.empty_cache()
+
+
+def run_coco(rows, args, clock, load):
+    """pycocotools and faster-coco-eval on the same synthetic predictions, interleaved per round.
+
+    path 'metric': `BorderCocoMetric.compute_metrics` (mmdet's CocoMetric path plus the border-distance
+    evaluation), as a test or validation run calls it; path 'direct': loadRes + COCOeval evaluate /
+    accumulate / summarize alone, with the 12 stats at full precision.
+    """
+    import copy
+    from harness.bench import coco_evaluator, coco_metric_evaluator, interleaved, ratio_stats, synthetic_coco
+    gt, preds = synthetic_coco(args.coco_images)
+    print(f'[benchmark] COCO evaluation: {len(gt["images"])} images, {len(gt["annotations"])} objects, '
+          f'{len(preds)} predictions, {args.repeats} rounds', flush=True)
+    note = (f'{len(gt["images"])} synthetic 480x640 images, {len(gt["categories"])} categories, '
+            f'{len(gt["annotations"])} objects, {len(preds)} predictions with RLE masks '
+            f'({len(preds) / len(gt["images"]):.0f} per image); ground truth indexed once, outside the clock')
+    pick = 1 if clock == 'cpu' else 0
+    backends = ('pycocotools', 'faster')
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in rows:
+            out, fns = {}, {}
+            for backend in backends:
+                if m['path'] == 'metric':
+                    run = coco_metric_evaluator(backend, gt, preds, m['iou_type'], tmp)
+                    fns[backend] = lambda run=run, b=backend: out.__setitem__(b, run())
+                else:
+                    evaluate = coco_evaluator(backend, gt)
+                    # loadRes adds keys to the predictions: each call gets a copy made before the clock runs
+                    copies = [copy.deepcopy(preds) for _ in range(args.repeats + args.warmup)]
+                    fns[backend] = lambda ev=evaluate, cs=copies, b=backend: out.__setitem__(
+                        b, dict(zip(COCO_STATS, ev(cs.pop(), m['iou_type']))))
+            times = interleaved(fns, args.repeats, args.warmup, 'cpu', load)
+            py, fa = times['pycocotools'], times['faster']
+            m.update(ratio_stats([t[pick] for t in py], [t[pick] for t in fa]))
+            m['wall_ratio'] = ratio_stats([t[0] for t in py], [t[0] for t in fa])['median']
+            m['size'] = f'{args.coco_images} img'
+            m['stats'], m['note'] = out, note
+            a, b = out['pycocotools'], out['faster']
+            if a.keys() != b.keys():
+                m['error'] = f'the backends return different keys: {sorted(set(a) ^ set(b))}'
+                continue
+            m['max_stat_diff'] = max(abs(a[k] - b[k]) for k in a)
+            if m['max_stat_diff'] > COCO_TOLERANCE:
+                m['error'] = f'metrics differ by {m["max_stat_diff"]:.2e} (> {COCO_TOLERANCE:g})'
+
+
+def run_smoke_grid(m):
+    """Wall time of `tools/run_ablation.sh` (the smoke grid) into a temporary work / report dir."""
+    tmp = tempfile.mkdtemp(prefix='posharness-smoke-')
+    cmd = ['bash', 'tools/run_ablation.sh', '--work-dir', os.path.join(tmp, 'work'),
+           '--report-dir', os.path.join(tmp, 'report')]
+    log = os.path.join(tmp, 'run.log')
+    print(f'[benchmark] smoke grid: {shlex.join(cmd)} (log: {log})', flush=True)
+    start = time.perf_counter()
+    with open(log, 'w') as f:
+        rc = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT).returncode
+    m['seconds'] = time.perf_counter() - start
+    m['note'] = f'`{shlex.join(cmd)}`, log {log}'
+    if rc != 0:
+        m['error'] = f'tools/run_ablation.sh exited {rc}; see {log}'
+
+
+# --- the report ---
+
+def passed(m):
+    if 'error' in m:
+        return False
+    value = m['seconds'] if m['kind'] == 'grid' else m['median']
+    return value >= m['target'] if m.get('higher') else value <= m['target']
+
+
+def _target(m):
+    if m['kind'] == 'grid':
+        return f'≤ {m["target"]} s'
+    return f'≥ {m["target"]:g}x' if m.get('higher') else f'≤ {m["target"]:.2f}'
+
+
+def table_row(m, clock):
+    if m['kind'] == 'grid':
+        if 'seconds' not in m:
+            return f'| {m["what"]} | not measured in this run (use --smoke-grid) | | | {_target(m)} | – | | | | |'
+        s = m['seconds']
+        value = f'{s:.0f} s ({int(s // 60)} min {s % 60:.0f} s)'
+        result = 'pass' if passed(m) else 'FAIL' + (f' ({m["error"]})' if 'error' in m else '')
+        return f'| {m["what"]} | {value} | | | {_target(m)} | {result} | | | | 1 |'
+    if 'median' not in m:
+        return f'| {m["what"]} | error: {m["error"]} | | | {_target(m)} | FAIL | | | | |'
+    result = 'pass' if passed(m) else 'FAIL' + (f' ({m["error"]})' if 'error' in m else '')
+    what = f'{m["what"]}, {m["size"]}'
+    return (f'| {what} | **{m["median"]:.3f}** | {m["q1"]:.3f}–{m["q3"]:.3f} | {m["min"]:.3f}–{m["max"]:.3f} | '
+            f'{_target(m)} | {result} | {m["num_median"] * 1e3:.1f} | {m["den_median"] * 1e3:.1f} | '
+            f'{m["wall_ratio"]:.3f} | {m["n"]} |')
+
+
+def machine(args, threads):
+    import torch
+    cpu = next((line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo') if line.startswith('model name')),
+               platform.processor() or 'unknown') if os.path.exists('/proc/cpuinfo') else platform.processor()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'
+    return (f'CPU {cpu}, {os.cpu_count()} logical cores ({usable} usable); GPU {gpu}; device used: {args.device}; '
+            f'torch {torch.__version__} with {threads} CPU thread(s); Python {platform.python_version()}')
+
+
+def _commit():
+    try:
+        head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain'], cwd=ROOT, capture_output=True, text=True).stdout
+        return head + (' with uncommitted changes' if dirty.strip() else '')
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+
+
+def render(rows, args, clock, threads, load_summary, command, elapsed):
+    clock_text = ('process CPU time: counts only this process\'s work, so other jobs taking the cores do not '
+                  'inflate one side of a ratio (wall-clock ratios are in their own column)' if clock == 'cpu' else
+                  'wall time, the device synchronised before each reading of the clock')
+    lines = [
+        '# Benchmarks: what the harness costs',
+        '',
+        'Written by `tools/benchmark.py` (regenerate with the command below; numbers from one run on one machine).',
+        'Each ratio is measured / reference, the median of per-round ratios: every round runs one call of each',
+        'side back to back, in an order rotated every round, so drift from other jobs cancels. Train step =',
+        f'data_preprocessor + loss + backward + SGD step on a fixed batch of {args.batch} random images with ground',
+        f'truth ({args.det_objects} objects per Mask R-CNN image, so that its RoI heads do a real share of the work);',
+        'every model is built from the same seed (random init, nothing downloaded), and the RNG is reseeded before',
+        'each step so RoI sampling repeats. Mode variants patch scope `all` (Mask R-CNN) and `backbone`',
+        '(DeepLabV3: ASPP\'s dilated branches cannot be valid convs at these sizes).',
+        '',
+        f'- command: `{command}`',
+        f'- commit: {_commit()}',
+        f'- machine: {machine(args, threads)}',
+        f'- load: {load_summary}',
+        f'- clock: {clock_text}',
+        f'- total time of this run: {elapsed / 60:.1f} min',
+    ]
+    if args.device == 'cpu' and threads == 1 and args.threads is None:
+        lines.append('- threads: 1 by default on CPU. On the shared 2-core machine two OpenMP threads spin-wait on '
+                     'each other whenever another job holds a core: identical Mask R-CNN steps then took 2.8-11.6 s '
+                     'wall (3.0-7.6 s CPU) with 2 threads against 0.91-0.94 s CPU with 1 (`--threads 2` to compare).')
+    lines += [
+        '',
+        '| measurement | ratio (median) | IQR | min–max | target | result | measured, median (ms) | '
+        'reference, median (ms) | wall ratio (median) | rounds |',
+        '|---|---|---|---|---|---|---|---|---|---|',
+    ]
+    lines += [table_row(m, clock) for m in rows]
+    coco = [m for m in rows if m['kind'] == 'coco' and 'stats' in m]
+    if coco:
+        lines += ['', f'Metrics of both COCO backends on the same predictions (must agree within {COCO_TOLERANCE:g}; '
+                  'BorderCocoMetric rounds to 3 decimals as mmdet does, COCOeval alone is full precision):', '',
+                  '| measurement | metric | pycocotools | faster | difference |', '|---|---|---|---|---|']
+        for m in coco:
+            a, b = m['stats']['pycocotools'], m['stats']['faster']
+            for key in a:
+                fmt = '.0f' if 'count' in key else '.4f'
+                other = b.get(key, float('nan'))
+                lines.append(f'| {m["name"]} | {key} | {a[key]:{fmt}} | {other:{fmt}} | {abs(a[key] - other):.1e} |')
+    by_note = {}
+    for m in rows:
+        if m.get('note'):
+            by_note.setdefault(m['note'], []).append(m['name'])
+    notes = [f'- {", ".join(names)}: {note}' for note, names in by_note.items()]
+    if notes:
+        lines += ['', 'Notes:', ''] + notes
+    return '\n'.join(lines) + '\n'
+
+
+@contextlib.contextmanager
+def _settings(threads):
+    """torch CPU threads and a quiet mmengine log (init_weights prints a block per parameter) for the
+    duration of the run; both restored afterwards, so that calling `main` leaves the process as it was."""
+    import torch
+    from mmengine.logging import MMLogger
+    logger, saved_threads = MMLogger.get_current_instance(), torch.get_num_threads()
+    saved_level = logger.level
+    logger.setLevel(logging.WARNING)
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # mmdet's deprecation chatter; the report is the output
+            yield
+    finally:
+        logger.setLevel(saved_level)
+        torch.set_num_threads(saved_threads)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.perf_counter()
+    import torch
+    import harness  # noqa: F401
+    if args.device is None:
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        print('error: --device cuda: no CUDA device visible', file=sys.stderr)
+        return 2
+    clock = args.clock or ('cpu' if args.device == 'cpu' else 'wall')
+    rows = selected(args)
+    with _settings(args.threads or (1 if args.device == 'cpu' else None)):
+        threads = torch.get_num_threads()
+        load = LoadSampler()
+        for family in dict.fromkeys(m['family'] for m in rows if m['kind'] == 'step'):
+            run_steps(family, [m for m in rows if m.get('family') == family], args, clock, load)
+        if any(m['kind'] == 'coco' for m in rows):
+            run_coco([m for m in rows if m['kind'] == 'coco'], args, clock, load)
+        for m in rows:
+            if m['kind'] == 'grid' and args.smoke_grid:
+                run_smoke_grid(m)
+    command = shlex.join(['python', 'tools/benchmark.py'] + (sys.argv[1:] if argv is None else list(argv)))
+    text = render(rows, args, clock, threads, load.summary(), command, time.perf_counter() - start)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, 'w') as f:
+        f.write(text)
+    print(text)
+    print(f'[benchmark] wrote {args.out}')
+    return 1 if any('error' in m for m in rows) else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
