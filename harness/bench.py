@@ -60,8 +60,9 @@ def model_cfg(family):
 
 
 def variant_patches(family, variant):
-    """HarnessModel arguments of a variant: 'stock' (None: no HarnessModel), a padding mode, 'coordconv'."""
-    if variant == 'stock':
+    """HarnessModel arguments of a variant: 'stock', 'stock-copy' or 'torch-reflect' (None: no
+    HarnessModel), a padding mode, 'coordconv'."""
+    if variant in ('stock', 'stock-copy', 'torch-reflect'):
         return None
     if variant in PATCHES:
         return copy.deepcopy(PATCHES[variant])
@@ -78,7 +79,19 @@ def build_model(family, variant, seed=0, device='cpu'):
     torch.manual_seed(seed)
     model = MODELS.build(cfg)
     model.init_weights()
+    if variant == 'torch-reflect':
+        torch_reflect(model, FAMILIES[family]['padding_scope'])
     return model.to(device)
+
+
+def torch_reflect(model, scope):
+    """PyTorch's own `padding_mode='reflect'` on every padded conv the harness would convert in `scope`
+    (pools keep their zero padding: they have no padding mode): what reflect padding costs without us."""
+    from .convert import _in_scope, classify, scope_globs
+    globs = [g for _, item_globs in scope_globs(model, scope) for g in item_globs]
+    for name, module in model.named_modules():
+        if name and classify(module) == 'conv' and _in_scope(name, globs):
+            module.padding_mode = 'reflect'
 
 
 def make_batch(family, h, w, n=2, seed=0, objects=3):
@@ -242,11 +255,12 @@ def _for_iou_type(preds, iou_type):
     return [{k: v for k, v in p.items() if k != 'bbox'} for p in preds]
 
 
-def coco_evaluator(backend, gt):
+def coco_evaluator(backend, gt, threads=None):
     """A function (predictions, iou_type) -> the 12 COCO stats, for backend 'pycocotools' or 'faster'.
 
     The ground-truth index is built once here (as CocoMetric does at start-up); each call loads the
     predictions and runs evaluate + accumulate + summarize, which is what an evaluation costs.
+    `threads`: faster-coco-eval's mask-IoU threads (None: its default).
     """
     import contextlib
     import io
@@ -272,7 +286,8 @@ def coco_evaluator(backend, gt):
 
         def run(preds, iou_type):
             preds = _for_iou_type(preds, iou_type)
-            ev = COCOeval_faster(coco, coco.loadRes(preds), iou_type, print_function=lambda *a, **k: None)
+            ev = COCOeval_faster(coco, coco.loadRes(preds), iou_type, print_function=lambda *a, **k: None,
+                                 **({} if threads is None else dict(rle_iou_max_workers=threads)))
             ev.evaluate()
             ev.accumulate()
             ev.summarize()
@@ -282,7 +297,7 @@ def coco_evaluator(backend, gt):
     return run
 
 
-def coco_metric_evaluator(backend, gt, preds, iou_type, tmp_dir):
+def coco_metric_evaluator(backend, gt, preds, iou_type, tmp_dir, threads=None):
     """A function () -> metrics dict running `BorderCocoMetric(backend=...)` as mmdet's evaluator would.
 
     The predictions are handed over as `CocoMetric.process` leaves them (xyxy boxes, 0-based labels,
@@ -318,7 +333,8 @@ def coco_metric_evaluator(backend, gt, preds, iou_type, tmp_dir):
             pred['masks'] = [dict(p['segmentation']) for p in ps]
         results.append((dict(width=img['width'], height=img['height'], img_id=img['id']), pred))
     with contextlib.redirect_stdout(io.StringIO()):
-        metric = BorderCocoMetric(ann_file=ann_file, metric=[iou_type], backend=backend)
+        metric = BorderCocoMetric(ann_file=ann_file, metric=[iou_type], backend=backend,
+                                  eval_threads=threads if backend == 'faster' else None)
     metric.dataset_meta = dict(classes=tuple(c['name'] for c in gt['categories']))
 
     def run():

@@ -12,7 +12,8 @@ effect by distance to the border, not only as one mAP / mIoU per run.
   range per bin, gives AP per bin with COCO's exact matching rules. Distance = min(x, y, W-x2, H-y2)
   of the box (for masks: the mask's box), clipped at 0, in pixels of the original image.
   `backend='faster'` evaluates with faster-coco-eval (same numbers as pycocotools, several times
-  faster), bound into mmdet's `coco_metric` module only while the metric runs.
+  faster), bound into mmdet's `coco_metric` module only while the metric runs. The border pass reuses
+  CocoMetric's loaded detections, and result JSONs stay in memory unless `outfile_prefix` asks for them.
 - `BorderIoUMetric` (mmseg) is `ClassIoUMetric` plus `border/mIoU@<lo>-<hi>` and
   `border/aAcc@<lo>-<hi>` over pixel bands, pixel (i, j) of an HxW map being at distance
   min(i, j, H-1-i, W-1-j).
@@ -23,10 +24,7 @@ as COCO does for an area range without objects.
 """
 import contextlib
 import io
-import json
 import math
-import os.path as osp
-import tempfile
 import time
 from bisect import bisect_right
 
@@ -38,6 +36,8 @@ from faster_coco_eval import COCO as FasterCOCO
 from faster_coco_eval import COCOeval_faster
 from mmdet.evaluation import CocoMetric
 from mmdet.registry import METRICS as DET_METRICS
+from mmengine.fileio import dump as _dump
+from mmengine.fileio import load as _load
 from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS as SEG_METRICS
 
@@ -46,6 +46,7 @@ from .metrics import ClassIoUMetric
 
 BACKENDS = ('faster', 'pycocotools')
 _MANY_IMAGES = 1000  # above this, say that a (long) evaluation has started
+_RESULT_FILES = ('.bbox.json', '.segm.json', '.proposal.json')  # CocoMetric.results2json's outputs
 
 
 def check_border_bins(bins, field='border_bins'):
@@ -146,6 +147,40 @@ def _new_api(coco_cls, dataset):
     return api
 
 
+class _Capture:
+    """Stands in for `dump`, `load` and `COCOeval` in mmdet's coco_metric while CocoMetric runs.
+
+    Result JSONs stay in memory (written only when `write`, i.e. the user set `outfile_prefix`; other
+    files, such as the converted ground truth that mmdet reads back by path, are always written), and
+    each COCOeval is kept under the result file its detections came from, for the border pass.
+    """
+
+    def __init__(self, eval_cls, write, **eval_kwargs):
+        self.eval_cls, self.write, self.eval_kwargs = eval_cls, write, eval_kwargs
+        self.kept, self.evals, self._loaded = {}, {}, None
+
+    def dump(self, obj, file, **kwargs):
+        if str(file).endswith(_RESULT_FILES):
+            self.kept[str(file)] = obj
+        if self.write or str(file) not in self.kept:
+            _dump(obj, file, **kwargs)
+
+    def load(self, file, **kwargs):
+        self._loaded = str(file)  # CocoMetric loads a metric's results, then builds its COCOeval
+        return self.kept[self._loaded] if self._loaded in self.kept else _load(file, **kwargs)
+
+    def new_eval(self, coco_gt, coco_dt, iou_type):
+        return self.eval_cls(coco_gt, coco_dt, iou_type, **self.eval_kwargs)
+
+    def coco_eval(self, coco_gt, coco_dt, iou_type):
+        self.evals[self._loaded] = ev = self.new_eval(coco_gt, coco_dt, iou_type)
+        return ev
+
+    def detections(self, metric):
+        """The COCO object of detections CocoMetric evaluated for `metric`; None if it evaluated none."""
+        return next((ev.cocoDt for file, ev in self.evals.items() if file.endswith(f'.{metric}.json')), None)
+
+
 @DET_METRICS.register_module()
 class BorderCocoMetric(CocoMetric):
     """CocoMetric plus AP per border-distance bin (see the module docstring).
@@ -157,7 +192,7 @@ class BorderCocoMetric(CocoMetric):
         Other arguments: mmdet's CocoMetric.
     """
 
-    def __init__(self, *args, border_bins=(0, 1, 32, 96), backend='faster', **kwargs):
+    def __init__(self, *args, border_bins=(0, 1, 32, 96), backend='faster', eval_threads=None, **kwargs):
         if backend not in BACKENDS:
             raise ConfigError(f"backend={backend!r}: expected 'faster' (faster-coco-eval) or 'pycocotools'")
         if backend == 'faster' and kwargs.get('use_mp_eval'):
@@ -165,8 +200,13 @@ class BorderCocoMetric(CocoMetric):
         if backend == 'pycocotools' and not pycocotools.cocoeval.__name__.startswith('pycocotools'):
             raise ConfigError("backend='pycocotools': faster_coco_eval.init_as_pycocotools() has replaced "
                               'pycocotools in this process')
+        if eval_threads is not None and (backend != 'faster' or not isinstance(eval_threads, int)
+                                         or eval_threads < 1):
+            raise ConfigError(f'eval_threads={eval_threads!r}: expected a positive integer, '
+                              "and backend='faster' (the threads of its mask IoUs)")
         self.border_edges, self.border_names = check_border_bins(border_bins)
         self.backend = backend
+        self.eval_kwargs = {} if eval_threads is None else dict(rle_iou_max_workers=eval_threads)
         super().__init__(*args, **kwargs)
 
     def compute_metrics(self, results):
@@ -177,10 +217,11 @@ class BorderCocoMetric(CocoMetric):
         coco_cls, eval_cls = _CLASSES[self.backend]
         if self.backend == 'faster' and not isinstance(self._coco_api, (FasterCOCO, type(None))):
             self._coco_api = _new_api(FasterCOCO, self._coco_api.dataset)  # made at init by pycocotools
-        with self._result_prefix() as prefix, _bound(_coco_metric, COCO=coco_cls, COCOeval=eval_cls):
+        capture = _Capture(eval_cls, self.outfile_prefix is not None, **self.eval_kwargs)
+        with _bound(_coco_metric, COCO=coco_cls, COCOeval=capture.coco_eval, dump=capture.dump, load=capture.load):
             metrics = super().compute_metrics(results)
-            if metrics and not self.format_only:
-                metrics.update(self._border_metrics(prefix, coco_cls, eval_cls))
+        if metrics and not self.format_only:
+            metrics.update(self._border_metrics(capture, coco_cls))
         return metrics
 
     def evaluate(self, size):
@@ -189,26 +230,14 @@ class BorderCocoMetric(CocoMetric):
         return {k[len(self.prefix) + 1:] if k.startswith(f'{self.prefix}/border/') else k: v
                 for k, v in super().evaluate(size).items()}
 
-    @contextlib.contextmanager
-    def _result_prefix(self):
-        """CocoMetric's json prefix, in a temp dir of ours when unset (CocoMetric deletes its own)."""
-        if self.outfile_prefix is not None:
-            yield self.outfile_prefix
-            return
-        with tempfile.TemporaryDirectory() as tmp_dir:
-            self.outfile_prefix = osp.join(tmp_dir, 'results')
-            try:
-                yield self.outfile_prefix
-            finally:
-                self.outfile_prefix = None
-
-    def _border_metrics(self, prefix, coco_cls, eval_cls):
+    def _border_metrics(self, capture, coco_cls):
         gt_api, counts = self._border_gt(coco_cls)
         metrics = {}
         for iou_type in (m for m in self.metrics if m in ('bbox', 'segm')):
-            with open(f'{prefix}.{iou_type}.json') as f:
-                predictions = json.load(f)
-            aps = self._border_aps(gt_api, predictions, iou_type, eval_cls)
+            coco_dt = capture.detections(iou_type)
+            if coco_dt is None:
+                continue
+            aps = self._border_aps(gt_api, coco_dt, iou_type, capture.new_eval, coco_cls)
             metrics.update({f'border/{iou_type}_mAP@{n}': ap for n, ap in zip(self.border_names, aps)})
         metrics.update({f'border/count@{n}': c for n, c in zip(self.border_names, counts)})
         return metrics
@@ -226,17 +255,17 @@ class BorderCocoMetric(CocoMetric):
                 counts[k] += 1
         return _new_api(coco_cls, dict(src.dataset, annotations=anns)), counts
 
-    def _border_aps(self, gt_api, predictions, iou_type, eval_cls):
-        """AP per bin at maxDets=100, from COCOeval with one area range per bin."""
-        if iou_type == 'segm':
-            for pred in predictions:  # as CocoMetric does: the mask's own box, not the detector's
-                pred.pop('bbox', None)
+    def _border_aps(self, gt_api, coco_dt, iou_type, new_eval, coco_cls):
+        """AP per bin at maxDets=100, from COCOeval with one area range per bin, on CocoMetric's detections
+        (for segm their boxes are the masks' own boxes, as CocoMetric drops the detector's)."""
+        anns = []
+        for dt in coco_dt.dataset['annotations']:
+            img = gt_api.imgs[dt['image_id']]
+            anns.append(dict(dt, area=_bin_of(self.border_edges, _box_distance(dt['bbox'], img['width'],
+                                                                                 img['height']))))
+        dt_api = _new_api(coco_cls, dict(coco_dt.dataset, annotations=anns))
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints each stage
-            dt_api = gt_api.loadRes(predictions)
-            for dt in dt_api.dataset['annotations']:
-                img = gt_api.imgs[dt['image_id']]
-                dt['area'] = _bin_of(self.border_edges, _box_distance(dt['bbox'], img['width'], img['height']))
-            coco_eval = eval_cls(gt_api, dt_api, iou_type)
+            coco_eval = new_eval(gt_api, dt_api, iou_type)
             coco_eval.stage = ' by border distance'
             if self.backend == 'faster':
                 coco_eval.print_function = lambda *a, **k: None

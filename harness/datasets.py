@@ -392,6 +392,16 @@ def _city_objects(rng, h, w, xx, yy, ground, vx, half_top, half_bottom, label, r
 
 # ---------------------------------------------------------------- checkers
 
+def ensure_tiny_data(repo='.', log=print):
+    """Generate the tiny sets the smoke configs read (`data/tiny_coco`, `data/tiny_cityscapes` under
+    `repo`) unless a complete one is there already."""
+    for name, make in (('tiny_coco', make_tiny_coco), ('tiny_cityscapes', make_tiny_cityscapes)):
+        root = Path(repo) / 'data' / name
+        if not (read_stamp(root) or {}).get('complete'):
+            log(f'generating {root} ...')
+            make(root)
+
+
 def load_coco_json(path):
     """Read a COCO instances file, raising DatasetError (file, line, column) if it is unusable."""
     path = Path(path)

@@ -11,7 +11,8 @@ Modes (see README, "Padding modes"):
 - reflect / replicate / circular: the same amounts, filled by that rule.
 - partial: zero padding, output re-weighted by window size / real pixels in the window (Liu et al. 2018,
   "Partial Convolution based Padding"); the ratio map depends only on shape and geometry and is cached
-  per input size, device and dtype.
+  per input size, device and dtype. The one exception to "the parent runs unpadded": a partial conv
+  keeps its own zero padding (no padded copy of the input) and only re-weights the output.
 - none: a valid (padding 0) layer whose output is resampled bilinearly (align_corners=True) to the size
   the padded layer would have produced, so residual sums, FPN merges and strides stay aligned.
 """
@@ -129,12 +130,12 @@ class BorderMixin:
         return F.interpolate(y, size=size, mode='bilinear', align_corners=True)
 
     def _partial(self, x):
-        y = super().forward(F.pad(x, self.border_pad))
+        y = super().forward(x)  # the conv zero-pads itself (see make_border_layer)
         ratio = self._partial_ratio(x)
         if self.bias is None:
             return y * ratio
-        bias = self.bias.view(1, -1, 1, 1)
-        return (y - bias) * ratio + bias
+        # (y - b) * ratio + b, in one pass
+        return torch.addcmul(self.bias.view(1, -1, 1, 1) * (1 - ratio), y, ratio)
 
     def _partial_ratio(self, x):
         """window size / real input pixels per output location, cached per (H, W, device, dtype)."""
@@ -164,6 +165,7 @@ def make_border_layer(module, mode, name):
                            count_include_pad=False, divisor_override=module.divisor_override)
         return new
     if isinstance(module, nn.Conv2d):
+        own_padding = module.padding if mode == 'partial' else (0, 0)
         return rebuild_as(module, BorderMixin, border_mode=mode, border_pad=pad, border_name=name,
-                          padding=(0, 0), padding_mode='zeros')
+                          padding=own_padding, padding_mode='zeros')
     return rebuild_as(module, BorderMixin, border_mode=mode, border_pad=pad, border_name=name, padding=0)

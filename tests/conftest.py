@@ -1,5 +1,6 @@
 """Small real mmdet / mmseg models (random init, nothing downloaded) and inputs for them."""
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -38,6 +39,15 @@ MODELS_UNDER_TEST = {
 DET_MODELS = ['mask_rcnn_r18', 'solo_r18', 'solov2_r18']
 SEG_MODELS = ['deeplabv3_r18', 'fcn_r18']
 _CFG_CACHE = {}
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope='session')
+def repo_tiny_data():
+    """data/tiny_coco and data/tiny_cityscapes, which the smoke configs read: generated on a fresh checkout."""
+    from harness.datasets import ensure_tiny_data
+    ensure_tiny_data(REPO, log=lambda msg: None)
+    return REPO / 'data'
 
 
 def model_cfg(name):

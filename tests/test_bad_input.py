@@ -34,6 +34,7 @@ MASK_RCNN = 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py'
 HEAD = f'name: g\nbase: {FCN}\nbaseline: fcn\n'
 FINISHED = dict(run='fcn_seed0', variant='fcn', seed=0, task='cityscapes', status='done', error=None,
                 iteration=None, metrics={'mIoU': 41.5, 'aAcc': 80.25, 'mAcc': 50.0}, meta={'wall_s': 12.0})
+pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the smoke configs read data/
 
 
 def _cli(cmd, timeout=300):
@@ -216,15 +217,11 @@ def test_impossible_none_layer_fails_the_run_and_the_grid_goes_on(tmp_path):
 # ------------------------------------------------------------------ tools/train.py and tools/test.py
 
 @pytest.fixture(scope='module')
-def tiny_data(tmp_path_factory):
-    """Private copies of the tiny sets, to break (generated in data/ first if missing)."""
-    from harness.datasets import make_tiny_cityscapes, make_tiny_coco, read_stamp
+def tiny_data(tmp_path_factory, repo_tiny_data):
+    """Private copies of the tiny sets, to break."""
     root = tmp_path_factory.mktemp('data')
-    for name, make in (('tiny_coco', make_tiny_coco), ('tiny_cityscapes', make_tiny_cityscapes)):
-        src = REPO / 'data' / name
-        if not (read_stamp(src) or {}).get('complete'):
-            make(src)
-        shutil.copytree(src, root / name)
+    for name in ('tiny_coco', 'tiny_cityscapes'):
+        shutil.copytree(repo_tiny_data / name, root / name)
     return root
 
 

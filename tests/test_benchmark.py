@@ -68,7 +68,8 @@ def test_quick_run_writes_the_report(tool, tmp_path):
     argv = ['--quick', '--device', 'cpu', '--repeats', '2', '--det-size', '128x128', '--det-objects', '4',
             '--seg-size', '64x96',
             '--coco-images', '8', '--out', str(out),
-            '--only', 'mask-rcnn/zeros-vs-stock', '--only', 'mask-rcnn/coordconv-vs-stock',
+            '--only', 'mask-rcnn/stock-vs-stock', '--only', 'mask-rcnn/zeros-vs-stock',
+            '--only', 'mask-rcnn/coordconv-vs-stock',
             '--only', 'mask-rcnn/none-vs-zeros',  # at 128x128 RPN's conv meets a 2x2 level: an error row
             '--only', 'deeplabv3/reflect-vs-zeros', '--only', 'coco-eval*', '--only', 'smoke-grid']
     threads = torch.get_num_threads()
@@ -79,18 +80,20 @@ def test_quick_run_writes_the_report(tool, tmp_path):
     assert re.search(r'- machine: CPU .+, \d+ logical cores .*torch \S+ with 1 CPU thread', text)
     assert re.search(r'- load: 1-min load average over \d+ samples: median \d+\.\d\d', text)
     rows = _rows(text)
-    assert len(rows) == 9
+    assert len(rows) == 10
     ok = [cells for what, cells in rows.items() if 'none /' not in what and 'smoke' not in what]
-    assert len(ok) == 7
+    assert len(ok) == 8
     for cells in ok:
         ratio, measured_ms, reference_ms = float(cells[1].strip('*')), float(cells[6]), float(cells[7])
         assert ratio > 0 and measured_ms > 0 and reference_ms > 0 and cells[9] == '2'
-        assert cells[5] in ('pass', 'FAIL')
+        assert cells[5] in ('pass', 'FAIL') or cells[4:6] == ['control', '–']
+    control = next(cells for what, cells in rows.items() if 'stock / stock' in what)
+    assert control[4:6] == ['control', '–']
     none = next(cells for what, cells in rows.items() if 'none /' in what)
     assert none[1].startswith('error: PaddingError: rpn_head.rpn_conv') and none[5] == 'FAIL'
-    assert re.search(r'mask-rcnn/zeros-vs-stock, mask-rcnn/none-vs-zeros, mask-rcnn/coordconv-vs-stock: 4 ground-truth '
-                     r'objects per image; RoIs entering the mask head per step \(median\): stock \d+, zeros \d+, '
-                     r'coordconv \d+$', text, re.M)
+    assert re.search(r'mask-rcnn/stock-vs-stock, mask-rcnn/zeros-vs-stock, mask-rcnn/none-vs-zeros, '
+                     r'mask-rcnn/coordconv-vs-stock: 4 ground-truth objects per image; RoIs entering the mask head '
+                     r'per step \(median\): stock \d+, stock-copy \d+, zeros \d+, coordconv \d+$', text, re.M)
     smoke = next(cells for what, cells in rows.items() if 'smoke' in what)
     assert smoke[1] == 'not measured in this run (use --smoke-grid)'
     # the metrics of both backends, per measurement: mmdet's keys through BorderCocoMetric, COCO's 12 stats direct
@@ -102,8 +105,8 @@ def test_quick_run_writes_the_report(tool, tmp_path):
 def test_coco_backends_that_disagree_fail_the_run(tool, tmp_path, monkeypatch):
     real = bench.coco_evaluator
 
-    def skewed(backend, gt):
-        run = real(backend, gt)
+    def skewed(backend, gt, threads=None):
+        run = real(backend, gt, threads)
         return (lambda preds, iou: [s + 1e-3 for s in run(preds, iou)]) if backend == 'faster' else run
 
     monkeypatch.setattr(bench, 'coco_evaluator', skewed)

@@ -1,5 +1,6 @@
 """BorderCocoMetric / BorderIoUMetric: one bin covering everything reproduces mAP / mIoU, hand-made
 cases land in the right bin, and the faster-coco-eval and pycocotools backends agree."""
+import json
 import math
 import tempfile
 from pathlib import Path
@@ -174,6 +175,40 @@ def test_perfect_on_border_only(coco, backend, monkeypatch, tmp_path):
         assert aps == [1.0, 0.0, 0.0, -1.0]
         assert 0.2 < m[f'coco/{iou_type}_mAP'] < 0.8
     assert list(tmp_path.iterdir()) == [] and metric.outfile_prefix is None
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_result_files_only_when_asked(coco, noisy, backend, monkeypatch, tmp_path):
+    """Without outfile_prefix nothing goes through mmengine's dump; with it, CocoMetric's result files
+    are written as mmdet writes them, and the metrics are the same either way."""
+    import harness.border_metrics as border_metrics
+    ann_file, _ = coco
+    written = []
+    dump = border_metrics._dump
+    monkeypatch.setattr(border_metrics, '_dump', lambda obj, file, **kw: written.append(file) or dump(obj, file, **kw))
+    in_memory = _evaluate(ann_file, noisy, backend=backend)
+    assert written == []
+    on_disk = _evaluate(ann_file, noisy, backend=backend, outfile_prefix=str(tmp_path / 'res'))
+    assert sorted(written) == [str(tmp_path / f'res.{t}.json') for t in ('bbox', 'segm')]
+    segm = json.loads((tmp_path / 'res.segm.json').read_text())
+    assert len(segm) == sum(len(s['pred_instances']['labels']) for s in noisy) and 'bbox' in segm[0]
+    assert on_disk == in_memory
+
+
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_ground_truth_from_the_dataset(coco, noisy, backend):
+    """Without ann_file, CocoMetric converts the samples' ground truth and reads it back by path."""
+    ann_file, gt = coco
+    samples = []
+    for s in noisy:
+        img = gt.imgs[s['img_id']]
+        instances = [dict(bbox=[x, y, x + w, y + h], bbox_label=a['category_id'] - 1, ignore_flag=a['iscrowd'],
+                          mask=a['segmentation']) for a in gt.loadAnns(gt.getAnnIds(imgIds=img['id']))
+                     for x, y, w, h in [a['bbox']]]
+        samples.append(dict(s, instances=instances))
+    m = _evaluate(None, samples, backend=backend)
+    assert m['border/count@0-1'] + m['border/count@1-32'] + m['border/count@32-96'] > 0
+    assert 0.05 < m['coco/bbox_mAP'] < 0.95
 
 
 @pytest.mark.parametrize('backend', BACKENDS)

@@ -180,11 +180,8 @@ def _assert_same_as_reference(grid, ref):
 
 
 @pytest.fixture(scope='module')
-def reference(tmp_path_factory):
+def reference(tmp_path_factory, repo_tiny_data):
     """The grid run once without interruption."""
-    from harness.datasets import make_tiny_cityscapes, read_stamp
-    if not (read_stamp(REPO / 'data' / 'tiny_cityscapes') or {}).get('complete'):
-        make_tiny_cityscapes(REPO / 'data' / 'tiny_cityscapes')
     grid = Grid(tmp_path_factory.mktemp('reference'))
     proc = grid.start()
     assert proc.wait(timeout=1200) == 0, (grid.root / 'stderr.txt').read_text()[-3000:]
@@ -210,6 +207,8 @@ def _phases(grid, ctx):
         'training, before the first checkpoint': lambda: 'Iter(train) [1/4]' in since_start(cur()),
         'writing checkpoint iter_2': lambda: ckpt_being_written(2),
         'training, after checkpoint iter_2': lambda: 'Iter(train) [3/4]' in since_start(cur()),
+        'training, resumed from iter_2': lambda: re.search(r'resumed epoch: 0, iter: 2\b.*Iter\(train\) \[3/4\]',
+                                                           since_start(cur()), re.S) is not None,
         'writing the final checkpoint (the old one is deleted first)': lambda: ckpt_being_written(MAX_ITERS),
         'evaluating': lambda: 'tools/test.py' in since_start(cur()),
         'metrics.json written, results.json not yet': lambda: (
@@ -227,9 +226,12 @@ def test_sigkill_at_any_moment_then_rerun_completes_every_run_exactly_once(tmp_p
     ctx = {}
     phases = _phases(grid, ctx)
     # Kill points in the order a grid reaches them; a phase already passed in the first run is met in
-    # the second. Where a phase lasts long enough, the kill comes a random moment into it.
+    # the second. Where a phase lasts long enough, the kill comes a random moment into it. A random kill
+    # never goes past the next named phase: if that phase comes first, the kill is there and counts for it.
+    # The kill right after iteration 3 leaves iter_2 as the resume point while iteration 4 runs; the next
+    # attempt must resume from it and is killed once it has trained iteration 3 again.
     plan = [('training, before the first checkpoint', 2), ('random', 30), ('writing checkpoint iter_2', 0),
-            ('training, after checkpoint iter_2', 2), ('random', 30),
+            ('training, after checkpoint iter_2', 0), ('training, resumed from iter_2', 0), ('random', 30),
             ('writing the final checkpoint (the old one is deleted first)', 0), ('evaluating', 4), ('random', 30),
             ('metrics.json written, results.json not yet', 0), ('right after a results.json', 0), ('random', 30),
             ('training, after checkpoint iter_2', 2), ('random', 30), ('writing the report', 0.5)]
@@ -240,10 +242,12 @@ def test_sigkill_at_any_moment_then_rerun_completes_every_run_exactly_once(tmp_p
         point, spread = plan[i] if i < len(plan) else ('random', 3)
         delay = rng.uniform(1.0 if point == 'random' else 0.0, spread)
         i += 1
+        following = None  # the next named phase, which a random kill must not pass
         if point == 'random':
             point = f'random, {delay:.1f} s after start'
             deadline = time.time() + delay
             condition = lambda: time.time() >= deadline  # noqa: E731
+            following = next((j for j in range(i, len(plan)) if plan[j][0] != 'random'), None)
         else:
             condition = phases.get(point, grid.report_started)
         ctx.update(log_size={run: len(grid.log(run)) for run in RUNS}, results=len(grid.results()))
@@ -252,6 +256,8 @@ def test_sigkill_at_any_moment_then_rerun_completes_every_run_exactly_once(tmp_p
         while hit is None and proc.poll() is None:
             if condition():
                 hit = point
+            elif following is not None and phases.get(plan[following][0], grid.report_started)():
+                hit, i = f'{plan[following][0]} (before a random kill {delay:.1f} s after start)', following + 1
             elif grid.report_started():  # every run finished: the report is the only kill point left
                 hit = 'writing the report'
             else:

@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 RUN = [str(REPO / 'tools' / 'run_ablation.sh')]
 SMOKE_RUNS = ['mask-rcnn_seed0', 'mask-rcnn-none_seed0', 'mask-rcnn-coordconv_seed0', 'solo_seed0',
               'solo-nocoord_seed0', 'fcn_seed0', 'fcn-none_seed0']
+pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the smoke configs read data/
 
 
 def _run(*args, timeout=1800):

@@ -4,7 +4,9 @@ Every speed claim is a ratio of two things timed in one process on one machine, 
 (one call of each side per round, order rotated), reported as the median of the per-round ratios with
 its quartiles and range: slow drift from other jobs multiplies both sides of a round and cancels.
 - train step (data_preprocessor + loss + backward + SGD step, fixed batch, same seed for every model):
-  zeros-patched vs stock, each padding mode vs zeros, CoordConv in the mask head vs stock;
+  zeros-patched vs stock, each padding mode vs zeros, CoordConv in the mask head vs stock, and a control:
+  stock vs a second identical stock model, whose spread is the noise floor of the others; and reflect vs
+  PyTorch's own padding_mode='reflect', which shows how much of reflect's cost is the padding itself;
 - COCO evaluation of the same synthetic predictions: pycocotools vs faster-coco-eval (bbox, segm),
   with the 12 COCO stats required to agree within 1e-4;
 - with --smoke-grid, the wall time of the CPU smoke grid end to end.
@@ -47,11 +49,17 @@ def measurements():
     rows = []
     for fam in FAMILIES:
         label, scope = FAMILIES[fam]['label'], FAMILIES[fam]['padding_scope']
+        rows.append(dict(name=f'{fam}/stock-vs-stock', kind='step', family=fam, num='stock-copy', den='stock',
+                         target=None, what=f'{label} train step, stock / stock (a second identical model: '
+                                           'the noise floor)'))
         rows.append(dict(name=f'{fam}/zeros-vs-stock', kind='step', family=fam, num='zeros', den='stock',
                          target=1.01, what=f'{label} train step, zeros-patched / stock'))
         for mode, target in MODE_TARGETS.items():
             rows.append(dict(name=f'{fam}/{mode}-vs-zeros', kind='step', family=fam, num=mode, den='zeros',
                              target=target, what=f'{label} train step, {mode} / zeros (scope {scope})'))
+        rows.append(dict(name=f'{fam}/reflect-vs-torch-reflect', kind='step', family=fam, num='reflect',
+                         den='torch-reflect', target=None, what=f"{label} train step, reflect / PyTorch's own "
+                         f"padding_mode='reflect' on the same convs (pools: zeros)"))
         if fam == 'mask-rcnn':
             rows.append(dict(name=f'{fam}/coordconv-vs-stock', kind='step', family=fam, num='coordconv',
                              den='stock', target=1.03, what=f'{label} train step, CoordConv in mask head / stock'))
@@ -190,12 +198,13 @@ def run_steps(family, rows, args, clock, load):
         torch.cuda.empty_cache()
 
 
-def run_coco(rows, args, clock, load):
+def run_coco(rows, args, clock, load, threads):
     """pycocotools and faster-coco-eval on the same synthetic predictions, interleaved per round.
 
     path 'metric': `BorderCocoMetric.compute_metrics` (mmdet's CocoMetric path plus the border-distance
     evaluation), as a test or validation run calls it; path 'direct': loadRes + COCOeval evaluate /
-    accumulate / summarize alone, with the 12 stats at full precision.
+    accumulate / summarize alone, with the 12 stats at full precision. faster-coco-eval computes mask IoUs
+    with as many threads as torch has here (`threads`), pycocotools with one.
     """
     import copy
     from harness.bench import coco_evaluator, coco_metric_evaluator, interleaved, ratio_stats, synthetic_coco
@@ -204,7 +213,8 @@ def run_coco(rows, args, clock, load):
           f'{len(preds)} predictions, {args.repeats} rounds', flush=True)
     note = (f'{len(gt["images"])} synthetic 480x640 images, {len(gt["categories"])} categories, '
             f'{len(gt["annotations"])} objects, {len(preds)} predictions with RLE masks '
-            f'({len(preds) / len(gt["images"]):.0f} per image); ground truth indexed once, outside the clock')
+            f'({len(preds) / len(gt["images"]):.0f} per image); ground truth indexed once, outside the clock; '
+            f'faster-coco-eval mask IoUs on {threads} thread(s)')
     pick = 1 if clock == 'cpu' else 0
     backends = ('pycocotools', 'faster')
     with tempfile.TemporaryDirectory() as tmp:
@@ -212,10 +222,10 @@ def run_coco(rows, args, clock, load):
             out, fns = {}, {}
             for backend in backends:
                 if m['path'] == 'metric':
-                    run = coco_metric_evaluator(backend, gt, preds, m['iou_type'], tmp)
+                    run = coco_metric_evaluator(backend, gt, preds, m['iou_type'], tmp, threads)
                     fns[backend] = lambda run=run, b=backend: out.__setitem__(b, run())
                 else:
-                    evaluate = coco_evaluator(backend, gt)
+                    evaluate = coco_evaluator(backend, gt, threads)
                     # loadRes adds keys to the predictions: each call gets a copy made before the clock runs
                     copies = [copy.deepcopy(preds) for _ in range(args.repeats + args.warmup)]
                     fns[backend] = lambda ev=evaluate, cs=copies, b=backend: out.__setitem__(
@@ -254,6 +264,8 @@ def run_smoke_grid(m):
 # --- the report ---
 
 def passed(m):
+    if m['target'] is None:  # a control row
+        return 'error' not in m
     if 'error' in m:
         return False
     value = m['seconds'] if m['kind'] == 'grid' else m['median']
@@ -263,6 +275,8 @@ def passed(m):
 def _target(m):
     if m['kind'] == 'grid':
         return f'≤ {m["target"]} s'
+    if m['target'] is None:
+        return 'control'
     return f'≥ {m["target"]:g}x' if m.get('higher') else f'≤ {m["target"]:.2f}'
 
 
@@ -276,7 +290,8 @@ def table_row(m, clock):
         return f'| {m["what"]} | {value} | | | {_target(m)} | {result} | | | | 1 |'
     if 'median' not in m:
         return f'| {m["what"]} | error: {m["error"]} | | | {_target(m)} | FAIL | | | | |'
-    result = 'pass' if passed(m) else 'FAIL' + (f' ({m["error"]})' if 'error' in m else '')
+    result = ('–' if m['target'] is None else 'pass') if passed(m) else \
+        'FAIL' + (f' ({m["error"]})' if 'error' in m else '')
     what = f'{m["what"]}, {m["size"]}'
     return (f'| {what} | **{m["median"]:.3f}** | {m["q1"]:.3f}–{m["q3"]:.3f} | {m["min"]:.3f}–{m["max"]:.3f} | '
             f'{_target(m)} | {result} | {m["num_median"] * 1e3:.1f} | {m["den_median"] * 1e3:.1f} | '
@@ -397,7 +412,7 @@ def main(argv=None):
         for family in dict.fromkeys(m['family'] for m in rows if m['kind'] == 'step'):
             run_steps(family, [m for m in rows if m.get('family') == family], args, clock, load)
         if any(m['kind'] == 'coco' for m in rows):
-            run_coco([m for m in rows if m['kind'] == 'coco'], args, clock, load)
+            run_coco([m for m in rows if m['kind'] == 'coco'], args, clock, load, threads)
         for m in rows:
             if m['kind'] == 'grid' and args.smoke_grid:
                 run_smoke_grid(m)

@@ -41,11 +41,8 @@ def main():
     args = parse_args()
     from harness.ablation import GridRunner, Launcher
     if args.grid == SMOKE and not args.dry_run:
-        from harness.datasets import make_tiny_cityscapes, make_tiny_coco, read_stamp
-        for root, make in (('data/tiny_coco', make_tiny_coco), ('data/tiny_cityscapes', make_tiny_cityscapes)):
-            if not (read_stamp(root) or {}).get('complete'):
-                print(f'generating {root} ...')
-                make(root)
+        from harness.datasets import ensure_tiny_data
+        ensure_tiny_data()
     runner = GridRunner(args.grid, args.work_dir, Launcher(args.launcher, args.gpus), args.only, args.verbose,
                         args.report_dir)
     if args.dry_run:
