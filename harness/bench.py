@@ -20,8 +20,9 @@ from mmengine.registry import MODELS, init_default_scope
 
 import harness  # noqa: F401  (registers HarnessModel)
 
-_R18_FPN = dict(backbone=dict(depth=18, init_cfg=None), neck=dict(in_channels=[64, 128, 256, 512], out_channels=64))
-_R18_D8 = dict(pretrained=None, data_preprocessor=dict(size=None, size_divisor=1),
+# R-18 versions of the packaged R-50 configs, small enough for CPU (tests/conftest.py builds the same).
+R18_FPN = dict(backbone=dict(depth=18, init_cfg=None), neck=dict(in_channels=[64, 128, 256, 512], out_channels=64))
+R18_D8 = dict(pretrained=None, data_preprocessor=dict(size=None, size_divisor=1),
                backbone=dict(depth=18, norm_cfg=dict(type='BN')),
                decode_head=dict(in_channels=512, channels=32, norm_cfg=dict(type='BN')),
                auxiliary_head=dict(in_channels=256, channels=16, norm_cfg=dict(type='BN')))
@@ -32,7 +33,7 @@ FAMILIES = {
     'mask-rcnn': dict(
         label='Mask R-CNN R-18-FPN', scope='mmdet', padding_scope='all',
         base='mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
-        overrides=dict(_R18_FPN, rpn_head=dict(in_channels=64, feat_channels=64), roi_head=dict(
+        overrides=dict(R18_FPN, rpn_head=dict(in_channels=64, feat_channels=64), roi_head=dict(
             bbox_roi_extractor=dict(out_channels=64), bbox_head=dict(in_channels=64, num_classes=3),
             mask_roi_extractor=dict(out_channels=64),
             mask_head=dict(in_channels=64, conv_out_channels=64, num_classes=3)),
@@ -42,7 +43,7 @@ FAMILIES = {
             train_cfg=dict(rcnn=dict(assigner=dict(pos_iou_thr=0.99, min_pos_iou=0.99))))),
     'deeplabv3': dict(
         label='DeepLabV3 R-18-D8', scope='mmseg', padding_scope='backbone',
-        base='mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py', overrides=_R18_D8),
+        base='mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py', overrides=R18_D8),
 }
 PATCHES = {'coordconv': dict(coordconv=dict(sites=['mask_head_first']))}
 _CFG_CACHE = {}

@@ -34,6 +34,21 @@ class CfgOptionsAction(DictAction):
         super().__call__(parser, namespace, values, option_string)
 
 
+def add_runner_args(parser, data_check_help):
+    """The options tools/train.py and tools/test.py share, after their own."""
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='key=value overrides of the config')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    parser.add_argument('--no-data-check', action='store_true', help=data_check_help)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+
+
+def parse_runner_args(parser, argv=None):
+    """Parse; torch.distributed.launch's --local-rank goes to LOCAL_RANK, as torchrun sets it."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
 def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
     """Config from `path` with overrides; work dir: CLI > config > ./work_dirs/<config stem>."""
     if not osp.isfile(path):

@@ -8,33 +8,25 @@ from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
 
 import harness  # noqa: F401  (registers HarnessModel)
+from harness.bench import R18_D8, R18_FPN
 
 # name -> (scope, packaged base config, overrides that make it small and offline)
-_R18_FPN = dict(backbone=dict(depth=18, init_cfg=None), neck=dict(in_channels=[64, 128, 256, 512], out_channels=64))
 MODELS_UNDER_TEST = {
     'mask_rcnn_r18': ('mmdet', 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', dict(
-        _R18_FPN, rpn_head=dict(in_channels=64, feat_channels=64),
+        R18_FPN, rpn_head=dict(in_channels=64, feat_channels=64),
         roi_head=dict(bbox_roi_extractor=dict(out_channels=64), bbox_head=dict(in_channels=64, num_classes=3),
                       mask_roi_extractor=dict(out_channels=64),
                       mask_head=dict(in_channels=64, conv_out_channels=64, num_classes=3)))),
     'solo_r18': ('mmdet', 'mmdet::solo/solo_r50_fpn_1x_coco.py', dict(
-        _R18_FPN, mask_head=dict(in_channels=64, feat_channels=64, stacked_convs=2, num_classes=3,
-                                 norm_cfg=dict(type='GN', num_groups=8)))),
+        R18_FPN, mask_head=dict(in_channels=64, feat_channels=64, stacked_convs=2, num_classes=3,
+                                norm_cfg=dict(type='GN', num_groups=8)))),
     'solov2_r18': ('mmdet', 'mmdet::solov2/solov2_r50_fpn_1x_coco.py', dict(
-        _R18_FPN, mask_head=dict(in_channels=64, feat_channels=64, stacked_convs=2, num_classes=3,
-                                 mask_feature_head=dict(in_channels=64, feat_channels=32, out_channels=64,
-                                                        norm_cfg=dict(type='GN', num_groups=8)),
-                                 norm_cfg=dict(type='GN', num_groups=8)))),
-    'deeplabv3_r18': ('mmseg', 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py', dict(
-        pretrained=None, data_preprocessor=dict(size=None, size_divisor=1),
-        backbone=dict(depth=18, norm_cfg=dict(type='BN')),
-        decode_head=dict(in_channels=512, channels=32, norm_cfg=dict(type='BN')),
-        auxiliary_head=dict(in_channels=256, channels=16, norm_cfg=dict(type='BN')))),
-    'fcn_r18': ('mmseg', 'mmseg::fcn/fcn_r50-d8_4xb2-80k_cityscapes-512x1024.py', dict(
-        pretrained=None, data_preprocessor=dict(size=None, size_divisor=1),
-        backbone=dict(depth=18, norm_cfg=dict(type='BN')),
-        decode_head=dict(in_channels=512, channels=32, norm_cfg=dict(type='BN')),
-        auxiliary_head=dict(in_channels=256, channels=16, norm_cfg=dict(type='BN')))),
+        R18_FPN, mask_head=dict(in_channels=64, feat_channels=64, stacked_convs=2, num_classes=3,
+                                mask_feature_head=dict(in_channels=64, feat_channels=32, out_channels=64,
+                                                       norm_cfg=dict(type='GN', num_groups=8)),
+                                norm_cfg=dict(type='GN', num_groups=8)))),
+    'deeplabv3_r18': ('mmseg', 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py', R18_D8),
+    'fcn_r18': ('mmseg', 'mmseg::fcn/fcn_r50-d8_4xb2-80k_cityscapes-512x1024.py', R18_D8),
 }
 DET_MODELS = ['mask_rcnn_r18', 'solo_r18', 'solov2_r18']
 SEG_MODELS = ['deeplabv3_r18', 'fcn_r18']
@@ -45,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope='session')
 def repo_tiny_data():
     """data/tiny_coco and data/tiny_cityscapes, which the smoke configs read: generated on a fresh checkout."""
-    from harness.datasets import ensure_tiny_data
+    from harness.tiny_data import ensure_tiny_data
     ensure_tiny_data(REPO, log=lambda msg: None)
     return REPO / 'data'
 
@@ -55,7 +47,7 @@ def model_cfg(name):
     if name not in _CFG_CACHE:
         scope, path, overrides = MODELS_UNDER_TEST[name]
         cfg = get_config(path)
-        cfg.merge_from_dict(dict(model=overrides))
+        cfg.merge_from_dict(dict(model=copy.deepcopy(overrides)))
         _CFG_CACHE[name] = (scope, cfg.model)
     scope, model = _CFG_CACHE[name]
     return scope, copy.deepcopy(model)
@@ -96,3 +88,26 @@ def batch(name, h=125, w=130, n=2, seed=0):
 def _deterministic():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def one_line_errors(capsys):
+    """check(main, cases, script, argv, message): every `{name: (argv, message)}` of `cases` through
+    `run_cli(main(argv))` in this process, then `script argv` in a real one: exit 2, stderr one line
+    `error: ...` holding the message, no traceback."""
+    import subprocess
+    import sys
+    from harness.runtime import run_cli
+
+    def check(main, cases, script, argv, message):
+        for name, (case_argv, case_message) in cases.items():
+            with pytest.raises(SystemExit) as stop:
+                run_cli(lambda: main(case_argv))
+            err = capsys.readouterr().err
+            assert stop.value.code == 2 and err.count('\n') == 1, (name, err)
+            assert err.startswith('error: ') and case_message in err, (name, err)
+        proc = subprocess.run([sys.executable, str(REPO / script), *argv], cwd=REPO, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 2 and proc.stderr.startswith('error: ') and proc.stderr.count('\n') == 1, proc.stderr
+        assert message in proc.stderr, proc.stderr
+    return check

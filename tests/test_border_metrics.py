@@ -16,7 +16,7 @@ from PIL import Image
 from pycocotools.coco import COCO
 
 from harness.border_metrics import BorderCocoMetric, BorderIoUMetric, pixel_bands
-from harness.datasets import CITYSCAPES_CLASSES, COCO_CLASSES, make_tiny_coco, make_tiny_cityscapes
+from harness.tiny_data import CITYSCAPES_CLASSES, COCO_CLASSES, make_tiny_coco, make_tiny_cityscapes
 from harness.errors import ConfigError
 
 INF = float('inf')

@@ -5,8 +5,6 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
-from harness.grid import load_grid
-
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py') if not p.name.startswith('_') and '_base_' not in p.parts)
 GRIDS = sorted((REPO / 'configs' / 'ablations').glob('*.yaml'))

@@ -1,4 +1,4 @@
-"""Tests for harness/datasets.py, tools/make_tiny_dataset.py and tools/make_subset.py.
+"""Tests for harness/tiny_data.py, harness/datasets.py, tools/make_tiny_dataset.py and tools/make_subset.py.
 
 The tiny sets must load with the readers mmdet and mmseg use (pycocotools, the Cityscapes file
 names), position must decide their labels, and every checker failure must be a one-line
@@ -17,8 +17,9 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from harness.datasets import (CITYSCAPES_CLASSES, CITYSCAPES_LABELS, COCO_CLASSES, LABEL_ID_TO_TRAIN_ID,
-                              check_cityscapes, check_coco, make_tiny_cityscapes, make_tiny_coco)
+from harness.datasets import check_cityscapes, check_coco
+from harness.tiny_data import (CITYSCAPES_CLASSES, CITYSCAPES_LABELS, COCO_CLASSES, LABEL_ID_TO_TRAIN_ID,
+                               make_tiny_cityscapes, make_tiny_coco)
 from harness.errors import DatasetError
 
 REPO = Path(__file__).absolute().parents[1]

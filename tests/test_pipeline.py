@@ -4,7 +4,6 @@ These tests train for real (tiny data, CPU): the smoke grid takes minutes on 2 c
 """
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest

@@ -3,8 +3,6 @@ the raw-pixel control, trained run dirs as input, and one-line CLI errors."""
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -119,8 +117,7 @@ def test_run_dir_gives_the_trained_backbone_with_its_padding(run_dir, tmp_path):
     assert not [f for f in os.listdir(tmp_path) if '.tmp' in f]
 
 
-def test_cli_bad_input_is_one_line(tmp_path, capsys):
-    from harness.runtime import run_cli
+def test_cli_bad_input_is_one_line(tmp_path, one_line_errors):
     no_ckpt = tmp_path / 'run'
     no_ckpt.mkdir()
     Config.fromfile(SMOKE).dump(str(no_ckpt / 'config.py'))
@@ -129,14 +126,5 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
              'unknown padding mode': ([SMOKE, '--padding', 'mirror'], "--padding: unknown padding mode 'mirror'"),
              'missing checkpoint': ([SMOKE, '--checkpoint', str(tmp_path / 'no.pth')], 'no.pth: file not found')}
     tool = _tool()
-    for name, (argv, message) in cases.items():
-        with pytest.raises(SystemExit) as stop:
-            run_cli(lambda: tool.main(argv))
-        err = capsys.readouterr().err
-        assert stop.value.code == 2 and err.count('\n') == 1, (name, err)
-        assert err.startswith('error: ') and message in err, (name, err)
-    # and from a real process: no traceback, one line
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tools/probe_position.py'), str(tmp_path / 'nope.py')],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and proc.stderr.startswith('error: ') and proc.stderr.count('\n') == 1, proc.stderr
-    assert 'nope.py: not found; expected a config file or a run dir' in proc.stderr
+    one_line_errors(tool.main, cases, 'tools/probe_position.py', [str(tmp_path / 'nope.py')],
+                    'nope.py: not found; expected a config file or a run dir')

@@ -41,7 +41,7 @@ def main():
     args = parse_args()
     from harness.ablation import GridRunner, Launcher
     if args.grid == SMOKE and not args.dry_run:
-        from harness.datasets import ensure_tiny_data
+        from harness.tiny_data import ensure_tiny_data
         ensure_tiny_data()
     runner = GridRunner(args.grid, args.work_dir, Launcher(args.launcher, args.gpus), args.only, args.verbose,
                         args.report_dir)

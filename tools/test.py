@@ -17,20 +17,15 @@ EPILOG = '''examples:
 
 def parse_args(argv=None):
     import harness  # noqa: F401  (first: registers modules and silences import-time noise)
-    from harness.runtime import CfgOptionsAction
+    from harness.runtime import add_runner_args, parse_runner_args
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where the evaluation logs go')
     parser.add_argument('--out-metrics', help='write the metrics dict to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='key=value overrides of the config')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
-    parser.add_argument('--no-data-check', action='store_true', help='skip the dataset check')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser, 'skip the dataset check')
+    return parse_runner_args(parser, argv)
 
 
 def main():

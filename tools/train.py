@@ -24,7 +24,7 @@ EPILOG = '''examples:
 
 def parse_args(argv=None):
     import harness  # noqa: F401  (first: registers modules and silences import-time noise)
-    from harness.runtime import CfgOptionsAction
+    from harness.runtime import add_runner_args, parse_runner_args
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
@@ -32,13 +32,8 @@ def parse_args(argv=None):
     parser.add_argument('--resume', nargs='?', const='auto',
                         help='resume from CHECKPOINT, or with no value from the latest one in the work dir')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
-    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='key=value overrides of the config')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
-    parser.add_argument('--no-data-check', action='store_true', help='skip the dataset check before training')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser, 'skip the dataset check before training')
+    return parse_runner_args(parser, argv)
 
 
 def main():
