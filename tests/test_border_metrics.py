@@ -1,5 +1,6 @@
 """BorderCocoMetric / BorderIoUMetric: one bin covering everything reproduces mAP / mIoU, hand-made
 cases land in the right bin, and the faster-coco-eval and pycocotools backends agree."""
+import inspect
 import json
 import math
 import tempfile
@@ -195,6 +196,20 @@ def test_result_files_only_when_asked(coco, noisy, backend, monkeypatch, tmp_pat
     assert on_disk == in_memory
 
 
+def test_eval_threads_reach_faster_coco_eval(coco, noisy, monkeypatch):
+    ann_file, _ = coco
+    workers = []
+    evaluate = COCOeval_faster.evaluate
+    monkeypatch.setattr(COCOeval_faster, 'evaluate', lambda self: workers.append(self.rle_iou_max_workers) or
+                        evaluate(self))
+    _evaluate(ann_file, noisy, backend='faster', eval_threads=1)
+    assert workers == [1] * 4  # bbox, segm, and their border passes
+    workers.clear()
+    _evaluate(ann_file, noisy, backend='faster')
+    default = inspect.signature(COCOeval_faster.__init__).parameters['rle_iou_max_workers'].default
+    assert workers == [default] * 4
+
+
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_ground_truth_from_the_dataset(coco, noisy, backend):
     """Without ann_file, CocoMetric converts the samples' ground truth and reads it back by path."""
@@ -232,6 +247,9 @@ def test_bad_backend():
         BorderCocoMetric(backend='cocoapi')
     with pytest.raises(ConfigError, match=r"^use_mp_eval=True"):
         BorderCocoMetric(use_mp_eval=True)
+    for kwargs in (dict(eval_threads=0), dict(eval_threads='2'), dict(eval_threads=2, backend='pycocotools')):
+        with pytest.raises(ConfigError, match=r"^eval_threads=.*expected a positive integer, and backend='faster'"):
+            BorderCocoMetric(**kwargs)
 
 
 def test_registered():

@@ -18,9 +18,9 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from harness.datasets import check_cityscapes, check_coco
-from harness.tiny_data import (CITYSCAPES_CLASSES, CITYSCAPES_LABELS, COCO_CLASSES, LABEL_ID_TO_TRAIN_ID,
-                               make_tiny_cityscapes, make_tiny_coco)
 from harness.errors import DatasetError
+from harness.tiny_data import (CITYSCAPES_CLASSES, CITYSCAPES_LABELS, COCO_CLASSES, LABEL_ID_TO_TRAIN_ID,
+                               ensure_tiny_data, make_tiny_cityscapes, make_tiny_coco)
 
 REPO = Path(__file__).absolute().parents[1]
 GT_SUFFIXES = ('labelIds', 'labelTrainIds', 'instanceIds', 'color')
@@ -433,3 +433,14 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, argv, pattern):
     assert proc.returncode == 2, proc.stderr
     assert 'Traceback' not in proc.stderr and proc.stderr.count('\n') == 1
     assert re.fullmatch(pattern + r'.*\n', proc.stderr), proc.stderr
+
+
+def test_ensure_tiny_data_generates_what_is_missing_once(tmp_path):
+    said = []
+    ensure_tiny_data(tmp_path, log=said.append)
+    assert said == [f'generating {tmp_path / "data" / name} ...' for name in ('tiny_coco', 'tiny_cityscapes')]
+    check_coco(tmp_path / 'data' / 'tiny_coco', 'annotations/instances_val2017.json', 'val2017')
+    check_cityscapes(tmp_path / 'data' / 'tiny_cityscapes')
+    said.clear()
+    ensure_tiny_data(tmp_path, log=said.append)
+    assert said == []

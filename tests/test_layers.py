@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from harness import PaddingError, convert_padding
-from harness.layers import BorderMixin, pad_amounts
+from harness.layers import BorderMixin, pad_amounts, pad_circular
 
 
 def _one(layer, mode):
@@ -104,6 +104,15 @@ def test_zeros_and_unpadded_layers_are_untouched():
     assert [e['name'] for e in report] == ['0'] and report[0]['action'] == 'zeros'
     convert_padding(model, 'reflect')
     assert isinstance(model[0], BorderMixin) and model[1] is before[1] and model[2] is before[2]
+
+
+@pytest.mark.parametrize('pad', [(1, 1, 1, 1), (0, 2, 3, 0), (4, 4, 4, 4), (0, 0, 1, 2), (7, 0, 0, 5)])
+def test_pad_circular_equals_f_pad_forward_and_backward(pad):
+    x = torch.randn(2, 3, 5, 7, requires_grad=True)
+    ours, ref = pad_circular(x, pad), F.pad(x, pad, mode='circular')
+    assert torch.equal(ours, ref)
+    g = torch.randn_like(ref)
+    assert torch.equal(torch.autograd.grad(ours, x, g)[0], torch.autograd.grad(ref, x, g)[0])
 
 
 def test_same_string_padding_amounts():
