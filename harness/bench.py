@@ -23,9 +23,9 @@ import harness  # noqa: F401  (registers HarnessModel)
 # R-18 versions of the packaged R-50 configs, small enough for CPU (tests/conftest.py builds the same).
 R18_FPN = dict(backbone=dict(depth=18, init_cfg=None), neck=dict(in_channels=[64, 128, 256, 512], out_channels=64))
 R18_D8 = dict(pretrained=None, data_preprocessor=dict(size=None, size_divisor=1),
-               backbone=dict(depth=18, norm_cfg=dict(type='BN')),
-               decode_head=dict(in_channels=512, channels=32, norm_cfg=dict(type='BN')),
-               auxiliary_head=dict(in_channels=256, channels=16, norm_cfg=dict(type='BN')))
+              backbone=dict(depth=18, norm_cfg=dict(type='BN')),
+              decode_head=dict(in_channels=512, channels=32, norm_cfg=dict(type='BN')),
+              auxiliary_head=dict(in_channels=256, channels=16, norm_cfg=dict(type='BN')))
 
 # family -> label, registry scope, packaged base config, overrides, padding scope of the mode variants.
 # DeepLabV3 is patched in its backbone only: ASPP's dilated branches cannot be valid convs at small sizes.
@@ -88,10 +88,10 @@ def build_model(family, variant, seed=0, device='cpu'):
 def torch_reflect(model, scope):
     """PyTorch's own `padding_mode='reflect'` on every padded conv the harness would convert in `scope`
     (pools keep their zero padding: they have no padding mode): what reflect padding costs without us."""
-    from .convert import _in_scope, classify, scope_globs
+    from .convert import classify, in_scope, scope_globs
     globs = [g for _, item_globs in scope_globs(model, scope) for g in item_globs]
     for name, module in model.named_modules():
-        if name and classify(module) == 'conv' and _in_scope(name, globs):
+        if name and classify(module) == 'conv' and in_scope(name, globs):
             module.padding_mode = 'reflect'
 
 

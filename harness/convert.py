@@ -36,7 +36,7 @@ def scope_globs(model, scope):
     return [(item, keyword.get(item, [item])) for item in items]
 
 
-def _in_scope(name, globs):
+def in_scope(name, globs):
     """A glob matches a module and, like a plain module name, everything below it."""
     return any(fnmatch.fnmatchcase(name, g) or fnmatch.fnmatchcase(name, g + '.*') for g in globs)
 
@@ -86,7 +86,7 @@ def convert_padding(model, mode, scope='all'):
     names = [n for n, _, _ in padded]
     globs = []
     for item, item_globs in scope_globs(model, scope):
-        if not any(_in_scope(n, item_globs) for n in names):
+        if not any(in_scope(n, item_globs) for n in names):
             close = difflib.get_close_matches(item, names, n=5, cutoff=0.3)
             raise ConfigError(f'padding.scope: {item!r} matches no padded layer of {type(model).__name__}; '
                               f'expected one of {", ".join(SCOPES)} or module-name globs; '
@@ -95,7 +95,7 @@ def convert_padding(model, mode, scope='all'):
 
     report = []
     for name, module, kind in padded:
-        if not _in_scope(name, globs):
+        if not in_scope(name, globs):
             continue
         if kind.startswith('skip:'):
             report.append(_entry(name, module, 'skipped', kind[5:]))

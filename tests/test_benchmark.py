@@ -71,7 +71,7 @@ def test_quick_run_writes_the_report(tool, tmp_path):
             '--only', 'mask-rcnn/stock-vs-stock', '--only', 'mask-rcnn/zeros-vs-stock',
             '--only', 'mask-rcnn/coordconv-vs-stock',
             '--only', 'mask-rcnn/none-vs-zeros',  # at 128x128 RPN's conv meets a 2x2 level: an error row
-            '--only', 'deeplabv3/reflect-vs-zeros', '--only', 'coco-eval*', '--only', 'smoke-grid']
+            '--only', 'deeplabv3/reflect-vs-*', '--only', 'coco-eval*', '--only', 'smoke-grid']
     threads = torch.get_num_threads()
     assert tool.main(argv) == 1  # the `none` row could not be measured
     assert torch.get_num_threads() == threads  # the run's 1 thread does not leak into the process
@@ -80,15 +80,16 @@ def test_quick_run_writes_the_report(tool, tmp_path):
     assert re.search(r'- machine: CPU .+, \d+ logical cores .*torch \S+ with 1 CPU thread', text)
     assert re.search(r'- load: 1-min load average over \d+ samples: median \d+\.\d\d', text)
     rows = _rows(text)
-    assert len(rows) == 10
+    assert len(rows) == 11
     ok = [cells for what, cells in rows.items() if 'none /' not in what and 'smoke' not in what]
-    assert len(ok) == 8
+    assert len(ok) == 9
     for cells in ok:
         ratio, measured_ms, reference_ms = float(cells[1].strip('*')), float(cells[6]), float(cells[7])
         assert ratio > 0 and measured_ms > 0 and reference_ms > 0 and cells[9] == '2'
         assert cells[5] in ('pass', 'FAIL') or cells[4:6] == ['control', '–']
-    control = next(cells for what, cells in rows.items() if 'stock / stock' in what)
-    assert control[4:6] == ['control', '–']
+    for marker in ('stock / stock', "reflect / PyTorch's own padding_mode='reflect'"):
+        control = next(cells for what, cells in rows.items() if marker in what)
+        assert control[4:6] == ['control', '–']
     none = next(cells for what, cells in rows.items() if 'none /' in what)
     assert none[1].startswith('error: PaddingError: rpn_head.rpn_conv') and none[5] == 'FAIL'
     assert re.search(r'mask-rcnn/stock-vs-stock, mask-rcnn/zeros-vs-stock, mask-rcnn/none-vs-zeros, '
@@ -133,3 +134,22 @@ def test_smoke_grid_is_timed_with_its_own_work_and_report_dirs(tool, tmp_path, m
     assert cmd[:2] == ['bash', 'tools/run_ablation.sh'] and '--work-dir' in cmd and '--report-dir' in cmd
     row = next(iter(_rows(out.read_text()).values()))
     assert re.fullmatch(r'\d+ s \(0 min \d+ s\)', row[1]) and row[5] == 'pass'
+
+
+def test_torch_reflect_control_pads_as_the_harness_does():
+    """The control model: PyTorch's own padding_mode='reflect' on exactly the convs the harness converts."""
+    import copy
+
+    import torch.nn as nn
+
+    from harness import convert_padding
+    torch.manual_seed(0)
+    stock = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=2, dilation=2),
+                          nn.Conv2d(4, 2, 1))
+    ours, theirs = copy.deepcopy(stock), copy.deepcopy(stock)
+    convert_padding(ours, 'reflect')
+    bench.torch_reflect(theirs, 'all')
+    assert [m.padding_mode for m in theirs if isinstance(m, nn.Conv2d)] == ['reflect', 'reflect', 'zeros']
+    x = torch.randn(2, 3, 11, 13)
+    torch.testing.assert_close(theirs(x), ours(x))
+    assert not torch.allclose(theirs(x), stock(x))
