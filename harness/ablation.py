@@ -50,14 +50,8 @@ _BORDER_METRICS = {'CocoMetric': 'BorderCocoMetric', 'IoUMetric': 'BorderIoUMetr
 
 def resolve_config(run, run_dir, border=False):
     """The run's full config: its variant's base + patches + cfg_options + seed + work dir."""
-    from mmengine.config import Config
-    from mmengine.hub import get_config
-    base = str(run.variant.base)
-    try:
-        cfg = get_config(base) if base.startswith(('mmdet::', 'mmseg::')) else Config.fromfile(base)
-    except Exception as e:
-        raise ConfigError(f'{base}: cannot load config ({type(e).__name__}: {(str(e).splitlines() or [""])[0]}); '
-                          'expected a valid mmengine config file') from e
+    from .runtime import read_config
+    cfg = read_config(str(run.variant.base))
     model = cfg.model
     if model.type != 'HarnessModel':
         cfg.model = dict(model, type='HarnessModel', base_type=model.type)
@@ -93,16 +87,14 @@ def check_model(name, cfg):
     import logging
     import warnings
 
-    from mmengine.logging import MMLogger
     from mmengine.registry import MODELS, DefaultScope
 
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # the build logs (patch summary) belong in the run's log, not here
+    from .runtime import quiet_logs
     try:
         for module in cfg.get('custom_imports', {}).get('imports', []):
             importlib.import_module(module)
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')), warnings.catch_warnings():
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')), warnings.catch_warnings(), \
+                quiet_logs(logging.ERROR):  # the build logs (patch summary) belong in the run's log
             warnings.simplefilter('ignore')
             MODELS.build(cfg.model)
     except HarnessError as e:
@@ -110,8 +102,6 @@ def check_model(name, cfg):
     except Exception as e:  # e.g. a cfg_options key the model does not take
         raise ConfigError(f'{name}: cannot build the model ({type(e).__name__}: {e}); expected model settings '
                           "its classes accept (check the grid's cfg_options)") from e
-    finally:
-        logger.setLevel(level)
 
 
 class Launcher:
@@ -179,10 +169,6 @@ def _read_json(path):
         return None
 
 
-def _final_checkpoint(run_dir):
-    return resume_point(run_dir)[0]
-
-
 def _environment():
     import mmcv
     import mmdet
@@ -230,7 +216,7 @@ class GridRunner:
             if result is not None:
                 out.append((run, result.get('status', 'done')))
             else:
-                out.append((run, 'resume' if _final_checkpoint(d) else 'new'))
+                out.append((run, 'resume' if resume_point(d)[0] else 'new'))
         return out
 
     def resolve_all(self):
@@ -372,7 +358,7 @@ class GridRunner:
                 failure = failure or dict(reason=error or f'tools/train.py exited with code {code}; see {log_path}')
         if failure is None:
             self.log(f'    {run.name}: evaluating ...')
-            ckpt = _final_checkpoint(d)
+            ckpt, _ = resume_point(d)
             code, error = self._spawn(self.launcher.command('test.py', [cfg_path, ckpt or 'no-checkpoint', '--work-dir',
                                                                        osp.join(d, 'test'), '--out-metrics',
                                                                        osp.join(d, METRICS)]), log_path)

@@ -23,7 +23,8 @@ from .convert import convert_padding
 from .errors import ConfigError, PaddingError
 from .model import patch_model
 from .modes import PADDING_MODES, canonical_mode
-from .probe import build_model, load_config, load_state, preprocess_stats, quiet_logs
+from .probe import build_model, load_state, preprocess_stats
+from .runtime import quiet_logs, read_config
 
 # Default input sizes: an R-50 audit (6 modes) stays near 30 s on 2 CPU cores. mmseg's R-50-D8 keeps
 # stride 8 in its last stages (4x the work of an mmdet R-50 at the same size): its default is the smoke
@@ -87,7 +88,7 @@ def _constant_images(cfg, size, greys):
 @torch.no_grad()
 def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, greys=GREYS, seed=0):
     """Audit `config` (a config file). Returns a JSON-ready dict; see the module docstring."""
-    cfg = load_config(config)
+    cfg = read_config(config)
     modes = [canonical_mode(m, '--padding') for m in modes]
     own = cfg.model.get('padding') if cfg.model.get('type') == 'HarnessModel' else None
     scope = scope or (own or {}).get('scope', 'all')

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from harness.errors import DatasetError
+from harness.errors import DatasetError, one_line
 
 
 def load_coco_json(path):
@@ -77,7 +77,7 @@ def check_coco(data_root, ann_file, img_dir, max_files=None, seed=0):
             with Image.open(file) as im:
                 width, height = im.size
         except (OSError, ValueError) as e:
-            raise DatasetError(f'cannot read image {file}: {_one_line(e)}') from None
+            raise DatasetError(f'cannot read image {file}: {one_line(e)}') from None
         if (width, height) != (img['width'], img['height']):
             raise DatasetError(f'image {file} is {width}x{height} but {ann_path} says '
                                f'{img["width"]}x{img["height"]}')
@@ -150,7 +150,7 @@ def check_cityscapes(data_root, split='val', max_files=None, require_label_ids=T
             with Image.open(img) as im:
                 size = im.size
         except (OSError, ValueError) as e:
-            raise DatasetError(f'cannot read image {img}: {_one_line(e)}') from None
+            raise DatasetError(f'cannot read image {img}: {one_line(e)}') from None
         _check_label_png(gts['labelTrainIds'], size, 'trainId', '0..18 or 255',
                          lambda a: (a <= 18) & (a >= 0) | (a == 255))
         if require_label_ids:
@@ -165,7 +165,7 @@ def _check_label_png(path, size, what, expected, valid):
             mode, label_size = im.mode, im.size
             arr = np.asarray(im)
     except (OSError, ValueError) as e:
-        raise DatasetError(f'cannot read label image {path}: {_one_line(e)}') from None
+        raise DatasetError(f'cannot read label image {path}: {one_line(e)}') from None
     if arr.ndim != 2:
         raise DatasetError(f'label image {path} has mode {mode}; expected one channel of {what}s')
     if label_size != size:
@@ -177,7 +177,3 @@ def _check_label_png(path, size, what, expected, valid):
         raise DatasetError(f'label image {path} has {what} {int(values[0])} out of range '
                            f'(expected {expected}; {int(bad.sum())} pixels, values '
                            f'{", ".join(map(str, values[:5].tolist()))})')
-
-
-def _one_line(exc):
-    return ' '.join(str(exc).split())

@@ -6,6 +6,12 @@ say what was expected.
 """
 
 
+def one_line(x):
+    """`str(x)` with every run of whitespace, newlines included, as one space: the tools print an error as
+    one line, and the grid runner reads a child's last `error: ` line as its reason."""
+    return ' '.join(str(x).split())
+
+
 class HarnessError(Exception):
     """An error whose message is meant for the user as it is."""
 

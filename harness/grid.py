@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, one_line
 from .modes import SCOPES, canonical_mode
 
 GRID_KEYS = ('name', 'description', 'base', 'baseline', 'seeds', 'metrics', 'cfg_options', 'references',
@@ -118,7 +118,7 @@ def load_resolved(path):
     try:
         d = json.loads(Path(path).read_text(encoding='utf-8'))
     except (OSError, ValueError) as e:
-        raise ConfigError(f'{path}: cannot read resolved grid ({_one_line(e)}); expected a grid.json file') from None
+        raise ConfigError(f'{path}: cannot read resolved grid ({one_line(e)}); expected a grid.json file') from None
     if not isinstance(d, dict):
         raise ConfigError(f'{path}: top level: got {type(d).__name__}; expected a JSON object')
     return Grid.from_dict(d, source=str(path))
@@ -142,12 +142,8 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _one_line(x):
-    return ' '.join(str(x).split())
-
-
 def _show(value, limit=60):
-    text = _one_line(repr(value))
+    text = one_line(repr(value))
     return text if len(text) <= limit else text[:limit - 3] + '...'
 
 
@@ -162,7 +158,7 @@ class _Parser:
         self.path, self.root = path, root
 
     def fail(self, where, what, expected):
-        raise ConfigError(_one_line(f'{self.path}: {where}: {what}; expected {expected}'))
+        raise ConfigError(one_line(f'{self.path}: {where}: {what}; expected {expected}'))
 
     def parse(self):
         data = self._read()

@@ -23,7 +23,6 @@ The five read-outs are the five output channels of one conv: with a per-channel 
 per-parameter steps this is the same as training five read-outs separately.
 """
 import copy
-import logging
 import os
 from contextlib import contextmanager
 
@@ -36,6 +35,7 @@ from scipy.stats import spearmanr
 from .checkpoints import check_checkpoint
 from .errors import ConfigError, DatasetError
 from .modes import canonical_mode
+from .runtime import quiet_logs, read_config
 
 TARGETS = ('H', 'V', 'G', 'HS', 'VS')
 STRIPES = 4
@@ -243,14 +243,6 @@ def resolve_source(path, checkpoint=None):
     return config, checkpoint
 
 
-def load_config(path):
-    from mmengine.config import Config
-    try:
-        return Config.fromfile(path)
-    except Exception as e:  # mmengine raises many types for a broken config; name the file
-        raise ConfigError(f'{path}: cannot load config: {type(e).__name__}: {str(e).splitlines()[0]}') from e
-
-
 def build_model(cfg, padding=None, scope='backbone', seed=0):
     """The config's model, random init with any pretrained weights dropped; `padding` overrides its mode.
 
@@ -292,19 +284,6 @@ def _drop_pretrained(node):
             _drop_pretrained(v)
 
 
-@contextmanager
-def quiet_logs():
-    """Silence mmengine's INFO logging (init_weights prints one block per parameter)."""
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def load_state(path):
     """The state dict of a checkpoint file (mmengine's `state_dict` entry, `module.` prefixes dropped)."""
     from mmengine.runner import CheckpointLoader
@@ -331,7 +310,7 @@ def load_backbone(config_or_run_dir, padding=None, checkpoint=None, seed=0):
     `info`: config, checkpoint, padding mode actually on the backbone, mean / std / bgr for images.
     """
     config, checkpoint = resolve_source(config_or_run_dir, checkpoint)
-    cfg = load_config(config)
+    cfg = read_config(config)
     model, report = build_model(cfg, padding=padding, seed=seed)
     backbone = model.backbone
     if checkpoint is not None:
@@ -372,5 +351,5 @@ def format_table(result):
 
 
 __all__ = ['TARGETS', 'make_targets', 'synthetic_inputs', 'natural_inputs', 'normalize', 'backbone_features',
-           'probe_features', 'probe_backbone', 'resolve_source', 'load_config', 'build_model', 'quiet_logs',
+           'probe_features', 'probe_backbone', 'resolve_source', 'build_model',
            'load_state', 'preprocess_stats', 'load_backbone', 'summary_rows', 'format_table']

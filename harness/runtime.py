@@ -6,18 +6,20 @@ without CUDA the gloo process group is started here before the Runner exists (th
 `init_dist`), DDP gets `device_ids=None`, and SyncBN, which has no CPU kernel, becomes BN.
 """
 import argparse
+import logging
 import os
 import os.path as osp
 import platform
 import sys
 import warnings
+from contextlib import contextmanager
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
 
 from .datasets import check_cityscapes, check_coco
-from .errors import ConfigError, DatasetError, HarnessError
+from .errors import ConfigError, DatasetError, HarnessError, one_line
 
 EXIT_BAD_INPUT = 2
 EXIT_NON_FINITE = 3
@@ -49,16 +51,44 @@ def parse_runner_args(parser, argv=None):
     return args
 
 
-def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
-    """Config from `path` with overrides; work dir: CLI > config > ./work_dirs/<config stem>."""
+def check_config_file(path):
     if not osp.isfile(path):
         raise ConfigError(f'{path}: config file not found; expected the path of an mmengine config (.py)')
+
+
+def read_config(path):
+    """The config at `path`, a file or `mmdet::` / `mmseg::` inside those packages; ConfigError naming it
+    if it is missing or does not load."""
+    packaged = str(path).startswith(('mmdet::', 'mmseg::'))
+    if not packaged:
+        check_config_file(path)
     try:
-        cfg = Config.fromfile(path)
+        if packaged:
+            from mmengine.hub import get_config
+            return get_config(path)
+        return Config.fromfile(path)
     except Exception as e:  # mmengine raises many types for a broken config; name the file
         first = (str(e).splitlines() or [''])[0]
         raise ConfigError(f'{path}: cannot load config ({type(e).__name__}: {first}); '
                           'expected a valid mmengine config file') from e
+
+
+@contextmanager
+def quiet_logs(level=logging.WARNING):
+    """mmengine's current logger at `level` for a while (init_weights logs one block per parameter)."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    saved = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
+    """Config from `path` with overrides; work dir: CLI > config > ./work_dirs/<config stem>."""
+    cfg = read_config(path)
     cfg.launcher = launcher
     if cfg_options:
         try:
@@ -149,13 +179,13 @@ def run_cli(main):
     try:
         main()
     except Preempted as e:
-        print(f'preempted: {_one_line(e)}', file=sys.stderr, flush=True)
+        print(f'preempted: {one_line(e)}', file=sys.stderr, flush=True)
         sys.exit(EXIT_PREEMPTED)
     except NonFiniteLossError as e:
-        print(f'error: {_one_line(e)}', file=sys.stderr, flush=True)
+        print(f'error: {one_line(e)}', file=sys.stderr, flush=True)
         sys.exit(EXIT_NON_FINITE)
     except HarnessError as e:
-        print(f'error: {_one_line(e)}', file=sys.stderr, flush=True)
+        print(f'error: {one_line(e)}', file=sys.stderr, flush=True)
         sys.exit(EXIT_BAD_INPUT)
 
 
@@ -165,8 +195,3 @@ def _warnings_to_stdout():
     def show(message, category, filename, lineno, file=None, line=None):
         sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
     warnings.showwarning = show
-
-
-def _one_line(e):
-    """The message on one line: the grid runner reads the child's last `error: ` line as the reason."""
-    return ' '.join(str(e).split())

@@ -43,10 +43,9 @@ def main(argv=None):
     from harness.checkpoints import check_checkpoint
     from harness.errors import ConfigError
     from harness.hooks import write_json
-    from harness.runtime import hardware
+    from harness.runtime import check_config_file, hardware
 
-    if not os.path.isfile(args.config):
-        raise ConfigError(f'{args.config}: config file not found; expected the path of an mmengine config (.py)')
+    check_config_file(args.config)
     if args.size is not None and min(args.size) < 1:
         raise ConfigError(f'--size {args.size}: expected two positive sides')
     if args.checkpoint is not None:

@@ -16,7 +16,6 @@ reported in the table (FAIL), not in the exit status.
 import argparse
 import contextlib
 import fnmatch
-import logging
 import os
 import platform
 import shlex
@@ -379,18 +378,16 @@ def _settings(threads):
     """torch CPU threads and a quiet mmengine log (init_weights prints a block per parameter) for the
     duration of the run; both restored afterwards, so that calling `main` leaves the process as it was."""
     import torch
-    from mmengine.logging import MMLogger
-    logger, saved_threads = MMLogger.get_current_instance(), torch.get_num_threads()
-    saved_level = logger.level
-    logger.setLevel(logging.WARNING)
+
+    from harness.runtime import quiet_logs
+    saved_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet_logs():
             warnings.simplefilter('ignore')  # mmdet's deprecation chatter; the report is the output
             yield
     finally:
-        logger.setLevel(saved_level)
         torch.set_num_threads(saved_threads)
 
 
