@@ -47,17 +47,6 @@ def uneven_padding(size, kernel, stride, dilation, before, after, ceil_mode=Fals
     return seen_after, seen_after != before
 
 
-def padded_layers(model):
-    """Report entries (name, type, kernel, stride, dilation, padding as l, r, t, b, ...) of every padded layer.
-
-    mmcv's ConvModule copies its conv's `kernel_size` / `padding`, so harness.convert lists the wrapper as
-    a skipped layer beside its `.conv`; the wrapper is dropped here (its conv is the layer that pads).
-    """
-    entries = convert_padding(model, 'zeros', 'all')  # mode zeros changes nothing: a report only
-    names = [e['name'] for e in entries]
-    return [e for e in entries if not (e['action'] == 'skipped' and any(n.startswith(e['name'] + '.') for n in names))]
-
-
 def _levels(model, x):
     """[(name, tensor)] of every backbone level, then every neck level."""
     feats = model.backbone(x)
@@ -105,7 +94,8 @@ def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, g
             raise ConfigError(f'checkpoint {checkpoint}: none of its {len(state)} weights fit {config}')
         loaded = dict(path=checkpoint, missing=len(missing), unexpected=len(unexpected))
 
-    layers = padded_layers(model)
+    # every padded layer: (name, type, kernel, stride, dilation, padding as l, r, t, b, ...); zeros changes nothing
+    layers = convert_padding(model, 'zeros', 'all')
     sizes = {}
 
     def record(name):
