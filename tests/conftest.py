@@ -1,87 +1,26 @@
-"""Small real mmdet / mmseg models (random init, nothing downloaded) and inputs for them."""
-import copy
-from pathlib import Path
+"""Fixtures every test folder shares: generated tiny data, a fixed seed, the one-line-error check.
+
+Small real models live in tests/models.py. The repository root goes on sys.path (the tests import
+`benchmarks` and `tests.models` from it, as tools/benchmark.py does).
+"""
+import sys
 
 import pytest
 import torch
-from mmengine.hub import get_config
-from mmengine.registry import MODELS, init_default_scope
 
-import harness  # noqa: F401  (registers HarnessModel)
-from harness.bench import R18_D8, R18_FPN
+import harness  # noqa: F401  (registers HarnessModel and the metrics)
+from harness.paths import REPO_ROOT as REPO
 
-# name -> (scope, packaged base config, overrides that make it small and offline)
-MODELS_UNDER_TEST = {
-    'mask_rcnn_r18': ('mmdet', 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', dict(
-        R18_FPN, rpn_head=dict(in_channels=64, feat_channels=64),
-        roi_head=dict(bbox_roi_extractor=dict(out_channels=64), bbox_head=dict(in_channels=64, num_classes=3),
-                      mask_roi_extractor=dict(out_channels=64),
-                      mask_head=dict(in_channels=64, conv_out_channels=64, num_classes=3)))),
-    'solo_r18': ('mmdet', 'mmdet::solo/solo_r50_fpn_1x_coco.py', dict(
-        R18_FPN, mask_head=dict(in_channels=64, feat_channels=64, stacked_convs=2, num_classes=3,
-                                norm_cfg=dict(type='GN', num_groups=8)))),
-    'solov2_r18': ('mmdet', 'mmdet::solov2/solov2_r50_fpn_1x_coco.py', dict(
-        R18_FPN, mask_head=dict(in_channels=64, feat_channels=64, stacked_convs=2, num_classes=3,
-                                mask_feature_head=dict(in_channels=64, feat_channels=32, out_channels=64,
-                                                       norm_cfg=dict(type='GN', num_groups=8)),
-                                norm_cfg=dict(type='GN', num_groups=8)))),
-    'deeplabv3_r18': ('mmseg', 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py', R18_D8),
-    'fcn_r18': ('mmseg', 'mmseg::fcn/fcn_r50-d8_4xb2-80k_cityscapes-512x1024.py', R18_D8),
-}
-DET_MODELS = ['mask_rcnn_r18', 'solo_r18', 'solov2_r18']
-SEG_MODELS = ['deeplabv3_r18', 'fcn_r18']
-_CFG_CACHE = {}
-REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 
 @pytest.fixture(scope='session')
 def repo_tiny_data():
     """data/tiny_coco and data/tiny_cityscapes, which the smoke configs read: generated on a fresh checkout."""
-    from harness.tiny_data import ensure_tiny_data
+    from harness.data import ensure_tiny_data
     ensure_tiny_data(REPO, log=lambda msg: None)
     return REPO / 'data'
-
-
-def model_cfg(name):
-    """The small model dict for `name` (a fresh copy)."""
-    if name not in _CFG_CACHE:
-        scope, path, overrides = MODELS_UNDER_TEST[name]
-        cfg = get_config(path)
-        cfg.merge_from_dict(dict(model=copy.deepcopy(overrides)))
-        _CFG_CACHE[name] = (scope, cfg.model)
-    scope, model = _CFG_CACHE[name]
-    return scope, copy.deepcopy(model)
-
-
-def build(name, seed=0, **patches):
-    """Build model `name`; with `patches` (padding=, coordconv=, solo_coords=) through HarnessModel."""
-    scope, cfg = model_cfg(name)
-    init_default_scope(scope)
-    if patches:
-        cfg.update(type='HarnessModel', base_type=cfg['type'], **patches)
-    torch.manual_seed(seed)
-    model = MODELS.build(cfg)
-    model.init_weights()
-    return model
-
-
-def batch(name, h=125, w=130, n=2, seed=0):
-    """A preprocessed batch (dict(inputs=..., data_samples=...)) with ground truth for `name`."""
-    torch.manual_seed(seed)
-    if name in DET_MODELS:
-        from mmdet.testing import demo_mm_inputs
-        data = demo_mm_inputs(n, [(3, h, w)] * n, num_items=[3] * n, num_classes=3, with_mask=True)
-    else:
-        from mmengine.structures import PixelData
-        from mmseg.structures import SegDataSample
-        samples = []
-        for _ in range(n):
-            s = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
-            s.gt_sem_seg = PixelData(data=torch.randint(0, 19, (1, h, w)))
-            samples.append(s)
-        data = dict(inputs=[torch.randint(0, 256, (3, h, w), dtype=torch.uint8) for _ in range(n)],
-                    data_samples=samples)
-    return data
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +36,7 @@ def one_line_errors(capsys):
     `error: ...` holding the message, no traceback."""
     import subprocess
     import sys
-    from harness.runtime import run_cli
+    from harness.run.cli import run_cli
 
     def check(main, cases, script, argv, message):
         for name, (case_argv, case_message) in cases.items():

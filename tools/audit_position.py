@@ -23,7 +23,7 @@ default --size: 256 256 for mmdet configs, 128 256 for mmseg configs (R-50 model
 
 def parse_args(argv=None):
     import harness  # noqa: F401  (first: registers modules and silences import-time noise)
-    from harness.modes import PADDING_MODES
+    from harness.patch import PADDING_MODES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
@@ -39,11 +39,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from harness.audit import audit, format_report
-    from harness.checkpoints import check_checkpoint
+    from harness.diagnose import audit, format_report
+    from harness.run.checkpoints import check_checkpoint
     from harness.errors import ConfigError
-    from harness.hooks import write_json
-    from harness.runtime import check_config_file, hardware
+    from harness.run.jsonio import write_json
+    from harness.run.config import check_config_file
+    from harness.run.environment import hardware
 
     check_config_file(args.config)
     if args.size is not None and min(args.size) < 1:
@@ -63,5 +64,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    from harness.runtime import run_cli
+    from harness.run.cli import run_cli
     run_cli(main)

@@ -44,7 +44,7 @@ SMOKE_TARGET_S = 600
 
 def measurements():
     """Every measurement the script knows, in table order."""
-    from harness.bench import FAMILIES
+    from benchmarks.models import FAMILIES
     rows = []
     for fam in FAMILIES:
         label, scope = FAMILIES[fam]['label'], FAMILIES[fam]['padding_scope']
@@ -155,7 +155,8 @@ class LoadSampler:
 def run_steps(family, rows, args, clock, load):
     """Time every variant the rows of `family` need in the same rounds; fill each row's result."""
     import torch
-    from harness.bench import FAMILIES, TrainStep, build_model, count_mask_rois, interleaved, make_batch, ratio_stats
+    from benchmarks.models import FAMILIES, TrainStep, build_model, count_mask_rois, make_batch
+    from benchmarks.timing import interleaved, ratio_stats
     from harness.errors import HarnessError
     detector = FAMILIES[family]['scope'] == 'mmdet'
     h, w = args.det_size if detector else args.seg_size
@@ -206,7 +207,8 @@ def run_coco(rows, args, clock, load, threads):
     with as many threads as torch has here (`threads`), pycocotools with one.
     """
     import copy
-    from harness.bench import coco_evaluator, coco_metric_evaluator, interleaved, ratio_stats, synthetic_coco
+    from benchmarks.coco_eval import coco_evaluator, coco_metric_evaluator, synthetic_coco
+    from benchmarks.timing import interleaved, ratio_stats
     gt, preds = synthetic_coco(args.coco_images)
     print(f'[benchmark] COCO evaluation: {len(gt["images"])} images, {len(gt["annotations"])} objects, '
           f'{len(preds)} predictions, {args.repeats} rounds', flush=True)
@@ -379,7 +381,7 @@ def _settings(threads):
     duration of the run; both restored afterwards, so that calling `main` leaves the process as it was."""
     import torch
 
-    from harness.runtime import quiet_logs
+    from harness.run.cli import quiet_logs
     saved_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)

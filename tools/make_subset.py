@@ -7,20 +7,14 @@ Cityscapes: each sampled `*_leftImg8bit.png` is copied with every `gtFine` file 
 (labelIds, labelTrainIds, instanceIds, color, polygons). The output is checked before exit.
 """
 import argparse
-import json
-import os
-import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).absolute().parents[1]))  # import harness without `pip install -e`
 
-from harness.datasets import check_cityscapes, check_coco, load_coco_json  # noqa: E402
-from harness.errors import DatasetError, HarnessError  # noqa: E402
+from harness.data import subset_cityscapes, subset_coco  # noqa: E402
+from harness.errors import DatasetError, HarnessError, one_line  # noqa: E402
 
-SPLITS = ('train', 'val')
 EPILOG = """examples:
   python tools/make_subset.py coco --src data/coco --out data/coco_subset --train 50 --val 20
   python tools/make_subset.py cityscapes --src data/cityscapes --out data/cityscapes_subset \\
@@ -47,102 +41,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def subset_coco(src, out, counts, seed=0, symlink=False, force=False):
-    """Write `counts[split]` sampled images per split; return {split: (images, annotations)}.
-    Everything is sampled and checked in the source before anything is written."""
-    plans = {}
-    for split_idx, split in enumerate(SPLITS):
-        n = counts.get(split, 0)
-        if n == 0:
-            continue
-        ann_rel, img_rel = f'annotations/instances_{split}2017.json', f'{split}2017'
-        doc = load_coco_json(src / ann_rel)
-        chosen = _sample(doc['images'], n, seed, split_idx, f'--{split}', src / ann_rel, 'images')
-        ids = {img['id'] for img in chosen}
-        doc['images'] = chosen
-        doc['annotations'] = [a for a in doc['annotations'] if a.get('image_id') in ids]
-        for img in chosen:
-            if not (src / img_rel / img['file_name']).is_file():
-                raise DatasetError(f'{src / ann_rel}: image {img["file_name"]} is listed but '
-                                   f'{src / img_rel / img["file_name"]} does not exist')
-        plans[split] = (ann_rel, img_rel, doc)
-    _clear(out, [rel for ann_rel, img_rel, _doc in plans.values() for rel in (ann_rel, img_rel)], force)
-    done = {}
-    for split, (ann_rel, img_rel, doc) in plans.items():
-        (out / img_rel).mkdir(parents=True)
-        (out / 'annotations').mkdir(exist_ok=True)
-        for img in doc['images']:
-            _copy(src / img_rel / img['file_name'], out / img_rel / img['file_name'], symlink)
-        (out / ann_rel).write_text(json.dumps(doc))
-        check_coco(out, ann_rel, img_rel)
-        done[split] = (len(doc['images']), len(doc['annotations']))
-    return done
-
-
-def subset_cityscapes(src, out, counts, seed=0, symlink=False, force=False):
-    """Write `counts[split]` sampled images per split with their gtFine files; return
-    {split: (images, gtFine files)}. Nothing is written until every split is planned."""
-    plans = {}
-    for split_idx, split in enumerate(SPLITS):
-        n = counts.get(split, 0)
-        if n == 0:
-            continue
-        img_root, gt_root = src / 'leftImg8bit' / split, src / 'gtFine' / split
-        for folder in (img_root, gt_root):
-            if not folder.is_dir():
-                raise DatasetError(f'folder {folder} does not exist (expected the Cityscapes layout '
-                                   f'leftImg8bit/{split}/<city>/ and gtFine/{split}/<city>/)')
-        images = sorted(img_root.rglob('*_leftImg8bit.png'))
-        chosen = _sample(images, n, seed, split_idx, f'--{split}', img_root, '*_leftImg8bit.png images')
-        plan = []
-        for img in chosen:
-            rel = img.relative_to(img_root)
-            stem = rel.name[:-len('_leftImg8bit.png')]
-            gts = sorted((gt_root / rel.parent).glob(f'{stem}_gtFine_*'))
-            if not any(g.name.endswith('_gtFine_labelTrainIds.png') for g in gts):
-                raise DatasetError(f'image {img} has no {stem}_gtFine_labelTrainIds.png in '
-                                   f'{gt_root / rel.parent} (make it with mmseg\'s '
-                                   f'tools/dataset_converters/cityscapes.py)')
-            plan.append((img, rel, gts))
-        plans[split] = plan
-    _clear(out, [f'{d}/{split}' for split in plans for d in ('leftImg8bit', 'gtFine')], force)
-    done = {}
-    for split, plan in plans.items():
-        for img, rel, gts in plan:
-            _copy(img, out / 'leftImg8bit' / split / rel, symlink)
-            for gt in gts:
-                _copy(gt, out / 'gtFine' / split / rel.parent / gt.name, symlink)
-        check_cityscapes(out, split)
-        done[split] = (len(plan), sum(len(gts) for _img, _rel, gts in plan))
-    return done
-
-
-def _sample(items, n, seed, split_idx, flag, where, what):
-    if n < 0:
-        raise DatasetError(f'{flag} {n}: expected a number of images >= 0')
-    if n > len(items):
-        raise DatasetError(f'{flag} {n}: {where} has only {len(items)} {what}')
-    rng = np.random.default_rng([seed, split_idx])
-    return [items[i] for i in sorted(rng.choice(len(items), n, replace=False))]
-
-
-def _clear(out, rels, force):
-    for rel in rels:
-        path = out / rel
-        if path.exists():
-            if not force:
-                raise DatasetError(f'{path} already exists; pass --force to replace it')
-            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-
-
-def _copy(src, dst, symlink):
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if symlink:
-        os.symlink(src.absolute(), dst)
-    else:
-        shutil.copy2(src, dst)
-
-
 def main(argv=None):
     args = parse_args(argv)
     src, out = Path(args.src), Path(args.out)
@@ -155,7 +53,7 @@ def main(argv=None):
         done = subset(src, out, dict(train=args.train, val=args.val), seed=args.seed,
                       symlink=args.symlink, force=args.force)
     except (HarnessError, OSError) as e:
-        print(f'error: {" ".join(str(e).split())}', file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     unit = 'annotations' if args.dataset == 'coco' else 'gtFine files'
     parts = ', '.join(f'{split} {n} images / {k} {unit}' for split, (n, k) in done.items())

@@ -1,7 +1,7 @@
 """Write the tiny position-dependent COCO and Cityscapes sets the smoke runs and tests train on.
 
 Why a tool: configs point `data_root` at `data/tiny_coco` or `data/tiny_cityscapes`; this makes
-them in seconds, in the real layouts (see harness/tiny_data.py for what the images contain), and is
+them in seconds, in the real layouts (see harness/data/tiny_coco.py and tiny_cityscapes.py for what the images contain), and is
 idempotent so scripts can call it before every run.
 """
 import argparse
@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).absolute().parents[1]))  # import harness without `pip install -e`
 
-from harness.datasets import check_cityscapes, check_coco  # noqa: E402
-from harness.tiny_data import check_tiny_args, make_tiny_cityscapes, make_tiny_coco, read_stamp  # noqa: E402
+from harness.data import (check_cityscapes, check_coco, check_tiny_args, make_tiny_cityscapes,  # noqa: E402
+                          make_tiny_coco, read_stamp)
 from harness.errors import DatasetError, HarnessError  # noqa: E402
 
 DEFAULTS = {  # dataset: (folder under --out, n_train, n_val, (H, W))

@@ -49,9 +49,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from harness.errors import ConfigError
-    from harness.hooks import write_json
-    from harness.probe import format_table, load_backbone, natural_inputs, probe_backbone, synthetic_inputs
-    from harness.runtime import hardware
+    from harness.run.jsonio import write_json
+    from harness.diagnose import format_table, load_backbone, natural_inputs, probe_backbone, synthetic_inputs
+    from harness.run.environment import hardware
 
     if args.iters < 1 or min(args.size) < 8 or args.kernel < 1 or args.readout_padding < 0:
         raise ConfigError(f'--iters {args.iters}, --size {args.size}, --kernel {args.kernel}, --readout-padding '
@@ -94,5 +94,5 @@ def _count(images):
 
 
 if __name__ == '__main__':
-    from harness.runtime import run_cli
+    from harness.run.cli import run_cli
     run_cli(main)

@@ -39,9 +39,10 @@ def parse_args(argv=None):
 
 def main():
     args = parse_args()
-    from harness.ablation import GridRunner, Launcher
+    from harness.run.launch import Launcher
+    from harness.run.runner import GridRunner
     if args.grid == SMOKE and not args.dry_run:
-        from harness.tiny_data import ensure_tiny_data
+        from harness.data import ensure_tiny_data
         ensure_tiny_data()
     runner = GridRunner(args.grid, args.work_dir, Launcher(args.launcher, args.gpus), args.only, args.verbose,
                         args.report_dir)
@@ -52,5 +53,5 @@ def main():
 
 
 if __name__ == '__main__':
-    from harness.runtime import run_cli
+    from harness.run.cli import run_cli
     run_cli(main)

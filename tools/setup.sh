@@ -100,7 +100,7 @@ pip_install "$MMCV_REQ" "mmengine==$MMENGINE" \
 pip_install -e "$ROOT[dev]"
 "$PY" -c "import mmcv._ext" || die "mmcv was installed without its compiled ops (import mmcv._ext failed)"
 
-# The HTML report is checked in a real browser (tests/test_report_browser.py): Debian's chromium and
+# The HTML report is checked in a real browser (tests/report/test_report_browser.py): Debian's chromium and
 # chromedriver, where apt and root are available (HARNESS_NO_BROWSER=1 skips; the test then skips).
 if [ -z "${HARNESS_NO_BROWSER:-}" ] && ! { command -v chromium && command -v chromedriver; } >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

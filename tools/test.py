@@ -17,7 +17,7 @@ EPILOG = '''examples:
 
 def parse_args(argv=None):
     import harness  # noqa: F401  (first: registers modules and silences import-time noise)
-    from harness.runtime import add_runner_args, parse_runner_args
+    from harness.run.cli import add_runner_args, parse_runner_args
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
@@ -32,9 +32,10 @@ def main():
     args = parse_args()
     from mmengine.runner import Runner
 
-    from harness.checkpoints import check_checkpoint
-    from harness.hooks import write_json
-    from harness.runtime import check_data, load_config
+    from harness.run.checkpoints import check_checkpoint
+    from harness.run.jsonio import write_json
+    from harness.data import check_data
+    from harness.run.config import load_config
 
     check_checkpoint(args.checkpoint)
     cfg = load_config(args.config, args.cfg_options, args.work_dir, args.launcher)
@@ -48,5 +49,5 @@ def main():
 
 
 if __name__ == '__main__':
-    from harness.runtime import run_cli
+    from harness.run.cli import run_cli
     run_cli(main)

@@ -24,7 +24,7 @@ EPILOG = '''examples:
 
 def parse_args(argv=None):
     import harness  # noqa: F401  (first: registers modules and silences import-time noise)
-    from harness.runtime import add_runner_args, parse_runner_args
+    from harness.run.cli import add_runner_args, parse_runner_args
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
@@ -40,9 +40,11 @@ def main():
     args = parse_args()
     from mmengine.runner import Runner
 
-    from harness.checkpoints import resume_point
-    from harness.hooks import PreemptionHook, add_harness_hooks, write_json
-    from harness.runtime import check_data, load_config
+    from harness.run.checkpoints import resume_point
+    from harness.run.hooks import PreemptionHook, add_harness_hooks
+    from harness.run.jsonio import write_json
+    from harness.data import check_data
+    from harness.run.config import load_config
 
     signal.signal(signal.SIGTERM, PreemptionHook.request)  # checkpoint at the next iteration, then exit 143
     cfg = add_harness_hooks(load_config(args.config, args.cfg_options, args.work_dir, args.launcher))
@@ -72,5 +74,5 @@ def main():
 
 
 if __name__ == '__main__':
-    from harness.runtime import run_cli
+    from harness.run.cli import run_cli
     run_cli(main)

@@ -1,0 +1,126 @@
+"""Loading what the probe and the audit look at: a config's model (random init, nothing downloaded) or a
+trained run's weights, with the padding variant it was trained under, and the image statistics it expects.
+"""
+import copy
+import os
+
+import torch
+
+from ..errors import ConfigError
+from ..patch.modes import canonical_mode
+from ..run.checkpoints import check_checkpoint
+from ..run.config import quiet_logs, read_config
+
+
+def resolve_source(path, checkpoint=None):
+    """(config file, checkpoint or None) for a config file or a run dir `work_dirs/<grid>/<run>/`."""
+    if not os.path.exists(path):
+        raise ConfigError(f'{path}: not found; expected a config file or a run dir holding config.py')
+    if os.path.isdir(path):
+        config = os.path.join(path, 'config.py')
+        if not os.path.isfile(config):
+            raise ConfigError(f'{path}: run dir without config.py; expected work_dirs/<grid>/<run>/')
+        if checkpoint is None:
+            pointer = os.path.join(path, 'last_checkpoint')
+            if not os.path.isfile(pointer):
+                raise ConfigError(f'{path}: run dir has no last_checkpoint (no checkpoint was saved); '
+                                  'pass --checkpoint PTH')
+            with open(pointer) as f:
+                checkpoint = f.read().strip()
+            if not os.path.isabs(checkpoint) and not os.path.exists(checkpoint):
+                checkpoint = os.path.join(path, os.path.basename(checkpoint))
+    else:
+        config = path
+    if checkpoint is not None:
+        check_checkpoint(checkpoint)
+    return config, checkpoint
+
+
+def build_model(cfg, padding=None, scope='backbone', seed=0):
+    """The config's model, random init with any pretrained weights dropped; `padding` overrides its mode.
+
+    Returns (model, report) with the harness patch report (empty for a stock, unpatched model).
+    """
+    from mmengine.registry import MODELS, init_default_scope
+    model_cfg = copy.deepcopy(cfg.model)
+    drop_pretrained(model_cfg)
+    if padding is not None:
+        mode = canonical_mode(padding, '--padding')
+        if model_cfg.get('type') != 'HarnessModel':
+            model_cfg = dict(type='HarnessModel', base_type=model_cfg.pop('type'), **model_cfg)
+        model_cfg['padding'] = dict(mode=mode, scope=scope)
+    elif model_cfg.get('type') == 'HarnessModel' and model_cfg.get('padding'):
+        canonical_mode(model_cfg['padding'].get('mode'), 'model.padding.mode')
+    init_default_scope(cfg.get('default_scope') or 'mmdet')
+    torch.manual_seed(seed)
+    with quiet_logs():
+        model = MODELS.build(model_cfg)
+        model.init_weights()
+    model.eval()
+    return model, getattr(model, 'harness_report', {})
+
+
+def drop_pretrained(node):
+    """Remove `pretrained` paths and `init_cfg=dict(type='Pretrained')` everywhere: nothing is downloaded."""
+    if isinstance(node, dict):
+        if node.get('pretrained') is not None:
+            node['pretrained'] = None
+        init = node.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        elif isinstance(init, list):
+            node['init_cfg'] = [i for i in init if not (isinstance(i, dict) and i.get('type') == 'Pretrained')] or None
+        for v in node.values():
+            drop_pretrained(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            drop_pretrained(v)
+
+
+def load_state(path):
+    """The state dict of a checkpoint file (mmengine's `state_dict` entry, `module.` prefixes dropped)."""
+    from mmengine.runner import CheckpointLoader
+    ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ConfigError(f'checkpoint {path}: no state dict inside; expected a file saved by mmengine')
+    return {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
+
+
+def preprocess_stats(cfg):
+    """(mean, std, bgr) of the config's data_preprocessor: what the probe normalises images with."""
+    pre = cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
+    mean = list(pre.get('mean') or (0.0, 0.0, 0.0))
+    std = list(pre.get('std') or (1.0, 1.0, 1.0))
+    # Images are read BGR; a flip in either direction means the statistics are in RGB order.
+    return mean, std, not (pre.get('bgr_to_rgb') or pre.get('rgb_to_bgr'))
+
+
+def load_backbone(config_or_run_dir, padding=None, checkpoint=None, seed=0):
+    """(backbone, info): the backbone of a config (random init) or of a trained run dir (its weights).
+
+    A run dir's config already holds its padding variant; `padding` overrides it (backbone scope).
+    `info`: config, checkpoint, padding mode actually on the backbone, mean / std / bgr for images.
+    """
+    config, checkpoint = resolve_source(config_or_run_dir, checkpoint)
+    cfg = read_config(config)
+    model, report = build_model(cfg, padding=padding, seed=seed)
+    backbone = model.backbone
+    if checkpoint is not None:
+        state = load_state(checkpoint)
+        state = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
+        if not state:
+            raise ConfigError(f'checkpoint {checkpoint}: no backbone.* weights; expected a checkpoint of this config')
+        try:
+            backbone.load_state_dict(state, strict=True)
+        except RuntimeError as e:
+            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+            raise ConfigError(f'checkpoint {checkpoint} does not fit the backbone of {config}: '
+                              f'{" ".join(lines[1:3])[:300]}') from e
+    mean, std, bgr = preprocess_stats(cfg)
+    modes = {e['action'] for e in report.get('padding', {}).get('layers', [])
+             if e['name'].startswith('backbone.') and e['action'] not in ('skipped', 'unchanged')}
+    info = dict(config=config, checkpoint=checkpoint, padding=modes.pop() if len(modes) == 1 else
+                ('zeros' if not modes else sorted(modes)), mean=mean, std=std, bgr=bgr)
+    backbone.eval()  # mmdet's ResNet.train() returns None: no chaining
+    return backbone.requires_grad_(False), info

@@ -1,0 +1,47 @@
+"""Finding modules by name and swapping them: the two operations every patch in this package is made of.
+
+Each patch (padding, CoordConv, SOLO coordinates) picks modules by name glob and replaces each with a
+new module *derived* from it: same class underneath (so `isinstance` checks and `init_weights` still
+work), same `weight` / `bias` objects (so checkpoints load unchanged), plus a mixin that changes
+`forward`. As in detectron2's `FrozenBatchNorm2d.convert_frozen_batchnorm`, the stock module is
+replaced, not mutated, and the root itself may be the module replaced.
+"""
+import fnmatch
+
+_DERIVED = {}
+
+
+def matches(name, globs):
+    """A glob matches a module and, like a plain module name, everything below it."""
+    return any(fnmatch.fnmatchcase(name, g) or fnmatch.fnmatchcase(name, g + '.*') for g in globs)
+
+
+def replace_module(root, name, new):
+    """Put `new` where module `name` is below `root` and return the root (`new` itself when name is '')."""
+    if not name:
+        return new
+    parent, _, child = name.rpartition('.')
+    setattr(root.get_submodule(parent) if parent else root, child, new)
+    return root
+
+
+def derive_class(mixin, base):
+    """The class `mixin` + `base`, created once and importable from this module (so it pickles)."""
+    key = (mixin, base)
+    if key not in _DERIVED:
+        name = mixin.prefix + base.__name__
+        cls = type(name, (mixin, base), {'__module__': __name__, '__qualname__': name})
+        _DERIVED[key] = globals()[name] = cls
+    return _DERIVED[key]
+
+
+def rebuild_as(module, mixin, **attrs):
+    """A new instance of `mixin` + `type(module)` sharing `module`'s parameters, buffers and children."""
+    cls = derive_class(mixin, type(module))
+    new = cls.__new__(cls)
+    new.__dict__.update(module.__dict__)
+    for key in ('_parameters', '_buffers', '_modules'):
+        new.__dict__[key] = module.__dict__[key].copy()
+    for key, value in attrs.items():
+        setattr(new, key, value)
+    return new

@@ -1,0 +1,85 @@
+"""What every tool shares at its edges: the runner options, the exit codes, one-line errors, quiet logs.
+
+Exit codes, defined here once: 0 done, 2 bad input (`HarnessError`: one line `error: <message>` on
+stderr, no traceback), 3 a diverged run (`NonFiniteLossError`), 143 stopped by SIGTERM after saving
+its state.
+"""
+import argparse
+import logging
+import os
+import sys
+import warnings
+from contextlib import contextmanager
+
+from mmengine.config import DictAction
+
+from ..errors import HarnessError, one_line
+
+EXIT_BAD_INPUT = 2
+EXIT_NON_FINITE = 3
+EXIT_PREEMPTED = 128 + 15  # what a shell reports for SIGTERM; Slurm requeues on it
+
+
+class CfgOptionsAction(DictAction):
+    """mmengine's `--cfg-options` action, with a usage error (not a traceback) for an item without `=`."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for kv in values or []:
+            if '=' not in kv or not kv.split('=', 1)[0]:
+                raise argparse.ArgumentError(self, f'got {kv!r}; expected KEY=VALUE items, e.g. train_cfg.max_iters=20')
+        super().__call__(parser, namespace, values, option_string)
+
+
+def add_runner_args(parser, data_check_help):
+    """The options tools/train.py and tools/test.py share, after their own."""
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='key=value overrides of the config')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    parser.add_argument('--no-data-check', action='store_true', help=data_check_help)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+
+
+def parse_runner_args(parser, argv=None):
+    """Parse; torch.distributed.launch's --local-rank goes to LOCAL_RANK, as torchrun sets it."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+@contextmanager
+def quiet_logs(level=logging.WARNING):
+    """mmengine's current logger at `level` for a while (init_weights logs one block per parameter)."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    saved = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+def run_cli(main):
+    """Run `main()` with library warnings on stdout. A HarnessError becomes one line `error: <message>`
+    on stderr and exit 2 (3 for a diverged run); a run or grid stopped by SIGTERM after saving its state
+    prints `preempted: <message>` and exits 143."""
+    _warnings_to_stdout()
+    from .hooks import NonFiniteLossError, Preempted
+    try:
+        main()
+    except Preempted as e:
+        print(f'preempted: {one_line(e)}', file=sys.stderr, flush=True)
+        sys.exit(EXIT_PREEMPTED)
+    except NonFiniteLossError as e:
+        print(f'error: {one_line(e)}', file=sys.stderr, flush=True)
+        sys.exit(EXIT_NON_FINITE)
+    except HarnessError as e:
+        print(f'error: {one_line(e)}', file=sys.stderr, flush=True)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _warnings_to_stdout():
+    """Library warnings go to stdout, with the logs (the grid runner keeps both in run.log): stderr is
+    left for the one line that says how the command ended."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
+    warnings.showwarning = show

@@ -1,0 +1,143 @@
+"""Configs: loading one (file or `mmdet::` / `mmseg::`), resolving a grid run's config from its variant,
+building its model once before anything trains, and the CPU/GPU distributed settings.
+
+CPU-only DDP (CI, laptops): mmengine's `init_dist` calls `torch.cuda.set_device` unconditionally, so
+without CUDA the gloo process group is started here before the Runner exists (the Runner then skips
+`init_dist`), DDP gets `device_ids=None`, and SyncBN, which has no CPU kernel, becomes BN.
+"""
+import importlib
+import logging
+import os
+import os.path as osp
+import warnings
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+
+from ..errors import ConfigError, HarnessError
+from .cli import quiet_logs
+from .hooks import add_harness_hooks
+
+def check_config_file(path):
+    if not osp.isfile(path):
+        raise ConfigError(f'{path}: config file not found; expected the path of an mmengine config (.py)')
+
+
+def read_config(path):
+    """The config at `path`, a file or `mmdet::` / `mmseg::` inside those packages; ConfigError naming it
+    if it is missing or does not load."""
+    packaged = str(path).startswith(('mmdet::', 'mmseg::'))
+    if not packaged:
+        check_config_file(path)
+    try:
+        if packaged:
+            from mmengine.hub import get_config
+            return get_config(path)
+        return Config.fromfile(path)
+    except Exception as e:  # mmengine raises many types for a broken config; name the file
+        first = (str(e).splitlines() or [''])[0]
+        raise ConfigError(f'{path}: cannot load config ({type(e).__name__}: {first}); '
+                          'expected a valid mmengine config file') from e
+
+
+def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
+    """Config from `path` with overrides; work dir: CLI > config > ./work_dirs/<config stem>."""
+    cfg = read_config(path)
+    cfg.launcher = launcher
+    if cfg_options:
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except Exception as e:  # e.g. a dotted key through a value that is not a dict
+            raise ConfigError(f'--cfg-options {cfg_options}: cannot apply to {path}: {type(e).__name__}: {e}') from e
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    check_writable_dir(cfg.work_dir)
+    if launcher != 'none':
+        if torch.cuda.is_available():  # the smoke configs default to gloo for CPU runs
+            cfg.env_cfg = dict(cfg.get('env_cfg', {}), dist_cfg=dict(backend='nccl'))
+        else:
+            _setup_cpu_distributed(cfg)
+    return cfg
+
+
+def check_writable_dir(path, what='work dir'):
+    """Create `path` if needed; ConfigError naming it if that fails or it is not writable."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f'{what} {path}: cannot create it ({e.strerror}); expected a writable folder')
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f'{what} {path}: not writable; expected a writable folder')
+
+
+def _setup_cpu_distributed(cfg):
+    cfg.env_cfg = dict(cfg.get('env_cfg', {}), dist_cfg=dict(backend='gloo'))
+    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
+    _replace_type(cfg.model, 'SyncBN', 'BN')
+    if not dist.is_initialized():
+        dist.init_process_group('gloo')
+
+
+def _replace_type(node, old, new):
+    if isinstance(node, dict):
+        if node.get('type') == old:
+            node['type'] = new
+        for v in node.values():
+            _replace_type(v, old, new)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            _replace_type(v, old, new)
+
+
+# With `border: true` in the grid, the test evaluator becomes its border-stratified subclass.
+_BORDER_METRICS = {'CocoMetric': 'BorderCocoMetric', 'IoUMetric': 'BorderIoUMetric',
+                   'ClassIoUMetric': 'BorderIoUMetric'}
+
+
+def resolve_config(run, run_dir, border=False):
+    """The run's full config: its variant's base + patches + cfg_options + seed + work dir."""
+    cfg = read_config(str(run.variant.base))
+    model = cfg.model
+    if model.type != 'HarnessModel':
+        cfg.model = dict(model, type='HarnessModel', base_type=model.type)
+    v = run.variant
+    if v.padding is not None:
+        cfg.model.padding = dict(v.padding)
+    if v.coordconv is not None:
+        cfg.model.coordconv = dict(v.coordconv)
+    if not v.solo_coords:
+        cfg.model.solo_coords = False
+    imports = list(cfg.get('custom_imports', {}).get('imports', []))
+    cfg.custom_imports = dict(imports=imports + ['harness'] * ('harness' not in imports), allow_failed_imports=False)
+    add_harness_hooks(cfg)
+    try:
+        cfg.merge_from_dict(dict(v.cfg_options))
+    except Exception as e:
+        raise ConfigError(f'{run.name}: cfg_options {v.cfg_options}: {e}') from e
+    cfg.randomness = dict(seed=run.seed, deterministic=False)
+    cfg.work_dir = run_dir
+    evaluator = cfg.get('test_evaluator')
+    if border and isinstance(evaluator, dict) and evaluator.get('type') in _BORDER_METRICS:
+        evaluator.type = _BORDER_METRICS[evaluator.type]
+    return cfg
+
+
+def check_model(name, cfg):
+    """Build the model of `cfg` once (CPU, no weights loaded): ConfigError naming run `name` if it fails."""
+    from mmengine.registry import MODELS, DefaultScope
+
+    try:
+        for module in cfg.get('custom_imports', {}).get('imports', []):
+            importlib.import_module(module)
+        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')), warnings.catch_warnings(), \
+                quiet_logs(logging.ERROR):  # the build logs (patch summary) belong in the run's log
+            warnings.simplefilter('ignore')
+            MODELS.build(cfg.model)
+    except HarnessError as e:
+        raise ConfigError(f'{name}: {e}') from e
+    except Exception as e:  # e.g. a cfg_options key the model does not take
+        raise ConfigError(f'{name}: cannot build the model ({type(e).__name__}: {e}); expected model settings '
+                          "its classes accept (check the grid's cfg_options)") from e

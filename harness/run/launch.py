@@ -1,0 +1,74 @@
+"""Starting a run's child process: the command of mmengine's launcher of choice, and a child that logs
+to the run's log and dies with the runner.
+
+Training and evaluation are child processes started by mmengine's own launchers (plain, torchrun,
+srun); a child dies with the runner (PR_SET_PDEATHSIG), so no orphan keeps writing after a kill.
+"""
+import ctypes
+import os
+import os.path as osp
+import signal
+import socket
+import subprocess
+import sys
+
+from ..paths import REPO_ROOT
+
+TOOLS = osp.join(REPO_ROOT, 'tools')
+
+
+class Launcher:
+    """Turns `tools/<script>.py args` into the command of mmengine's launcher of choice."""
+
+    def __init__(self, kind='none', gpus=1):
+        self.kind, self.gpus = kind, gpus
+
+    def command(self, script, args):
+        tool = osp.join(TOOLS, script)
+        if self.kind == 'none':
+            return [sys.executable, tool, *args]
+        if self.kind == 'pytorch':
+            return [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={self.gpus}',
+                    f'--master_port={_free_port()}', tool, *args, '--launcher', 'pytorch']
+        # slurm: inside an allocation (sbatch / salloc); extra srun flags through SRUN_ARGS, like
+        # mmdet's tools/slurm_train.sh.
+        per_node = min(self.gpus, 8)
+        return ['srun', f'--ntasks={self.gpus}', f'--ntasks-per-node={per_node}', f'--gres=gpu:{per_node}',
+                '--kill-on-bad-exit=1', *os.environ.get('SRUN_ARGS', '').split(),
+                sys.executable, '-u', tool, *args, '--launcher', 'slurm']
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent(parent):
+    """preexec_fn: the child gets SIGKILL when the runner dies, so no orphan keeps writing. A runner
+    that died between fork and prctl is seen as a changed parent pid: the child leaves at once."""
+    ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def run_child(cmd, log_path, verbose, started=None):
+    """Run `cmd`, its output appended to `log_path` (and echoed if verbose); `started(proc)` is called
+    once it runs. Returns (exit code, the message of its last `error: ` line or '')."""
+    parent = os.getpid()
+    with open(log_path, 'a', buffering=1) as log:  # line-buffered: a killed runner loses no log line
+        log.write(f'\n$ {" ".join(cmd)}\n')
+        log.flush()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                cwd=os.getcwd(), preexec_fn=lambda: _die_with_parent(parent), bufsize=1,
+                                env=dict(os.environ, PYTHONUNBUFFERED='1'))  # log lines as they happen
+        if started is not None:
+            started(proc)
+        last_error = ''
+        for line in proc.stdout:
+            log.write(line)
+            if verbose:
+                sys.stdout.write(line)
+            if line.startswith('error: '):
+                last_error = line[len('error: '):].strip()
+        return proc.wait(), last_error

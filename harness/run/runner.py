@@ -1,0 +1,228 @@
+"""Run an ablation grid: variants x seeds, each trained and evaluated once, crash-safe, then a report.
+
+Each run lives in `<work-dir>/<grid>/<variant>_seed<k>/`. A run is done when its `results.json`
+exists; that file is written last and atomically (temp file + rename), so a killed runner leaves
+either no result (the run is resumed from its last checkpoint next time) or a whole one (the run is
+skipped). Training and evaluation are child processes (`launch`), and a lock file (flock, released
+by the kernel when the runner dies, however it dies) stops two runners from working on one grid at once.
+
+Before anything runs, every run's config is resolved and every variant's model is built once (a
+padding scope or CoordConv site that matches nothing, or a bad `cfg_options` key, fails here), and
+every dataset is checked: bad input is one `error:` line and exit 2, and no run starts. An error
+that only shows when the model sees data (e.g. padding `none` on a layer wider than its input) fails
+that run: its results.json says why, and the grid goes on.
+
+SIGTERM (Slurm preemption, scancel, kill): the runner passes it on to the running child (tools/train.py
+then checkpoints the current iteration and exits 143), waits for it, writes no result for that run,
+starts nothing more and exits 143. Rerunning the same command (a requeue) resumes where it stopped.
+"""
+import fcntl
+import os
+import os.path as osp
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+
+from ..data.checks import check_data
+from ..errors import ConfigError, DatasetError, HarnessError
+from .checkpoints import resume_point
+from .cli import EXIT_BAD_INPUT, EXIT_NON_FINITE
+from .config import check_model, check_writable_dir, resolve_config
+from .environment import environment
+from .grid_json import GRID_JSON, dump_resolved
+from .grid_schema import load_grid
+from .hooks import FAILURE, Preempted
+from .jsonio import read_json, write_json
+from .launch import TOOLS, Launcher, run_child
+from .results import METRICS, PROBE, RESULTS, TRAIN_DONE, write_result
+
+
+class GridRunner:
+    def __init__(self, grid_path, work_root='work_dirs', launcher=Launcher(), only=None, verbose=False,
+                 report_dir=None, log=print):
+        self.grid = load_grid(grid_path)
+        self.runs = self.grid.runs(only)
+        self.dir = osp.join(work_root, self.grid.name)
+        self.launcher, self.verbose, self.report_dir, self.log = launcher, verbose, report_dir, log
+        self._stop = False  # SIGTERM received
+        self._child = None  # the child process running now
+
+    def plan(self):
+        """[(run, state)] with state done / failed / resume / new."""
+        out = []
+        for run in self.runs:
+            d = osp.join(self.dir, run.name)
+            result = read_json(osp.join(d, RESULTS))
+            if result is not None:
+                out.append((run, result.get('status', 'done')))
+            else:
+                out.append((run, 'resume' if resume_point(d)[0] else 'new'))
+        return out
+
+    def resolve_all(self):
+        """Every run's config, resolved before anything runs: a bad base or override fails here."""
+        return {run.name: resolve_config(run, osp.join(self.dir, run.name), self.grid.border) for run in self.runs}
+
+    def check_models(self, configs):
+        """Build each variant's model once: a bad padding scope, CoordConv site or model key fails here."""
+        checked = set()
+        for run in self.runs:
+            if run.variant.name not in checked:
+                check_model(run.name, configs[run.name])
+                checked.add(run.variant.name)
+
+    def dry_run(self):
+        self.check_models(self.resolve_all())
+        for i, (run, state) in enumerate(self.plan(), 1):
+            d = osp.join(self.dir, run.name)
+            cmd = self.launcher.command('train.py', [osp.join(d, 'config.py'), '--work-dir', d, '--resume'])
+            self.log(f'[{i}/{len(self.runs)}] {run.name} ({state}): {" ".join(cmd)}')
+
+    def run(self):
+        configs = self.resolve_all()  # bad input fails here, before anything is created
+        self.check_models(configs)
+        self._check_data(configs)
+        check_writable_dir(self.dir)
+        if self.report_dir is not None:
+            check_writable_dir(self.report_dir, 'report dir')
+        try:
+            lock = open(osp.join(self.dir, '.lock'), 'w')
+        except OSError as e:
+            raise ConfigError(f'work dir {self.dir}: cannot create its lock file ({e.strerror}); '
+                              'expected a writable folder') from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HarnessError(f'{self.dir}: another run_ablation is working on this grid (lock {lock.name}); '
+                               'expected one runner per grid: wait for it, or use another --work-dir')
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm) if on_main_thread else None
+        try:
+            return self._run(configs)
+        finally:
+            if on_main_thread and previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            lock.close()
+
+    def _on_sigterm(self, signum, frame):
+        """Remember it and pass it on to the running child (a child that got it already, from a signal to
+        the whole process group or job, only sets its stop flag once more)."""
+        self._stop = True
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
+    def _spawn(self, cmd, log_path):
+        """`_run_child`, with the child known to the SIGTERM handler while it runs."""
+        try:
+            return run_child(cmd, log_path, self.verbose, self._started)
+        finally:
+            self._child = None
+
+    def _started(self, proc):
+        self._child = proc
+        if self._stop:  # SIGTERM arrived while it was being started
+            proc.send_signal(signal.SIGTERM)
+
+    def _preempted(self, finished):
+        return Preempted(f'grid {self.grid.name}: stopped by SIGTERM with {finished} of {len(self.runs)} runs '
+                         'finished; rerun the same command to resume')
+
+    def _run(self, configs):
+        write_json(osp.join(self.dir, GRID_JSON), dump_resolved(self.grid))
+        env = environment()
+        plan = self.plan()
+        todo = [r for r, s in plan if s not in ('done', 'failed')]
+        finished = len(self.runs) - len(todo)
+        self.log(f'grid {self.grid.name}: {len(self.runs)} runs, {finished} already finished, '
+                 f'work dir {self.dir}')
+        t0 = time.time()
+        for k, run in enumerate(todo, 1):
+            if self._stop:
+                raise self._preempted(finished)
+            started = time.time()
+            self.log(f'[{k}/{len(todo)}] {run.name}: training ...')
+            status = self._run_one(run, configs[run.name], env)
+            if status == 'preempted':
+                self.log(f'[{k}/{len(todo)}] {run.name}: stopped by SIGTERM (no result written; rerun to resume)')
+                raise self._preempted(finished)
+            finished += status in ('done', 'failed')
+            elapsed = time.time() - t0
+            eta = elapsed / k * (len(todo) - k)
+            self.log(f'[{k}/{len(todo)}] {run.name}: {status} in {time.time() - started:.0f} s '
+                     f'(grid {elapsed:.0f} s, about {eta:.0f} s left)')
+        if self._stop:
+            raise self._preempted(finished)
+        from ..report.write import write_report
+        try:
+            out = write_report(self.dir, self.report_dir)
+        except OSError as e:
+            raise ConfigError(f'report of {self.dir}: cannot write {e.filename or self.report_dir} '
+                              f'({e.strerror or e}); expected a writable report dir') from None
+        self.log(f'report: {osp.join(out, "report.md")}')
+        return out
+
+    def _check_data(self, configs):
+        """Check each dataset the runs read once, before anything runs (the children check it again)."""
+        seen = set()
+        for name, cfg in configs.items():
+            key = repr([(cfg.get(f'{split}_dataloader') or {}).get('dataset') for split in ('train', 'test')])
+            if key not in seen:
+                seen.add(key)
+                try:
+                    check_data(cfg, ('train', 'test'))
+                except DatasetError as e:
+                    raise DatasetError(f'{name}: {e}') from None
+
+    def _run_one(self, run, cfg, env):
+        d = osp.join(self.dir, run.name)
+        os.makedirs(d, exist_ok=True)
+        started = datetime.now(timezone.utc)
+        t = time.time()
+        cfg_path = osp.join(d, 'config.py')
+        tmp = cfg_path + '.tmp.py'
+        cfg.dump(tmp)
+        os.replace(tmp, cfg_path)
+        log_path = osp.join(d, 'run.log')
+
+        failure = None
+        if not osp.exists(osp.join(d, TRAIN_DONE)):
+            code, error = self._spawn(self.launcher.command('train.py', [cfg_path, '--work-dir', d, '--resume']),
+                                      log_path)
+            if self._stop:
+                return 'preempted'
+            if code != 0:
+                failure = read_json(osp.join(d, FAILURE)) if code == EXIT_NON_FINITE else None
+                failure = failure or dict(reason=error or f'tools/train.py exited with code {code}; see {log_path}')
+        if failure is None:
+            self.log(f'    {run.name}: evaluating ...')
+            ckpt, _ = resume_point(d)
+            code, error = self._spawn(self.launcher.command('test.py', [cfg_path, ckpt or 'no-checkpoint', '--work-dir',
+                                                                       osp.join(d, 'test'), '--out-metrics',
+                                                                       osp.join(d, METRICS)]), log_path)
+            if self._stop:
+                return 'preempted'
+            if code != 0:
+                failure = dict(reason=error or f'tools/test.py exited with code {code}; see {log_path}')
+        if failure is None and self.grid.probe:
+            self._probe(run, d, log_path)
+            if self._stop:
+                return 'preempted'
+        if failure is None or code in (EXIT_BAD_INPUT, EXIT_NON_FINITE):
+            write_result(run, d, cfg, env, started, time.time() - t, failure)
+            return 'failed' if failure else 'done'
+        # A crash we cannot classify (killed child, OOM, bug): no result, so a rerun retries it.
+        self.log(f'    {run.name}: {failure["reason"]} (no result written; rerun to retry)')
+        return 'crashed'
+
+    def _probe(self, run, d, log_path):
+        """The position read-out probe on the trained backbone; a failed probe does not fail the run."""
+        if read_json(osp.join(d, PROBE)) is not None:
+            return
+        self.log(f'    {run.name}: probing position information ...')
+        cmd = [sys.executable, osp.join(TOOLS, 'probe_position.py'), d, '--out', osp.join(d, PROBE)]
+        code, error = self._spawn(cmd, log_path)
+        if code != 0:
+            self.log(f'    {run.name}: probe failed ({error or f"exit code {code}"}; see {log_path})')

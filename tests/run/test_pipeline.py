@@ -1,0 +1,120 @@
+"""The main job end to end, as a user runs it: tools/run_ablation.sh -> runs -> results.json -> report.
+
+These tests train for real (tiny data, CPU): the smoke grid takes minutes on 2 cores.
+"""
+import json
+import subprocess
+
+import pytest
+from harness.paths import REPO_ROOT
+
+REPO = REPO_ROOT
+RUN = [str(REPO / 'tools' / 'run_ablation.sh')]
+SMOKE_RUNS = ['mask-rcnn_seed0', 'mask-rcnn-none_seed0', 'mask-rcnn-coordconv_seed0', 'solo_seed0',
+              'solo-nocoord_seed0', 'fcn_seed0', 'fcn-none_seed0']
+pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the smoke configs read data/
+
+
+def _run(*args, timeout=1800):
+    proc = subprocess.run(RUN + list(args), cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return proc
+
+
+def _result(work, grid, run):
+    return json.loads((work / grid / run / 'results.json').read_text())
+
+
+def _grid(tmp_path, text):
+    path = tmp_path / 'grid.yaml'
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def smoke(tmp_path_factory):
+    """The default command (no grid argument): the smoke grid on generated data."""
+    tmp = tmp_path_factory.mktemp('smoke')
+    proc = _run('--work-dir', str(tmp / 'work'), '--report-dir', str(tmp / 'report'))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return tmp, proc
+
+
+def test_smoke_grid_trains_evaluates_and_reports_every_run(smoke):
+    tmp, proc = smoke
+    work, report = tmp / 'work', (tmp / 'report' / 'report.md').read_text()
+    for run in SMOKE_RUNS:
+        result = _result(work, 'smoke', run)
+        assert result['status'] == 'done', result
+        assert result['meta']['iterations'] == 60 and result['meta']['train_images'] > 0
+        assert (work / 'smoke' / run / 'patch_report.json').exists()
+        assert run in report
+        if run.startswith('fcn'):
+            assert 0 <= result['metrics']['mIoU'] <= 100 and 'IoU.road' in result['metrics']
+        elif run.startswith('mask-rcnn'):
+            assert 0 <= result['metrics']['coco/bbox_mAP'] <= 1 and 0 <= result['metrics']['coco/segm_mAP'] <= 1
+    patch = json.loads((work / 'smoke' / 'mask-rcnn-none_seed0' / 'patch_report.json').read_text())
+    assert {e['action'] for e in patch['padding']['layers']} == {'none'}
+    assert _result(work, 'smoke', 'mask-rcnn-coordconv_seed0')['meta']['patch_report']
+    for name in ('report.html', 'results.csv'):
+        assert (tmp / 'report' / name).stat().st_size > 0
+
+
+def test_rerun_skips_finished_runs(smoke):
+    tmp, _ = smoke
+    before = {r: (tmp / 'work' / 'smoke' / r / 'results.json').stat().st_mtime_ns for r in SMOKE_RUNS}
+    proc = _run('--work-dir', str(tmp / 'work'), '--report-dir', str(tmp / 'report'), timeout=300)
+    assert proc.returncode == 0 and '7 runs, 7 already finished' in proc.stdout
+    assert before == {r: (tmp / 'work' / 'smoke' / r / 'results.json').stat().st_mtime_ns for r in SMOKE_RUNS}
+
+
+def test_dry_run_lists_commands_without_running(tmp_path):
+    proc = _run('--dry-run', '--only', 'fcn*', '--launcher', 'pytorch', '--gpus', '2', '--work-dir', str(tmp_path))
+    assert proc.returncode == 0
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2 and all('torch.distributed.run --nproc_per_node=2' in line for line in lines)
+    assert not (tmp_path / 'smoke').exists()
+
+
+def test_distributed_run_under_torchrun_on_cpu(tmp_path):
+    grid = _grid(tmp_path, 'name: dist\nbase: configs/smoke/fcn_r18-d8_tiny-cityscapes.py\nbaseline: fcn\n'
+                           'cfg_options: {train_cfg.max_iters: 4}\nvariants:\n  - name: fcn\n')
+    proc = _run(grid, '--launcher', 'pytorch', '--gpus', '2', '--work-dir', str(tmp_path / 'work'),
+                '--report-dir', str(tmp_path / 'report'))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    result = _result(tmp_path / 'work', 'dist', 'fcn_seed0')
+    assert result['status'] == 'done' and result['meta']['gpus'] == 2 and 'mIoU' in result['metrics']
+    log = (tmp_path / 'work' / 'dist' / 'fcn_seed0' / 'run.log').read_text()
+    assert 'Distributed training: True' in log and "backend': 'gloo'" in log
+
+
+def test_diverging_run_is_marked_failed_and_the_grid_goes_on(tmp_path):
+    grid = _grid(tmp_path, '''name: nan
+base: configs/smoke/fcn_r18-d8_tiny-cityscapes.py
+baseline: ok
+cfg_options: {train_cfg.max_iters: 6}
+variants:
+  - name: diverge
+    cfg_options: {optim_wrapper.optimizer.lr: 1.0e+8, optim_wrapper.clip_grad: null}
+  - name: ok
+''')
+    proc = _run(grid, '--work-dir', str(tmp_path / 'work'), '--report-dir', str(tmp_path / 'report'))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    failed = _result(tmp_path / 'work', 'nan', 'diverge_seed0')
+    assert failed['status'] == 'failed' and 'not finite at iteration' in failed['error'] and failed['iteration'] >= 1
+    assert _result(tmp_path / 'work', 'nan', 'ok_seed0')['status'] == 'done'
+    report = (tmp_path / 'report' / 'report.md').read_text()
+    assert 'diverge_seed0' in report and 'not finite at iteration' in report
+
+
+@pytest.mark.parametrize('text,message', [
+    ('name: x\nbaseline: a\nvariants: [{name: a}]\n', r'base'),
+    ('base: configs/smoke/fcn_r18-d8_tiny-cityscapes.py\nbaseline: a\nvariants:\n  - {name: a, padding: {mode: mirror}}\n',
+     r"variants\[0\]\.padding\.mode: unknown padding mode 'mirror'"),
+])
+def test_bad_grid_is_one_line_error(tmp_path, text, message):
+    proc = _run(_grid(tmp_path, text), '--work-dir', str(tmp_path / 'work'), timeout=120)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: ')
+    import re
+    assert re.search(message, lines[0]), lines[0]
