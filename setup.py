@@ -12,6 +12,9 @@ setup(
         'mmengine==0.10.7',
         'mmdet==3.3.0',
         'mmsegmentation==1.2.2',
+        # matched pretraining (harness/run/pretrain.py): ImageNet classifiers. Its mmcv/mmengine bounds are in
+        # the 'mim' extra only, so this pulls none of them (works with mmcv 2.1.0 / mmengine 0.10.7 here).
+        'mmpretrain==1.2.0',
         'pycocotools',
         'faster-coco-eval',
         'ftfy',  # imported by mmseg.utils, not declared by mmseg (mmseg#3704)
@@ -19,7 +22,11 @@ setup(
         'pyyaml',
         'matplotlib',
         'scipy',
+        # compiled loops of the image bootstrap (harness/evaluation/resample.py, per_image.py): COCO's
+        # greedy matching and AP on 1000 resamples, in a fraction of the evaluation time
+        'numba>=0.61',
         'cityscapesscripts',  # mmseg's CityscapesMetric; needs the np.in1d shim in harness/compat.py
+        'tensorboard',  # every grid run logs to TensorBoard (mmengine's TensorboardVisBackend, harness/run/tracking.py)
     ],
     extras_require={'dev': ['pytest', 'pytest-timeout', 'selenium']},
 )

@@ -117,7 +117,7 @@ def coco_metric_evaluator(backend, gt, preds, iou_type, tmp_dir, threads=None):
 
     import numpy as np
 
-    from .border_metrics import BorderCocoMetric
+    from harness.evaluation import BorderCocoMetric
     ann_file = os.path.join(tmp_dir, 'instances_synthetic.json')
     if not os.path.exists(ann_file):
         with open(ann_file, 'w') as f:

@@ -17,7 +17,11 @@ from mmengine.registry import MODELS, init_default_scope
 
 import harness  # noqa: F401  (registers HarnessModel)
 from harness.patch import classify, matches, scope_globs
-from tests.models import MODELS_UNDER_TEST
+from harness.paths import REPO_ROOT, import_file
+
+# tests/models.py by path: a wheel (mmsegmentation's) installs a top-level `tests` package that would
+# shadow the repository's tests/ folder for `import tests.models`.
+MODELS_UNDER_TEST = import_file(REPO_ROOT / 'tests' / 'models.py', 'harness_test_models').MODELS_UNDER_TEST
 
 # family -> label, registry scope, packaged base config, overrides, padding scope of the mode variants.
 # DeepLabV3 is patched in its backbone only: ASPP's dilated branches cannot be valid convs at small sizes.

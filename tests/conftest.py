@@ -1,7 +1,7 @@
 """Fixtures every test folder shares: generated tiny data, a fixed seed, the one-line-error check.
 
 Small real models live in tests/models.py. The repository root goes on sys.path (the tests import
-`benchmarks` and `tests.models` from it, as tools/benchmark.py does).
+`benchmarks` from it, as tools/benchmark.py does).
 """
 import sys
 

@@ -32,6 +32,9 @@ def parse_args(argv=None):
     parser.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'),
                         help='network input size (default 256 256 for mmdet, 128 256 for mmseg)')
     parser.add_argument('--scope', help="padding scope for the modes (default: the config's, else all)")
+    parser.add_argument('--resample', nargs='+', metavar='RULE',
+                        help="mode none's resample rules to measure, one column none:RULE each "
+                             '(input, output, output-corners, replicate; default: the default rule only)')
     parser.add_argument('--checkpoint', metavar='PTH', help='weights to load (default: random init)')
     parser.add_argument('--out', metavar='JSON', help='write the audit here (atomically)')
     return parser.parse_args(argv)
@@ -52,7 +55,14 @@ def main(argv=None):
     if args.checkpoint is not None:
         check_checkpoint(args.checkpoint)
     start = time.time()
-    result = audit(args.config, args.padding, args.size, args.checkpoint, args.scope)
+    if args.resample:
+        from harness.patch.modes import canonical_mode, canonical_resample
+        for rule in args.resample:
+            canonical_resample(rule, 'none', '--resample')
+        if 'none' not in {canonical_mode(m, '--padding') for m in args.padding}:
+            raise ConfigError(f'--resample {" ".join(args.resample)}: mode none is not among --padding; '
+                              'expected --padding ... none')
+    result = audit(args.config, args.padding, args.size, args.checkpoint, args.scope, resample=args.resample)
     result.update(hardware=hardware(), seconds=round(time.time() - start, 1))
     print(format_report(result))
     print(f"({result['seconds']} s)")

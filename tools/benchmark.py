@@ -9,7 +9,13 @@ its quartiles and range: slow drift from other jobs multiplies both sides of a r
   PyTorch's own padding_mode='reflect', which shows how much of reflect's cost is the padding itself;
 - COCO evaluation of the same synthetic predictions: pycocotools vs faster-coco-eval (bbox, segm),
   with the 12 COCO stats required to agree within 1e-4;
-- with --smoke-grid, the wall time of the CPU smoke grid end to end.
+- the report's paired image bootstrap (box and mask AP, B = 1000, 5,000 images x 3 seeds x 2 variants) plus
+  keeping the per-image matches, against the COCO evaluation of the same six runs (benchmarks/bootstrap.py);
+- with --smoke-grid, the wall time of the CPU smoke grid end to end;
+- resuming an iteration-based run at iteration 2,000 vs 20 (benchmarks/resume.py): the data position
+  restored from the samplers vs mmengine's replay of the skipped batches;
+- memory of `partial` padding's ratio cache over --partial-sizes distinct input sizes (default 200), the
+  old 2-D cache per size vs the 1-D row / column cache, same model and sizes, outputs compared.
 Exit 1 if a measurement could not be made or the two COCO backends disagree; a missed speed target is
 reported in the table (FAIL), not in the exit status.
 """
@@ -35,6 +41,7 @@ EPILOG = '''examples:
   python tools/benchmark.py --only coco-eval/segm --coco-images 1000 --out /tmp/b.md
   python tools/benchmark.py --device cuda --det-size 800x1344  # GPU: wall clock, synchronised
   python tools/benchmark.py --quick --out /tmp/b.md          # plumbing check: few repeats, small COCO set
+  python tools/benchmark.py --only 'partial-cache/*' --out /tmp/b.md   # partial's ratio cache memory only
 '''
 MODE_TARGETS = {'reflect': 1.10, 'replicate': 1.10, 'circular': 1.10, 'none': 1.10, 'partial': 1.15}
 COCO_TOLERANCE = 1e-4
@@ -68,6 +75,16 @@ def measurements():
     for iou in ('bbox', 'segm'):
         rows.append(dict(name=f'coco-eval-direct/{iou}', kind='coco', path='direct', iou_type=iou, target=4.0,
                          higher=True, what=f'COCO {iou} COCOeval alone, pycocotools / faster-coco-eval (speed-up)'))
+    rows.append(dict(name='partial-cache/sizes', kind='memory', target=None,
+                     what="Mask R-CNN R-18-FPN backbone + neck, partial padding: ratio-cache bytes after N distinct "
+                          "input sizes, 2-D map per size (before) / 1-D row + column ratios (now)"))
+    rows.append(dict(name='resume/k2000-vs-k20', kind='resume', target=1.10,
+                     what='FCN R-18 tiny Cityscapes, resume at iteration 2,000 / at 20 (build, load, skip, one step), '
+                          'samplers positioned'))
+    rows.append(dict(name='bootstrap/images-seeds-variants', kind='bootstrap', target=0.10,
+                     what='Paired image bootstrap (B = 1000, box + mask AP) plus keeping per-image matches / COCO '
+                          'evaluation of the same runs (BorderCocoMetric, faster-coco-eval, 1 thread), 2 variants x 3 '
+                          'seeds'))
     rows.append(dict(name='smoke-grid', kind='grid', target=SMOKE_TARGET_S,
                      what='CPU smoke grid end to end (tools/run_ablation.sh), wall seconds'))
     return rows
@@ -112,10 +129,15 @@ def parse_args(argv=None):
     parser.add_argument('--seg-size', type=_size, default=(256, 512), help='DeepLabV3 input HxW (default 256x512)')
     parser.add_argument('--coco-images', type=_positive, default=None,
                         help='synthetic images (default 300; 30 with --quick)')
+    parser.add_argument('--partial-sizes', type=_positive, default=200,
+                        help="distinct input sizes for partial-cache/sizes (default 200; sides 64-192)")
+    parser.add_argument('--boot-images', type=_positive, default=None,
+                        help='synthetic images of bootstrap/* (default 5000; 100 with --quick)')
     parser.add_argument('--smoke-grid', action='store_true', help='also run and time the CPU smoke grid (minutes)')
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (3 if args.quick else 8)
     args.coco_images = args.coco_images or (30 if args.quick else 300)
+    args.boot_images = args.boot_images or (100 if args.quick else 5000)
     names = [m['name'] for m in measurements()]
     for pattern in args.only or []:
         if not fnmatch.filter(names, pattern):
@@ -246,6 +268,69 @@ def run_coco(rows, args, clock, load, threads):
                 m['error'] = f'metrics differ by {m["max_stat_diff"]:.2e} (> {COCO_TOLERANCE:g})'
 
 
+def run_partial_cache(m, args):
+    """Cache memory of partial padding, old 2-D vs new 1-D, on the same R-18 model and sizes."""
+    from benchmarks.models import build_model
+    from benchmarks.partial_cache import distinct_sizes, measure
+    before = build_model('mask-rcnn', 'partial', seed=0, device=args.device)
+    after = build_model('mask-rcnn', 'partial', seed=0, device=args.device)
+    sizes = distinct_sizes(args.partial_sizes)
+    print(f'[benchmark] partial ratio cache: {len(sizes)} distinct sizes, backbone + neck', flush=True)
+    r = measure(before, after, sizes, args.device)
+    old, new = r['cache_bytes']['2d'], r['cache_bytes']['1d']
+    m.update(ratio=old / max(new, 1), cache_bytes=r['cache_bytes'], size=f'{len(sizes)} sizes',
+             seconds=r['seconds'], max_rel_diff=r['max_rel_diff'], cuda_growth=r['cuda_growth'])
+    cuda = ('' if r['cuda_growth'] is None else '; CUDA allocator growth 2-D {:.2f} MiB, 1-D {:.3f} MiB'.format(
+        r['cuda_growth']['2d'] / 2 ** 20, r['cuda_growth']['1d'] / 2 ** 20))
+    m['note'] = (f"{r['layers']} partial layers (scope all; backbone + neck run), sides 64-192 px, batch 1: cache "
+                 f"2-D {old / 2 ** 20:.2f} MiB, 1-D {new / 2 ** 10:.1f} KiB{cuda}; features of the two agree to "
+                 f"{r['max_rel_diff']:.1e} (relative); time 1-D / 2-D "
+                 f"{r['seconds']['1d'] / r['seconds']['2d']:.3f} ({r['seconds']['1d']:.1f} s / "
+                 f"{r['seconds']['2d']:.1f} s wall, interleaved per size)")
+    if r['max_rel_diff'] > 1e-4:
+        m['error'] = f"the 1-D and 2-D caches give features differing by {r['max_rel_diff']:.1e} (> 1e-4)"
+
+
+def run_resume(m, args):
+    """Resume at k = 20 and 2,000, positioned vs replayed, interleaved rounds (CPU seconds of this process)."""
+    from benchmarks.resume import measure
+    rounds = max(2, min(args.repeats, 3))
+    print(f'[benchmark] resume at k = 20 and 2000, {rounds} rounds (the replay of 2000 batches takes minutes)',
+          flush=True)
+    r = measure((20, 2000), rounds, log=lambda line: print(line, flush=True))
+
+    def med(k, how, part):
+        values = sorted(t[part][0] for t in r[(k, how)])
+        return values[len(values) // 2]
+    ratios = sorted(a['total'][0] / b['total'][0] for a, b in zip(r[(2000, 'positioned')], r[(20, 'positioned')]))
+    m.update(median=ratios[len(ratios) // 2], q1=ratios[0], q3=ratios[-1], min=ratios[0], max=ratios[-1],
+             num_median=med(2000, 'positioned', 'total'), den_median=med(20, 'positioned', 'total'),
+             wall_ratio=sorted(a['total'][1] / b['total'][1] for a, b in zip(r[(2000, 'positioned')],
+                                                                            r[(20, 'positioned')]))[rounds // 2],
+             n=rounds, size='4 images per batch')
+    m['note'] = ('CPU seconds, median of {} rounds; whole resume (build, load, skip, one step) / skip alone: '
+                 'positioned k=20 {:.2f} / {:.3f}, k=2000 {:.2f} / {:.3f}; mmengine replay k=20 {:.2f} / {:.2f}, '
+                 'k=2000 {:.2f} / {:.2f} (replay k=2000 / k=20: {:.1f}x)').format(
+        rounds, med(20, 'positioned', 'total'), med(20, 'positioned', 'skip'), med(2000, 'positioned', 'total'),
+        med(2000, 'positioned', 'skip'), med(20, 'replay', 'total'), med(20, 'replay', 'skip'),
+        med(2000, 'replay', 'total'), med(2000, 'replay', 'skip'),
+        med(2000, 'replay', 'total') / med(20, 'replay', 'total'))
+
+
+def run_bootstrap(m, args):
+    """The image bootstrap and per-image matches against the evaluation of the same runs (benchmarks/bootstrap.py)."""
+    from benchmarks.bootstrap import measure
+    r = measure(args.boot_images, seeds=3, n_boot=1000, log=lambda line: print(line, flush=True))
+    m.update(ratio=r['ratio'], size=f'{r["images"]} img', seconds=r)
+    ivs = '; '.join(f'{k} AP \u0394 {iv.delta * 100:+.2f} [{iv.lo * 100:+.2f}, {iv.hi * 100:+.2f}]'
+                    for k, iv in r['intervals'].items())
+    m['note'] = (f'{r["images"]} synthetic 480x640 images, {r["objects"]} objects, {r["predictions"]} predictions per '
+                 f'run before a tenth is dropped; CPU seconds: evaluation of the 6 runs {r["evaluation"]:.1f} s (box '
+                 f'and mask, with the border pass), per-image matches {r["extract"]:.1f} s, bootstrap '
+                 f'{r["bootstrap"]:.1f} s (both kinds, 3 paired seeds, B = {r["n_boot"]}); resulting intervals '
+                 f'(variant - baseline): {ivs}')
+
+
 def run_smoke_grid(m):
     """Wall time of `tools/run_ablation.sh` (the smoke grid) into a temporary work / report dir."""
     tmp = tempfile.mkdtemp(prefix='posharness-smoke-')
@@ -269,7 +354,7 @@ def passed(m):
         return 'error' not in m
     if 'error' in m:
         return False
-    value = m['seconds'] if m['kind'] == 'grid' else m['median']
+    value = m['seconds'] if m['kind'] == 'grid' else m['ratio'] if m['kind'] == 'bootstrap' else m['median']
     return value >= m['target'] if m.get('higher') else value <= m['target']
 
 
@@ -282,6 +367,20 @@ def _target(m):
 
 
 def table_row(m, clock):
+    if m['kind'] == 'memory':
+        if 'ratio' not in m:
+            return f'| {m["what"]} | {m.get("error", "not measured")} | | | control | – | | | | |'
+        b = m['cache_bytes']
+        result = 'FAIL (' + m['error'] + ')' if 'error' in m else '–'
+        return (f'| {m["what"]}, {m["size"]} | **{m["ratio"]:.0f}x less** | | | control | {result} | '
+                f'{b["1d"] / 2 ** 10:.1f} KiB | {b["2d"] / 2 ** 20:.2f} MiB | | 1 |')
+    if m['kind'] == 'bootstrap':
+        if 'ratio' not in m:
+            return f'| {m["what"]} | {m.get("error", "not measured")} | | | ≤ {m["target"]:.2f} | – | | | | |'
+        r = m['seconds']
+        result = 'pass' if m['ratio'] <= m['target'] else 'FAIL'
+        return (f'| {m["what"]}, {m["size"]} | **{m["ratio"]:.3f}** | | | ≤ {m["target"]:.2f} | {result} | '
+                f'{(r["extract"] + r["bootstrap"]) * 1e3:.0f} | {r["evaluation"] * 1e3:.0f} | | 1 |')
     if m['kind'] == 'grid':
         if 'seconds' not in m:
             return f'| {m["what"]} | not measured in this run (use --smoke-grid) | | | {_target(m)} | – | | | | |'
@@ -412,6 +511,15 @@ def main(argv=None):
             run_steps(family, [m for m in rows if m.get('family') == family], args, clock, load)
         if any(m['kind'] == 'coco' for m in rows):
             run_coco([m for m in rows if m['kind'] == 'coco'], args, clock, load, threads)
+        for m in rows:
+            if m['kind'] == 'memory':
+                run_partial_cache(m, args)
+        for m in rows:
+            if m['kind'] == 'resume':
+                run_resume(m, args)
+        for m in rows:
+            if m['kind'] == 'bootstrap':
+                run_bootstrap(m, args)
         for m in rows:
             if m['kind'] == 'grid' and args.smoke_grid:
                 run_smoke_grid(m)

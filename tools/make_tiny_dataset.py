@@ -13,11 +13,14 @@ sys.path.insert(0, str(Path(__file__).absolute().parents[1]))  # import harness 
 
 from harness.data import (check_cityscapes, check_coco, check_tiny_args, make_tiny_cityscapes,  # noqa: E402
                           make_tiny_coco, read_stamp)
+from harness.data.image_folders import check_image_folders  # noqa: E402
+from harness.data.tiny_quadrants import make_tiny_quadrants  # noqa: E402
 from harness.errors import DatasetError, HarnessError  # noqa: E402
 
 DEFAULTS = {  # dataset: (folder under --out, n_train, n_val, (H, W))
     'coco': ('tiny_coco', 64, 16, (128, 128)),
     'cityscapes': ('tiny_cityscapes', 32, 8, (128, 256)),
+    'quadrants': ('tiny_quadrants', 512, 256, (64, 64)),  # ImageNet-format classes: which quadrant (pretraining)
 }
 EPILOG = """examples:
   python tools/make_tiny_dataset.py all                      # data/tiny_coco, data/tiny_cityscapes
@@ -33,7 +36,7 @@ never overwritten.
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('dataset', choices=('coco', 'cityscapes', 'all'))
+    parser.add_argument('dataset', choices=('coco', 'cityscapes', 'quadrants', 'all'))
     parser.add_argument('--out', default='data', help='parent folder (default: data)')
     parser.add_argument('--train', type=int, help='training images (default: 64 coco, 32 cityscapes)')
     parser.add_argument('--val', type=int, help='validation images (default: 16 coco, 8 cityscapes)')
@@ -65,7 +68,7 @@ def _one(kind, args):
         print(f'skip {root}: already complete ({_describe(params)})')
         return
     start = time.perf_counter()
-    make = make_tiny_coco if kind == 'coco' else make_tiny_cityscapes
+    make = {'coco': make_tiny_coco, 'cityscapes': make_tiny_cityscapes, 'quadrants': make_tiny_quadrants}[kind]
     made = make(root, n_train=n_train, n_val=n_val, size=tuple(size), seed=args.seed)
     _check(kind, root)
     counts = ', '.join(f'{split} {n} images / {k} objects' for split, (n, k) in made.counts.items())
@@ -73,6 +76,8 @@ def _one(kind, args):
     if kind == 'coco':
         print(f"  data_root='{root}/', ann_file='{made.ann_files['train']}', "
               f"data_prefix=dict(img='{made.img_dirs['train']}'), metainfo=dict(classes={made.classes})")
+    elif kind == 'quadrants':
+        print(f"  data_root='{root}/', data_prefix='train' (mmpretrain CustomDataset), classes {made.classes}")
     else:
         print(f"  data_root='{root}/', data_prefix=dict(img_path='{made.img_dirs['train']}', "
               f"seg_map_path='{made.ann_files['train']}')")
@@ -82,6 +87,8 @@ def _check(kind, root):
     for split in ('train', 'val'):
         if kind == 'coco':
             check_coco(root, f'annotations/instances_{split}2017.json', f'{split}2017')
+        elif kind == 'quadrants':
+            check_image_folders(root, split)
         else:
             check_cityscapes(root, split)
 
@@ -97,7 +104,7 @@ def _describe(params):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        for kind in (('coco', 'cityscapes') if args.dataset == 'all' else (args.dataset,)):
+        for kind in (tuple(DEFAULTS) if args.dataset == 'all' else (args.dataset,)):
             _one(kind, args)
     except (HarnessError, OSError) as e:
         print(f'error: {" ".join(str(e).split())}', file=sys.stderr)

@@ -15,8 +15,14 @@ EPILOG = '''examples:
   tools/run_ablation.sh configs/ablations/coco_padding.yaml --launcher pytorch --gpus 8
   sbatch -N1 --gres=gpu:8 --ntasks=8 --wrap "tools/run_ablation.sh configs/ablations/coco_padding.yaml --launcher slurm --gpus 8"
   tools/run_ablation.sh configs/ablations/coco_coordconv.yaml --only 'coordconv*' --dry-run
+  # one Slurm job per run (an array, at most 6 at once, 8 GPUs each) and a report job after them;
+  # rerun it to submit only what is neither finished nor queued
+  tools/run_ablation.sh configs/ablations/coco_padding.yaml --submit slurm --gpus 8 --max-parallel 6 --time 24:00:00
+  tools/run_ablation.sh configs/ablations/coco_padding.yaml --status      # queued / running / done, GPU-hours
 '''
 SMOKE = 'configs/ablations/smoke.yaml'
+TINY_DATA_GRIDS = (SMOKE, 'configs/ablations/pretrain_smoke.yaml')  # grids on data that ensure_tiny_data makes
+CONTROL = 'configs/ablations/position_control.yaml'  # the positive control: its data is generated too
 
 
 def parse_args(argv=None):
@@ -25,15 +31,41 @@ def parse_args(argv=None):
     parser.add_argument('grid', nargs='?', default=SMOKE, help=f'grid YAML (default: {SMOKE})')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
                         help='none: one process; pytorch: torchrun on this node; slurm: srun inside an allocation')
-    parser.add_argument('--gpus', type=int, default=1, help='processes (GPUs) per run for pytorch / slurm')
+    parser.add_argument('--gpus', '--gpus-per-run', type=int, default=1,
+                        help='processes (GPUs) per run for pytorch / slurm / --submit slurm (0 with slurm: one CPU '
+                             'process)')
     parser.add_argument('--only', help='glob over run or variant names, e.g. "none*"')
-    parser.add_argument('--dry-run', action='store_true', help='show the runs and their commands, run nothing')
+    parser.add_argument('--dry-run', action='store_true', help='show the runs and their commands, and the grid\'s '
+                        'GPU-hours from a short timed warm-up of each variant on this device; train no run')
+    parser.add_argument('--warmup-iters', type=int, default=20, help='iterations of that warm-up (0: no estimate)')
+    parser.add_argument('--status', action='store_true', help='one line per run (queued / running at iteration i of '
+                        'n with ETA / done / failed / preempted), and GPU-hours so far and to finish')
     parser.add_argument('--work-dir', default='work_dirs', help='runs go to WORK_DIR/<grid>/<run>/')
     parser.add_argument('--report-dir', help='default: reports/<grid>/')
     parser.add_argument('--verbose', action='store_true', help='echo the training logs')
+    slurm = parser.add_argument_group('Slurm: one job per run (harness/run/slurm.py)')
+    slurm.add_argument('--submit', choices=['slurm'], help='submit the unfinished runs as a job array, and a report '
+                       'job after it, then return')
+    slurm.add_argument('--max-parallel', type=int, help='runs at most running at once (the array throttle %%N)')
+    slurm.add_argument('--partition', help='Slurm partition (default: the cluster\'s default)')
+    slurm.add_argument('--time', help='time limit per job, HH:MM:SS or D-HH:MM:SS; a run that reaches it checkpoints, '
+                       'requeues itself and resumes')
+    slurm.add_argument('--max-requeues', type=int, default=3, help='a run preempted or timed out more often than this '
+                       'is marked failed')
+    slurm.add_argument('--signal-lead', type=int, default=300, help='seconds before the time limit that a run is told '
+                       'to checkpoint (SIGTERM)')
+    slurm.add_argument('--run', metavar='NAME', help='run exactly this run of the grid and write no report (what each '
+                       'array element does)')
     args = parser.parse_args(argv)
-    if args.gpus < 1:
-        parser.error('--gpus: expected a positive number')
+    if args.gpus < (0 if args.launcher == 'slurm' or args.submit else 1):
+        parser.error('--gpus: expected a positive number (0, one CPU process, only with Slurm)')
+    for name in ('max_parallel', 'max_requeues', 'signal_lead'):
+        value = getattr(args, name)
+        if value is not None and value < (1 if name == 'max_parallel' else 0):
+            parser.error(f'--{name.replace("_", "-")}: got {value}; expected a '
+                         f'{"positive" if name == "max_parallel" else "non-negative"} number')
+    if sum(map(bool, (args.submit, args.run, args.dry_run, args.status))) > 1:
+        parser.error('--submit, --run, --dry-run, --status: expected one of them at most')
     return args
 
 
@@ -41,13 +73,30 @@ def main():
     args = parse_args()
     from harness.run.launch import Launcher
     from harness.run.runner import GridRunner
-    if args.grid == SMOKE and not args.dry_run:
+    if args.grid in TINY_DATA_GRIDS and not args.status and (not args.dry_run or args.warmup_iters > 0):
         from harness.data import ensure_tiny_data
         ensure_tiny_data()
+    control = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), CONTROL)
+    if not args.dry_run and os.path.realpath(args.grid) == os.path.realpath(control):
+        from harness.data.tiny_coco import ensure_control_data
+        ensure_control_data()
     runner = GridRunner(args.grid, args.work_dir, Launcher(args.launcher, args.gpus), args.only, args.verbose,
                         args.report_dir)
-    if args.dry_run:
+    if args.submit:
+        from harness.run.slurm import SlurmOptions, submit
+        submit(runner, args.grid, args.work_dir, SlurmOptions(args.max_parallel, args.partition, args.time,
+                                                              args.gpus, args.max_requeues, args.signal_lead))
+    elif args.run:
+        from harness.run.slurm_run import run_one
+        run_one(runner, args.run, args.max_requeues)
+    elif args.status:
+        from harness.run.status import status
+        status(runner)
+    elif args.dry_run:
         runner.dry_run()
+        if args.warmup_iters > 0:
+            from harness.run.estimate import estimate
+            estimate(runner, args.gpus, args.warmup_iters, warmup=min(5, args.warmup_iters - 1))
     else:
         runner.run()
 

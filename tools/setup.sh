@@ -112,6 +112,20 @@ if [ -z "${HARNESS_NO_BROWSER:-}" ] && ! { command -v chromium && command -v chr
   fi
 fi
 
-"$PY" -c "import harness, mmdet, mmseg, mmcv._ext" || die "the installed stack does not import"
+# `--submit slurm` is tested against a real one-node Slurm that tests/run/slurm_cluster.py starts (its own config,
+# state and munge key in a temporary folder): Debian's slurm-wlm and munge, where apt and root are available
+# (HARNESS_NO_SLURM=1 skips; the Slurm tests then skip). apt may start system daemons; the tests never use them.
+if [ -z "${HARNESS_NO_SLURM:-}" ] && ! { PATH="$PATH:/usr/sbin" command -v slurmctld && command -v sbatch \
+     && PATH="$PATH:/usr/sbin" command -v munged; } >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    step "installing slurm-wlm and munge for the Slurm tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; } \
+      >/dev/null || die "apt-get could not install slurm-wlm munge (set HARNESS_NO_SLURM=1 to skip)"
+  else
+    step "Slurm (slurmctld, sbatch, munged) not found and no root apt: the Slurm tests will be skipped"
+  fi
+fi
+
+"$PY" -c "import harness, mmdet, mmseg, mmpretrain, mmcv._ext" || die "the installed stack does not import"  # mmpretrain: setup.py
 step "done: $("$PY" -c 'import torch, mmcv, mmdet, mmseg, mmengine; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, mmseg {mmseg.__version__}")')"
 step "activate with: source .venv/bin/activate"

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import DatasetError, one_line
+from .image_folders import check_image_folders
 
 
 def load_coco_json(path):
@@ -206,6 +207,26 @@ def check_data(cfg, splits=('train', 'test'), max_files=200):
                 expected = (f'a Cityscapes split: {osp.join(root, "leftImg8bit", part)}/<city>/*_leftImg8bit.png with '
                             f'{osp.join(root, "gtFine", part)}/<city>/*_gtFine_labelTrainIds.png')
                 check_cityscapes(root, part, max_files=max_files, require_label_ids=False)
+            elif ds.get('type') in _FOLDER_DATASETS:  # mmpretrain classification: matched pretraining
+                prefix, ann = _folder_split(ds)
+                expected = (f'an ImageNet-format split: class folders in {osp.join(root, prefix)}'
+                            + (f', or {osp.join(root, ann)} listing images' if ann else ''))
+                check_image_folders(root, prefix, ann, max_classes=max_files)
         except DatasetError as e:  # name the config field, and say what it should point at
             message = str(e) if 'expected' in str(e) else f'{e}; expected {expected}'
             raise DatasetError(f'{split}_dataloader.dataset (data_root {root!r}): {message}') from None
+
+
+_FOLDER_DATASETS = ('CustomDataset', 'ImageNet', 'ImageNet21k', 'mmpretrain.CustomDataset', 'mmpretrain.ImageNet')
+
+
+def _folder_split(ds):
+    """(data_prefix, ann_file) of an mmpretrain CustomDataset / ImageNet entry, as that class derives them."""
+    prefix = ds.get('data_prefix') or ''
+    prefix = prefix.get('img_path', '') if isinstance(prefix, dict) else prefix
+    ann, split = ds.get('ann_file') or '', ds.get('split') or ''
+    if split and not prefix:
+        prefix = split
+    if split and not ann and osp.isfile(osp.join(ds.get('data_root') or '', 'meta', f'{split}.txt')):
+        ann = osp.join('meta', f'{split}.txt')
+    return prefix, ann

@@ -94,11 +94,13 @@ def _smooth_field(rng, h, w, cells, low, high):
 
 
 def ensure_tiny_data(repo='.', log=print):
-    """Generate the tiny sets the smoke configs read (`data/tiny_coco`, `data/tiny_cityscapes` under
-    `repo`) unless a complete one is there already."""
+    """Generate the tiny sets the smoke configs read (`data/tiny_coco`, `data/tiny_cityscapes`,
+    `data/tiny_quadrants` under `repo`) unless a complete one is there already."""
     from .tiny_cityscapes import make_tiny_cityscapes
     from .tiny_coco import make_tiny_coco
-    for name, make in (('tiny_coco', make_tiny_coco), ('tiny_cityscapes', make_tiny_cityscapes)):
+    from .tiny_quadrants import make_tiny_quadrants  # the matched-pretraining smoke grid's classifier data
+    for name, make in (('tiny_coco', make_tiny_coco), ('tiny_cityscapes', make_tiny_cityscapes),
+                       ('tiny_quadrants', make_tiny_quadrants)):
         root = Path(repo) / 'data' / name
         if not (read_stamp(root) or {}).get('complete'):
             log(f'generating {root} ...')

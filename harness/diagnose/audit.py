@@ -13,7 +13,8 @@ Three questions about any mmdet / mmseg config, without training it:
   of each channel over its mean square, averaged over channels (channels that are all zero count 0)
   and over the grey values: 0 means no position signal, 1 a channel that is all border effect.
 Only the backbone and the neck run (heads need proposals or crop sizes); layers outside them are
-listed without an input size.
+listed without an input size. A `checkpoint` must have been trained with the config's own patch
+(`harness.patch.provenance.check_patch`), whichever modes are then measured on its weights.
 """
 import copy
 
@@ -23,7 +24,7 @@ from ..patch.convert import convert_padding
 from ..errors import ConfigError, PaddingError
 from ..patch.model import patch_model
 from ..patch.modes import PADDING_MODES, canonical_mode
-from .loading import build_model, load_state, preprocess_stats
+from .loading import build_model, check_checkpoint_patch, load_state, preprocess_stats
 from ..run.config import quiet_logs, read_config
 
 # Default input sizes: an R-50 audit (6 modes) stays near 30 s on 2 CPU cores. mmseg's R-50-D8 keeps
@@ -75,8 +76,11 @@ def _constant_images(cfg, size, greys):
 
 
 @torch.no_grad()
-def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, greys=GREYS, seed=0):
-    """Audit `config` (a config file). Returns a JSON-ready dict; see the module docstring."""
+def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, greys=GREYS, seed=0, resample=None):
+    """Audit `config` (a config file). Returns a JSON-ready dict; see the module docstring.
+
+    `resample`: mode none's rules to measure, each a column `none:<rule>` (default: the default rule, `none`).
+    """
     cfg = read_config(config)
     modes = [canonical_mode(m, '--padding') for m in modes]
     own = cfg.model.get('padding') if cfg.model.get('type') == 'HarnessModel' else None
@@ -85,14 +89,17 @@ def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, g
     stock = copy.deepcopy(cfg)
     if own:
         stock.model.padding = None  # every mode is applied to the stock model below
-    model, _ = build_model(stock, seed=seed)
+    model, report = build_model(stock, seed=seed)
     loaded = None
     if checkpoint is not None:
-        state = load_state(checkpoint)
+        state, saved, source = load_state(checkpoint, with_patch=True)
+        # the checkpoint must have been trained with the config's own patch, whatever modes are measured
+        note = check_checkpoint_patch(checkpoint, saved, source, build_model(cfg, seed=seed)[1] if own else report,
+                                      config)
         missing, unexpected = model.load_state_dict(state, strict=False)
         if len(missing) == len(model.state_dict()):
             raise ConfigError(f'checkpoint {checkpoint}: none of its {len(state)} weights fit {config}')
-        loaded = dict(path=checkpoint, missing=len(missing), unexpected=len(unexpected))
+        loaded = dict(path=checkpoint, missing=len(missing), unexpected=len(unexpected), patch_note=note)
 
     # every padded layer: (name, type, kernel, stride, dilation, padding as l, r, t, b, ...); zeros changes nothing
     _, layers = convert_padding(model, 'zeros', 'all')
@@ -116,17 +123,22 @@ def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, g
         e['uneven'] = _uneven(e)
 
     leak, errors, shapes = {}, {}, {name: list(f.shape[1:]) for name, f in levels}
-    for mode in modes:
-        if mode == 'zeros':
-            leak[mode] = {name: leak_score(f) for name, f in levels}
+    columns = []  # (column name, padding): mode none once per resample rule asked for
+    for m in modes:
+        for rule in (resample if m == 'none' and resample else [None]):
+            padding = dict(mode=m, scope=scope) if rule is None else dict(mode=m, scope=scope, resample=rule)
+            columns.append((m if rule is None else f'{m}:{rule}', padding))
+    for column, padding in columns:
+        if padding['mode'] == 'zeros':
+            leak[column] = {name: leak_score(f) for name, f in levels}
             continue
         patched = copy.deepcopy(model)
         try:
             with quiet_logs():
-                patched, _ = patch_model(patched, padding=dict(mode=mode, scope=scope))
-            leak[mode] = {name: leak_score(f) for name, f in _levels(patched, x)}
+                patched, _ = patch_model(patched, padding=padding)
+            leak[column] = {name: leak_score(f) for name, f in _levels(patched, x)}
         except PaddingError as e:
-            errors[mode] = str(e)
+            errors[column] = str(e)
         del patched
     return dict(config=config, size=list(size), scope=scope, config_mode=(own or {}).get('mode', 'zeros'),
                 greys=list(greys), checkpoint=loaded, seed=seed, layers=layers, levels=shapes, leak=leak,
@@ -182,9 +194,11 @@ def format_report(result):
                      f'{-(-h // div) * div}x{-(-w // div) * div}, with zeros at the bottom / right')
     modes = list(result['leak']) + list(result['errors'])
     lines.append('leak score (0 = constant features for a constant image)')
-    lines.append(f'{"level":<12}{"c x h x w":>16}' + ''.join(f'{m:>11}' for m in modes))
+    width = {m: max(11, len(m) + 2) for m in modes}
+    lines.append(f'{"level":<12}{"c x h x w":>16}' + ''.join(f'{m:>{width[m]}}' for m in modes))
     for level, shape in result['levels'].items():
-        cells = [f'{result["leak"][m][level]:>11.2e}' if m in result['leak'] else f'{"error":>11}' for m in modes]
+        cells = [f'{result["leak"][m][level]:>{width[m]}.2e}' if m in result['leak'] else f'{"error":>{width[m]}}'
+                 for m in modes]
         lines.append(f'{level:<12}{"x".join(map(str, shape)):>16}' + ''.join(cells))
     lines += [f'  {m}: {msg}' for m, msg in result['errors'].items()]
     return '\n'.join(lines)

@@ -7,7 +7,8 @@ import os
 import torch
 
 from ..errors import ConfigError
-from ..patch.modes import canonical_mode
+from ..patch.provenance import check_patch, describe, patch_spec, saved_patch
+from ..patch.modes import canonical_mode, canonical_resample
 from ..run.checkpoints import check_checkpoint
 from ..run.config import quiet_logs, read_config
 
@@ -36,19 +37,24 @@ def resolve_source(path, checkpoint=None):
     return config, checkpoint
 
 
-def build_model(cfg, padding=None, scope='backbone', seed=0):
-    """The config's model, random init with any pretrained weights dropped; `padding` overrides its mode.
+def build_model(cfg, padding=None, scope='backbone', seed=0, resample=None):
+    """The config's model, random init with any pretrained weights dropped; `padding` overrides its mode
+    (and `resample` mode none's rule).
 
     Returns (model, report) with the harness patch report (empty for a stock, unpatched model).
     """
     from mmengine.registry import MODELS, init_default_scope
     model_cfg = copy.deepcopy(cfg.model)
     drop_pretrained(model_cfg)
+    if resample is not None and padding is None:
+        raise ConfigError(f'--resample {resample}: needs --padding none; expected both or neither')
     if padding is not None:
         mode = canonical_mode(padding, '--padding')
+        if resample is not None:
+            canonical_resample(resample, mode, '--resample')
         if model_cfg.get('type') != 'HarnessModel':
             model_cfg = dict(type='HarnessModel', base_type=model_cfg.pop('type'), **model_cfg)
-        model_cfg['padding'] = dict(mode=mode, scope=scope)
+        model_cfg['padding'] = dict(mode=mode, scope=scope, **({} if resample is None else dict(resample=resample)))
     elif model_cfg.get('type') == 'HarnessModel' and model_cfg.get('padding'):
         canonical_mode(model_cfg['padding'].get('mode'), 'model.padding.mode')
     init_default_scope(cfg.get('default_scope') or 'mmdet')
@@ -77,14 +83,31 @@ def drop_pretrained(node):
             drop_pretrained(v)
 
 
-def load_state(path):
-    """The state dict of a checkpoint file (mmengine's `state_dict` entry, `module.` prefixes dropped)."""
+def load_state(path, with_patch=False):
+    """The state dict of a checkpoint file (mmengine's `state_dict` entry, `module.` prefixes dropped);
+    with `with_patch`, (state dict, the patch report it was trained with or None, where that came from)."""
     from mmengine.runner import CheckpointLoader
     ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ConfigError(f'checkpoint {path}: no state dict inside; expected a file saved by mmengine')
-    return {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
+    state = {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
+    return (state, *saved_patch(ckpt, path)) if with_patch else state
+
+
+def check_checkpoint_patch(path, saved, source, report, config, override=None):
+    """The probe's and the audit's checkpoint check (`harness.patch.provenance.check_patch`): the patch
+    the checkpoint was trained with must be the config's. With `override` (an explicit --padding) it
+    is only noted. Returns the note ('' when nothing needs saying)."""
+    if override is not None:
+        trained = describe(patch_spec(saved)) if saved is not None else 'no harness patch report (stock)'
+        note = f'checkpoint {path} ({trained}) measured under --padding {override}, as asked'
+    else:
+        note = check_patch(saved, report, path, config, 'evaluate', source)
+    if note:
+        from mmengine.logging import print_log
+        print_log(f'[harness] {note}', logger='current')
+    return note
 
 
 def preprocess_stats(cfg):
@@ -96,18 +119,22 @@ def preprocess_stats(cfg):
     return mean, std, not (pre.get('bgr_to_rgb') or pre.get('rgb_to_bgr'))
 
 
-def load_backbone(config_or_run_dir, padding=None, checkpoint=None, seed=0):
+def load_backbone(config_or_run_dir, padding=None, checkpoint=None, seed=0, resample=None):
     """(backbone, info): the backbone of a config (random init) or of a trained run dir (its weights).
 
-    A run dir's config already holds its padding variant; `padding` overrides it (backbone scope).
+    A run dir's config already holds its padding variant; `padding` overrides it (backbone scope). A
+    checkpoint trained with another patch than the config's is refused unless `padding` is given
+    (then `info['patch_note']` says what it was trained with).
     `info`: config, checkpoint, padding mode actually on the backbone, mean / std / bgr for images.
     """
     config, checkpoint = resolve_source(config_or_run_dir, checkpoint)
     cfg = read_config(config)
-    model, report = build_model(cfg, padding=padding, seed=seed)
+    model, report = build_model(cfg, padding=padding, seed=seed, resample=resample)
     backbone = model.backbone
+    note = ''
     if checkpoint is not None:
-        state = load_state(checkpoint)
+        state, saved, source = load_state(checkpoint, with_patch=True)
+        note = check_checkpoint_patch(checkpoint, saved, source, report, config, padding)
         state = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
         if not state:
             raise ConfigError(f'checkpoint {checkpoint}: no backbone.* weights; expected a checkpoint of this config')
@@ -121,6 +148,7 @@ def load_backbone(config_or_run_dir, padding=None, checkpoint=None, seed=0):
     modes = {e['action'] for e in report.get('padding', {}).get('layers', [])
              if e['name'].startswith('backbone.') and e['action'] not in ('skipped', 'unchanged')}
     info = dict(config=config, checkpoint=checkpoint, padding=modes.pop() if len(modes) == 1 else
-                ('zeros' if not modes else sorted(modes)), mean=mean, std=std, bgr=bgr)
+                ('zeros' if not modes else sorted(modes)), mean=mean, std=std, bgr=bgr,
+                resample=report.get('padding', {}).get('resample'), patch_note=note)
     backbone.eval()  # mmdet's ResNet.train() returns None: no chaining
     return backbone.requires_grad_(False), info

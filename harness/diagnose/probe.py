@@ -74,8 +74,9 @@ def synthetic_inputs(size, seed, n_noise_train=24, n_noise_test=8, greys=(32, 64
     return train, test
 
 
-def natural_inputs(folder, size, seed, test_fraction=0.25, bgr=False):
-    """(train, test) lists of ('natural', uint8 (3, h, w)) from every jpg / png under `folder`, resized."""
+def natural_inputs(folder, size, seed, test_fraction=0.25, bgr=False, max_images=None):
+    """(train, test) lists of ('natural', uint8 (3, h, w)) from the jpg / png images under `folder` (all, or
+    `max_images` of them drawn with `seed`), resized to `size`."""
     import mmcv
     if not os.path.isdir(folder):
         raise DatasetError(f'--images {folder}: folder not found; expected a folder of jpg / png images')
@@ -84,8 +85,8 @@ def natural_inputs(folder, size, seed, test_fraction=0.25, bgr=False):
     if len(files) < 2:
         raise DatasetError(f'--images {folder}: {len(files)} jpg / png images; expected at least 2 '
                            '(one to train the read-out, one to test it)')
-    order = np.random.default_rng(seed).permutation(len(files))
-    n_test = max(1, int(round(len(files) * test_fraction)))
+    order = np.random.default_rng(seed).permutation(len(files))[:max_images]
+    n_test = max(1, int(round(len(order) * test_fraction)))
     images = []
     for i in order:
         img = mmcv.imread(os.path.join(folder, files[i]), channel_order='bgr' if bgr else 'rgb')
@@ -183,7 +184,21 @@ def _unfold(x, kernel, padding):
     if oh < 1 or ow < 1:
         raise ConfigError(f'read-out kernel {kernel} does not fit the {tuple(x.shape[-2:])} feature grid; '
                           'use larger inputs (--size) or a smaller --kernel')
+    need, free = x.shape[0] * x.shape[1] * kernel * kernel * oh * ow * x.element_size(), _available_memory()
+    if free is not None and need > free:  # refuse in one line rather than be killed for memory
+        raise ConfigError(f'the read-out needs {need / 2 ** 30:.1f} GiB for {x.shape[0]} images of {x.shape[1]} '
+                          f'channels on a {tuple(x.shape[-2:])} feature grid, {free / 2 ** 30:.1f} GiB are available; '
+                          'expected a smaller probe size (--size, probe.size in a grid) or fewer images (--max-images)')
     return F.unfold(x, kernel, padding=padding), (oh, ow)
+
+
+def _available_memory():
+    """MemAvailable from /proc/meminfo in bytes, None where there is no such file."""
+    try:
+        with open('/proc/meminfo') as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith('MemAvailable:'))
+    except (OSError, StopIteration, ValueError):
+        return None
 
 
 def _spearman(pred, target):

@@ -25,6 +25,7 @@ from mmengine.fileio import load as _load
 from mmengine.logging import MMLogger, print_log
 
 from ..errors import ConfigError
+from . import per_image
 from .border_bins import bin_of, check_border_bins
 
 BACKENDS = ('faster', 'pycocotools')
@@ -133,9 +134,14 @@ class _Capture:
         self.evals[self._loaded] = ev = self.new_eval(coco_gt, coco_dt, iou_type)
         return ev
 
+    def evaluation(self, metric):
+        """The COCOeval CocoMetric ran for `metric` ('bbox', 'segm'); None if it ran none."""
+        return next((ev for file, ev in self.evals.items() if file.endswith(f'.{metric}.json')), None)
+
     def detections(self, metric):
         """The COCO object of detections CocoMetric evaluated for `metric`; None if it evaluated none."""
-        return next((ev.cocoDt for file, ev in self.evals.items() if file.endswith(f'.{metric}.json')), None)
+        ev = self.evaluation(metric)
+        return None if ev is None else ev.cocoDt
 
 
 @DET_METRICS.register_module()
@@ -146,10 +152,13 @@ class BorderCocoMetric(CocoMetric):
         border_bins: bin edges in pixels of the original image; default bins [0, 1) (touching),
             [1, 32), [32, 96), [96, inf).
         backend: 'faster' (faster-coco-eval) or 'pycocotools', for every COCO evaluation it runs.
+        keep_per_image: keep each image's matches in `self.per_image` ({'bbox' / 'segm': CocoData}) for
+            the report's image bootstrap; tools/test.py saves them as per_image.npz.
         Other arguments: mmdet's CocoMetric.
     """
 
-    def __init__(self, *args, border_bins=(0, 1, 32, 96), backend='faster', eval_threads=None, **kwargs):
+    def __init__(self, *args, border_bins=(0, 1, 32, 96), backend='faster', eval_threads=None, keep_per_image=True,
+                 **kwargs):
         if backend not in BACKENDS:
             raise ConfigError(f"backend={backend!r}: expected 'faster' (faster-coco-eval) or 'pycocotools'")
         if backend == 'faster' and kwargs.get('use_mp_eval'):
@@ -163,13 +172,23 @@ class BorderCocoMetric(CocoMetric):
                               "and backend='faster' (the threads of its mask IoUs)")
         self.border_edges, self.border_names = check_border_bins(border_bins)
         self.backend = backend
+        self.keep_per_image, self.per_image = bool(keep_per_image), {}
         self.eval_kwargs = {} if eval_threads is None else dict(rle_iou_max_workers=eval_threads)
         super().__init__(*args, **kwargs)
 
     def compute_metrics(self, results):
+        self.per_image = {}
         if not self.format_only and not any(len(pred['labels']) for _, pred in results):
-            # mmdet logs this and returns {} with pycocotools; faster-coco-eval would return AP 0
+            # mmdet logs this and returns {} with pycocotools; faster-coco-eval would return AP 0.
+            # tools/test.py records AP 0 and "no detections" (evaluation.empty).
             MMLogger.get_current_instance().error('The testing results of the whole dataset is empty.')
+            if self._coco_api is not None:  # what CocoMetric.compute_metrics would have set
+                self.cat_ids = self.cat_ids or self._coco_api.get_cat_ids(cat_names=self.dataset_meta['classes'])
+                self.img_ids = self.img_ids or self._coco_api.get_img_ids()
+            if self.keep_per_image and self._coco_api is not None:
+                self.per_image = {kind: per_image.coco_data_without_detections(
+                    self._coco_api, self.img_ids, self.cat_ids, self.iou_thrs) for kind in self.metrics
+                    if kind in per_image.COCO_KINDS}
             return {}
         coco_cls, eval_cls = _CLASSES[self.backend]
         if self.backend == 'faster' and not isinstance(self._coco_api, (FasterCOCO, type(None))):
@@ -179,6 +198,9 @@ class BorderCocoMetric(CocoMetric):
             metrics = super().compute_metrics(results)
         if metrics and not self.format_only:
             metrics.update(self._border_metrics(capture, coco_cls))
+            if self.keep_per_image:  # what the report's image bootstrap resamples (evaluation.per_image)
+                self.per_image = {kind: per_image.coco_data(capture.evaluation(kind)) for kind in self.metrics
+                                  if kind in per_image.COCO_KINDS and capture.evaluation(kind) is not None}
         return metrics
 
     def evaluate(self, size):
@@ -201,16 +223,25 @@ class BorderCocoMetric(CocoMetric):
 
     def _border_gt(self, coco_cls):
         """A copy of the ground truth whose `area` is the border bin; non-crowd objects per bin."""
+        bins, counts = self._gt_bins()
+        anns = [dict(ann, area=k) for ann, k in zip(self._coco_api.dataset.get('annotations', []), bins)]
+        return _new_api(coco_cls, dict(self._coco_api.dataset, annotations=anns)), counts
+
+    def border_counts(self):
+        """Non-crowd objects of the evaluated images and categories per border bin."""
+        return self._gt_bins()[1]
+
+    def _gt_bins(self):
         src, img_ids, cat_ids = self._coco_api, set(self.img_ids), set(self.cat_ids)
-        counts, anns = [0] * len(self.border_names), []
+        counts, bins = [0] * len(self.border_names), []
         for ann in src.dataset.get('annotations', []):
             img = src.imgs[ann['image_id']]
             k = bin_of(self.border_edges, _box_distance(ann['bbox'], img['width'], img['height']))
-            anns.append(dict(ann, area=k))
+            bins.append(k)
             if k >= 0 and not ann.get('iscrowd', 0) and ann['image_id'] in img_ids \
                     and ann['category_id'] in cat_ids:
                 counts[k] += 1
-        return _new_api(coco_cls, dict(src.dataset, annotations=anns)), counts
+        return bins, counts
 
     def _border_aps(self, gt_api, coco_dt, iou_type, new_eval, coco_cls):
         """AP per bin at maxDets=100, from COCOeval with one area range per bin, on CocoMetric's detections

@@ -11,13 +11,23 @@ import torch
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 
+from . import per_image
 from .border_bins import check_border_bins
 
 
 @METRICS.register_module()
 class ClassIoUMetric(IoUMetric):
+    """IoUMetric plus per-class IoU in results.json, and the per-image pixel counts in `self.per_image`
+    ({'seg': SegData}, saved by tools/test.py as per_image.npz for the report's image bootstrap)."""
+
+    def __init__(self, *args, keep_per_image=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.keep_per_image, self.per_image = bool(keep_per_image), {}
 
     def compute_metrics(self, results):
+        self.per_image = {}
+        if self.keep_per_image and not self.format_only and results:
+            self.per_image = {'seg': per_image.seg_data(results, self.dataset_meta['classes'])}
         metrics = {k: round(float(v), 2) for k, v in super().compute_metrics(results).items()}
         areas = [sum(r[i] for r in results) for i in range(4)]
         per_class = self.total_area_to_metrics(*areas, ['mIoU'], self.nan_to_num, self.beta)['IoU']

@@ -13,7 +13,7 @@ from mmcv.cnn import ConvModule
 from ..errors import ConfigError
 from .border_layers import make_border_layer, pad_amounts
 from .modules import matches, replace_module
-from .modes import SCOPES, canonical_mode
+from .modes import SCOPES, canonical_mode, canonical_resample
 
 # Layers that pad inside their own forward with zeros, whatever their `padding` attribute says.
 _SELF_PADDING = ('Conv2dAdaptivePadding', 'Conv2dSame')
@@ -71,17 +71,20 @@ def classify(module):
     return f'skip:{name} has no padding-mode support (e.g. deformable conv samples zeros off the border)'
 
 
-def convert_padding(model, mode, scope='all'):
+def convert_padding(model, mode, scope='all', resample=None):
     """Change the padding of every padded layer in `scope` to `mode`, in place. Returns the report.
 
     `zeros` leaves every layer as it is (the patched model is the stock model) but still reports.
+    `resample` is mode none's rule (modes.NONE_RESAMPLE; default modes.DEFAULT_RESAMPLE), recorded in
+    every entry of a layer converted to none.
     """
     mode = canonical_mode(mode)
+    resample = canonical_resample(resample, mode)
     padded = [(n, m, kind) for n, m in model.named_modules() if (kind := classify(m))]
     names = [n for n, _, _ in padded]
     globs = []
     for item, item_globs in scope_globs(model, scope):
-        if not any(matches(n, item_globs) for n in names):
+        if item != 'all' and not any(matches(n, item_globs) for n in names):  # 'all' of nothing: nothing to do
             close = difflib.get_close_matches(item, names, n=5, cutoff=0.3)
             raise ConfigError(f'padding.scope: {item!r} matches no padded layer of {type(model).__name__}; '
                               f'expected one of {", ".join(SCOPES)} or module-name globs; '
@@ -98,10 +101,12 @@ def convert_padding(model, mode, scope='all'):
         if mode == 'zeros':
             report.append(_entry(name, module, 'zeros', 'baseline: layer left as it is'))
             continue
-        new = make_border_layer(module, mode, name or type(module).__name__)  # the root has no name
+        new = make_border_layer(module, mode, name or type(module).__name__, resample)  # the root has no name
         if new is None:
             report.append(_entry(name, module, 'unchanged', f'{type(module).__name__} already ignores padding'))
             continue
         model = replace_module(model, name, new)
         report.append(_entry(name, module, mode))
+        if resample is not None:
+            report[-1]['resample'] = resample
     return model, report

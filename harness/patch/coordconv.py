@@ -6,6 +6,10 @@ the coordinate channels (x and y in [-1, 1] across the conv's input, as mmdet's
 convolution of the coordinate channels, which equals one conv over the concatenated input; with the
 coordinate kernel at zero the model is bit-identical to the stock one and stock checkpoints load with
 only `coord_weight` keys missing.
+
+On full-image feature maps (sites under backbone, neck, decode_head, auxiliary_head) of a model with a
+backbone, x and y span each image's own region of the padded batch canvas, not the canvas
+(`image_regions`): otherwise a pixel's coordinates would depend on the sizes of its batch-mates.
 """
 import difflib
 
@@ -15,6 +19,7 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError
 from .border_layers import BorderMixin, pad_amounts
+from .image_regions import ImageRegions, region_coordinates
 from .modules import matches, rebuild_as, replace_module
 
 # Named sites: each a list of module-name globs; a preset applies to the models where one matches.
@@ -24,6 +29,8 @@ PRESETS = {
     'fpn_out': ['neck.fpn_convs.*.conv'],                      # FPN 3x3 output convs
     'decode_head_first': ['decode_head.convs.0.conv', 'decode_head.bottleneck.conv'],  # FCN / ASPP
 }
+# Children whose convs see whole images (not RoIs): their coordinates follow each image's region.
+FULL_IMAGE = ('backbone', 'neck', 'decode_head', 'auxiliary_head')
 
 
 def coordinates(n, h, w, with_r, device, dtype):
@@ -38,12 +45,22 @@ class CoordMixin:
     """Adds conv(coordinates, coord_weight) with the layer's own stride, dilation and zero padding."""
     prefix = 'Coord'
 
+    coord_regions = None  # an ImageRegions on full-image sites
+
     def forward(self, x):
         y = super().forward(x)
-        coords = coordinates(x.shape[0], x.shape[-2], x.shape[-1], self.coord_with_r, x.device, x.dtype)
+        coords = self.coordinate_map(x)
         extra = F.conv2d(F.pad(coords, self.coord_pad), self.coord_weight.to(x.dtype),
                          stride=self.stride, dilation=self.dilation)
         return y + extra
+
+    def coordinate_map(self, x):
+        """The coordinate channels for input x: over each image's region of the canvas when known."""
+        n, h, w = x.shape[0], x.shape[-2], x.shape[-1]
+        fractions = self.coord_regions.fractions(n) if self.coord_regions is not None else None
+        if fractions is None:
+            return coordinates(n, h, w, self.coord_with_r, x.device, x.dtype)
+        return region_coordinates(fractions, h, w, self.coord_with_r, x.device, x.dtype)
 
 
 def inject_coordconv(model, sites, with_r=False):
@@ -62,6 +79,10 @@ def inject_coordconv(model, sites, with_r=False):
                 f'({", ".join(PRESETS)}) or a glob over conv names; closest names: {", ".join(close) or "(none)"}')
         chosen += [n for n in hits if n not in chosen]
     report = []
+    regions = None
+    if isinstance(getattr(model, 'backbone', None), nn.Module) and any(n.split('.')[0] in FULL_IMAGE for n in chosen):
+        regions = ImageRegions()
+        regions.install(model)
     for name in chosen:
         conv = convs[name]
         if conv.groups != 1:
@@ -71,8 +92,11 @@ def inject_coordconv(model, sites, with_r=False):
         # by those amounts, as the concatenated channels would be in a stock CoordConv.
         pad = conv.border_pad if isinstance(conv, BorderMixin) else pad_amounts(conv)
         n_coord = 3 if with_r else 2
-        new = rebuild_as(conv, CoordMixin, coord_with_r=with_r, coord_pad=pad)
+        full_image = regions is not None and name.split('.')[0] in FULL_IMAGE
+        new = rebuild_as(conv, CoordMixin, coord_with_r=with_r, coord_pad=pad,
+                         coord_regions=regions if full_image else None)
         new.coord_weight = nn.Parameter(conv.weight.new_zeros(conv.out_channels, n_coord, *conv.kernel_size))
         model = replace_module(model, name, new)
-        report.append(dict(name=name, type=type(conv).__name__, coord_channels=n_coord))
+        report.append(dict(name=name, type=type(conv).__name__, coord_channels=n_coord,
+                           coordinates='per-image region' if full_image else 'whole input'))
     return model, report

@@ -21,9 +21,12 @@ from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from mmengine.registry import MODELS
 
+from ..data.preprocessors import INPUT_CANVAS, follow_canvas
 from .convert import convert_padding
 from .coordconv import inject_coordconv
 from ..errors import ConfigError
+from .modes import canonical_mode, canonical_resample
+from .pretrained import check_backbone_init
 from .solo_coords import remove_solo_coords
 
 
@@ -33,11 +36,20 @@ def patch_model(model, padding=None, coordconv=None, solo_coords=True):
     if not solo_coords:
         report['solo_coords_removed'] = remove_solo_coords(model)
     if padding is not None:
-        if not isinstance(padding, dict) or 'mode' not in padding or set(padding) - {'mode', 'scope'}:
-            raise ConfigError(f'model.padding: got {padding!r}; expected dict(mode=..., scope=...)')
+        if (not isinstance(padding, dict) or 'mode' not in padding
+                or set(padding) - {'mode', 'scope', 'resample', 'canvas'}):
+            raise ConfigError(f'model.padding: got {padding!r}; expected dict(mode=..., scope=..., resample=..., '
+                              'canvas=...)')
         scope = padding.get('scope', 'all')
-        model, layers = convert_padding(model, padding['mode'], scope)
+        mode = canonical_mode(padding['mode'], 'model.padding.mode')
+        resample = canonical_resample(padding.get('resample'), mode, 'model.padding.resample')
+        model, layers = convert_padding(model, mode, scope, resample)
         report['padding'] = dict(mode=padding['mode'], scope=scope, layers=layers)
+        if resample is not None:
+            report['padding']['resample'] = resample
+    if hasattr(model, 'data_preprocessor'):  # the batch canvas follows the mode (harness/data/preprocessors.py)
+        rule = (padding or {}).get('canvas') or INPUT_CANVAS[canonical_mode((padding or {}).get('mode', 'zeros'))]
+        model.data_preprocessor, report['input'] = follow_canvas(model.data_preprocessor, rule)
     if coordconv is not None:
         if not isinstance(coordconv, dict) or 'sites' not in coordconv or set(coordconv) - {'sites', 'with_r'}:
             raise ConfigError(f'model.coordconv: got {coordconv!r}; expected dict(sites=[...], with_r=False)')
@@ -50,10 +62,13 @@ def summarize(report):
     lines = []
     if 'padding' in report:
         counts = Counter(e['action'] for e in report['padding']['layers'])
-        lines.append(f"padding {report['padding']['mode']} on scope {report['padding']['scope']}: " +
+        rule = f" (resample {report['padding']['resample']})" if report['padding'].get('resample') else ''
+        lines.append(f"padding {report['padding']['mode']}{rule} on scope {report['padding']['scope']}: " +
                      ', '.join(f'{n} {a}' for a, n in sorted(counts.items())))
         lines += [f"  skipped {e['name']} ({e['type']}): {e['reason']}"
                   for e in report['padding']['layers'] if e['action'] == 'skipped']
+    if report.get('input', {}).get('canvas', 'zeros') not in ('zeros', 'unpadded'):
+        lines.append(f"input canvas filled by {report['input']['canvas']} ({report['input']['preprocessor']})")
     if 'coordconv' in report:
         lines.append('coordconv on ' + ', '.join(e['name'] for e in report['coordconv']))
     if 'solo_coords_removed' in report:
@@ -69,4 +84,7 @@ def HarnessModel(base_type, padding=None, coordconv=None, solo_coords=True, **mo
     model.harness_report = report
     for line in summarize(report):
         print_log(f'[harness] {line}', logger='current')
+    note = check_backbone_init(model_cfg, report)  # a backbone pretrained with another padding is refused
+    if note:
+        print_log(f'[harness] {note}', logger='current')
     return model

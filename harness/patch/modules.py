@@ -26,11 +26,19 @@ def replace_module(root, name, new):
 
 
 def derive_class(mixin, base):
-    """The class `mixin` + `base`, created once and importable from this module (so it pickles)."""
+    """The class `mixin` + `base`, created once and importable from this module (so it pickles).
+
+    A class derived here before is flattened: a CoordConv on a padding-patched conv is
+    `CoordBorderConv2d(CoordMixin, BorderMixin, Conv2d)`, not `(CoordMixin, BorderConv2d)`, so the stock
+    class stays a direct base. mmengine's `init_cfg` matching (`layer='Conv2d'`, weight_init.py) looks
+    at a module's class name and its *direct* bases only; a deeper stock class would be skipped and
+    keep PyTorch's default init.
+    """
     key = (mixin, base)
     if key not in _DERIVED:
         name = mixin.prefix + base.__name__
-        cls = type(name, (mixin, base), {'__module__': __name__, '__qualname__': name})
+        bases = base.__bases__ if base in _DERIVED.values() else (base,)
+        cls = type(name, (mixin,) + bases, {'__module__': __name__, '__qualname__': name})
         _DERIVED[key] = globals()[name] = cls
     return _DERIVED[key]
 

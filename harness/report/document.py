@@ -1,6 +1,7 @@
 """The report as a document: what a researcher reads first (scale, headline, runs), then the detail.
 
-Order: title and description; how the numbers were made; "Scale and setup" (so that a toy-scale
+Order: title and description; the findings (one sentence per difference with its 95% interval, their
+plot and table: `findings`); how the numbers were made; "Scale and setup" (so that a toy-scale
 result is never read as a paper-scale one); the headline and every run; the metric tables
 (`tables`); plots; published numbers, labelled "not ours"; every failed, missing and
 unreadable run; the variants as grid.json defines them. The result is a list of plain blocks that
@@ -9,8 +10,11 @@ unreadable run; the variants as grid.json defines them. The result is a list of 
 import json
 from collections import Counter
 
-from .format import SEG_MAIN, cell, delta_cell, fmt, is_ap, label, meta_text, signed, task_title, wall
-from .tables import detail_blocks, task_sections
+from .format import SEG_MAIN, cell, delta_cell, fmt, is_ap, label, meta_text, patch_text, task_title, wall
+from .tables import detail_blocks, failed_probes, task_sections
+from .findings import findings_blocks
+from .published import reference_blocks
+from .init_table import init_blocks
 from .stats import number, seeds_text
 
 META_FIELDS = (('commit', 'commit'), ('versions', 'versions'), ('hardware', 'hardware'),
@@ -23,12 +27,15 @@ def document(res, work_dir, plots, refs, notes):
     blocks = [('h', 1, f'{grid["name"]}: ablation report')]
     if grid.get('description'):
         blocks.append(('p', str(grid['description'])))
+    blocks += findings_blocks(res, {k[1]: v for k, v in plots.items() if k[0] == 'intervals'})
     blocks.append(('note', f'Every number below is read from the results.json files under {work_dir}, '
                            'except those labelled "published (not ours)". COCO AP is shown x100 with one '
                            'decimal (mmdet reports it in [0, 1]); mmseg values are percent. std is the sample '
                            'standard deviation (n\u22121) over the seeds that gave a value; '
                            '\u0394 = mean(variant) \u2212 mean(its baseline).'))
     blocks += _setup_blocks(res)
+    blocks += init_blocks(res)  # per variant: imagenet / matched (with its pretraining top-1) / scratch
+    blocks += _log_blocks(res, work_dir)
     blocks += [('h', 2, 'Headline')]
     if not res.headline:
         blocks.append(('note', 'No headline metric: grid.json names none and no run has metrics yet.'))
@@ -42,7 +49,7 @@ def document(res, work_dir, plots, refs, notes):
         if not any(name.startswith('delta_') for ps in headline_plots.values() for name, _, _ in ps):
             blocks.append(('note', 'No \u0394 plot: no variant has a baseline other than itself with results.'))
     if refs:
-        blocks += _reference_blocks(res, refs)
+        blocks += reference_blocks(res, refs)
     blocks += _problem_blocks(res, notes)
     blocks += _variant_blocks(res)
     return blocks
@@ -97,6 +104,25 @@ def _setup_blocks(res):
     return blocks + [('list', items)]
 
 
+def _log_blocks(res, work_dir):
+    """Where the training logs are: TensorBoard (every grid run, harness/run/tracking.py), W&B / MLflow if the
+    grid adds them, and each run's own log."""
+    import os.path as osp
+    items = [f'each run: {osp.join(work_dir, "<run>", "run.log")} (commands, training and evaluation output), '
+             f'mmengine\'s scalars in {osp.join(work_dir, "<run>", "<timestamp>", "vis_data")}']
+    board = osp.join(work_dir, 'tensorboard')
+    if osp.isdir(board):
+        items.insert(0, f'TensorBoard: tensorboard --logdir {board} (one curve per run; the same tags in every run, '
+                        'so the variants overlay)')
+    for extra in res.grid.get('vis_backends') or []:
+        name = extra if isinstance(extra, str) else extra.get('type', '')
+        if 'wandb' in name.lower():
+            items.append(f'Weights & Biases: project {res.grid["name"]}, one run per grid run, grouped by variant')
+        elif 'mlflow' in name.lower():
+            items.append(f'MLflow: experiment {res.grid["name"]}, one run per grid run')
+    return [('h', 2, 'Logs'), ('list', items)]
+
+
 def _caption(res, keys, what):
     """`what`, then the units of `keys`, then what "n/a (model has no ...)" means if a cell says it."""
     units = ['COCO AP x100, one decimal' if is_ap(k) else 'mmseg metrics in percent' if k in SEG_MAIN
@@ -147,29 +173,12 @@ def _runs_table(res, task, variants):
                 text = f'n/a (no {res.missing_noun(r.variant, key)})'
             cells.append(text)
         note = r.error or ('no detections (empty metrics)' if r.no_detections else '')
-        rows.append([r.name, r.state, *cells, wall(r.meta.get('wall_s')), note])
-    return ('table', _caption(res, keys, 'Every expected run, with the headline metrics of its task.'),
-            ['Run', 'Status', *map(label, keys), 'Wall time', 'Note'], rows)
-
-
-def _reference_blocks(res, refs):
-    rows = []
-    for variant, ref in refs:
-        what = ', '.join(x for x in (ref.model, ref.schedule, ref.dataset) if x) or '(grid.json)'
-        if ref.kind == 'delta':
-            published = f'\u0394 {signed(ref.metric, ref.value, scaled=True)} vs. {ref.compared_to}'
-            ours = delta_cell(res, variant, ref.metric) if variant in res.baseline else 'not in grid'
-            ours = f'\u0394 {ours}' if ours.startswith(('+', '\u2212', '\u00b1')) else ours
-        else:
-            published = fmt(ref.metric, ref.value, scaled=True)
-            ours = cell(res.stat(variant, ref.metric)) if variant in res.baseline else 'not in grid'
-        rows.append([variant, what, label(ref.metric), published, ours, ref.source])
-    caption = ('Published (not ours): numbers as their sources print them (percent). "Ours" is this grid '
-               '(mean \u00b1 std, or \u0394 vs. baseline), trained at the scale under "Scale and setup", '
-               'usually far smaller than the published schedule.')
-    return [('h', 2, 'Published numbers (not ours)'),
-            ('table', caption, ['Variant', 'Published model', 'Metric', 'Published (not ours)', 'Ours', 'Source'],
-             rows)]
+        patch = patch_text(r.patch) or ('' if r.state == 'missing' else 'no patch_report.json')
+        rows.append([r.name, r.state, *cells, patch, wall(r.meta.get('wall_s')), note])
+    return ('table', _caption(res, keys, 'Every expected run, with the headline metrics of its task, and its '
+                                         'effective padding as its patch_report.json records it (mode, converted '
+                                         'layers, input canvas, CoordConv, SOLO coordinates).'),
+            ['Run', 'Status', *map(label, keys), 'Padding (patch_report.json)', 'Wall time', 'Note'], rows)
 
 
 def _problem_blocks(res, notes):
@@ -185,10 +194,14 @@ def _problem_blocks(res, notes):
     if unreadable:
         blocks.append(('table', 'Unreadable runs: results.json is not valid.', ['Run', 'File and error'],
                        unreadable))
+    probes = failed_probes(res)
+    if probes:
+        blocks.append(('table', 'Runs whose position probe failed: the run itself finished and its other metrics '
+                                'stand; it has no probe/* values.', ['Run', 'Probe error'], probes))
     notes = [f'{r.name}: {r.error}' for r in res.runs if r.state == 'done' and r.error] + notes
     if notes:
         blocks.append(('list', notes))
-    if not (failed or missing or unreadable or notes):
+    if not (failed or missing or unreadable or probes or notes):
         blocks.append(('p', f'None: all {len(res.runs)} expected runs finished and were read.'))
     return blocks
 
@@ -199,7 +212,8 @@ def _variant_blocks(res):
         pad, cc = v.get('padding'), v.get('coordconv')
         if isinstance(pad, dict):
             scope = pad.get('scope')
-            pad = f'{pad.get("mode")} ({", ".join(map(str, scope)) if isinstance(scope, list) else scope})'
+            rule = f', resample {pad["resample"]}' if pad.get('resample') else ''
+            pad = f'{pad.get("mode")} ({", ".join(map(str, scope)) if isinstance(scope, list) else scope}{rule})'
         if isinstance(cc, dict):
             cc = ', '.join(map(str, cc.get('sites') or [])) + (' (with r)' if cc.get('with_r') else '')
         opts = v.get('cfg_options')

@@ -140,5 +140,28 @@ def meta_text(value):
     return str(value)
 
 
+def patch_text(report):
+    """What a run's model really was, from its patch_report.json: 'none (scope all, resample input): 40
+    converted, 1 skipped; input canvas replicate; coordconv on a'. '' without a report."""
+    if not isinstance(report, dict):
+        return ''
+    pad = report.get('padding') if isinstance(report.get('padding'), dict) else {}
+    mode = {'zero': 'zeros'}.get(pad.get('mode'), pad.get('mode') or 'zeros')
+    extra = ', '.join(f'{k} {v}' for k, v in pad.items() if k not in ('mode', 'layers'))
+    layers = [e for e in pad.get('layers') or [] if isinstance(e, dict)]
+    changed = sum(e.get('action') not in ('unchanged', 'skipped') for e in layers)
+    skipped = sum(e.get('action') == 'skipped' for e in layers)
+    parts = [f'{mode} ({extra})' if extra else mode]
+    if mode != 'zeros' and layers:
+        parts[0] += f': {changed} converted' + (f', {skipped} skipped' if skipped else '')
+    canvas = (report.get('input') or {}).get('canvas') if isinstance(report.get('input'), dict) else None
+    parts.append(f'input canvas {canvas}' if canvas else 'input canvas not recorded')
+    for key, what in (('coordconv', 'coordconv on'), ('solo_coords_removed', 'SOLO coordinates removed from')):
+        names = [str(e.get('name')) for e in report.get(key) or [] if isinstance(e, dict)]
+        if names:
+            parts.append(f'{what} {", ".join(names)}')
+    return '; '.join(parts)
+
+
 def safe_name(name):
     return re.sub(r'[^A-Za-z0-9._-]+', '_', name).strip('._') or 'metric'

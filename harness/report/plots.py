@@ -1,6 +1,7 @@
 """The report's plots, as PNG bytes: what a table of means hides, the spread over seeds and the trend.
 
-Per headline metric and task: every seed as a dot with the mean and \u00b11 std per variant, and the
+Per task, first: every difference to the baseline with its 95% interval (`findings`), one panel per
+headline metric. Per headline metric and task: every seed as a dot with the mean and \u00b11 std per variant, and the
 same relative to each variant's baseline. Per `border/<metric>`: the metric against the distance
 bin, one line per variant, and the \u0394 vs. baseline per bin. matplotlib's Agg canvas is used
 directly (no pyplot global state); every text from the inputs is protected from mathtext.
@@ -8,7 +9,7 @@ directly (no pyplot global state); every text from the inputs is protected from 
 import io
 import math
 
-from .format import label, safe_name, scale
+from .format import label, safe_name, scale, task_title
 from .tables import border_metrics
 
 _RED = '#b00000'
@@ -16,7 +17,8 @@ _DELTA = '\u0394 '
 
 
 def make_plots(res):
-    """{('headline', task) or ('border', task, metric): [(file name, alt text, png bytes)]}, in report order."""
+    """{('intervals', task), ('headline', task) or ('border', task, metric): [(file name, alt text, png bytes)]},
+    in report order."""
     out, used = {}, set()
 
     def name(stem):
@@ -28,6 +30,10 @@ def make_plots(res):
 
     for task in res.tasks:
         variants = res.variants_of(task)
+        intervals = _interval_plot(res, task)
+        if intervals is not None:
+            out[('intervals', task)] = [(name(f'intervals_{task or "task"}'), f'{task_title(task)}: every difference '
+                                         'to the baseline with its 95% interval', intervals)]
         for key in res.headline_of[task]:
             file, what = name(key), key
             out.setdefault(('headline', task), []).append(
@@ -145,3 +151,43 @@ def _border_plot(res, variants, metric, bins, delta=False):
              + ('line: \u0394 of means per bin, bar: \u00b11 std of the variant' if delta
                 else 'line: mean over seeds, bar: \u00b11 std'))
     return _png(fig, ax, bins, title, f'\u0394 {what}' if delta else what, rotate=False)
+
+
+def _interval_plot(res, task):
+    """Δ and its 95% interval for every variant (rows) and headline metric (panels); None if nothing to show."""
+    from .findings import comparisons, short
+    found = [(v, k) for t, v, k in comparisons(res) if t == task]
+    keys = list(dict.fromkeys(k for _, k in found))
+    rows = list(dict.fromkeys(v for v, _ in found))
+    if not found:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(2.0 + 3.0 * len(keys), 1.0 + 0.45 * len(rows)), dpi=110)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(keys), sharey=True, squeeze=False)[0]
+    for ax, key in zip(axes, keys):
+        k = scale(key)
+        for y, v in enumerate(rows):
+            iv = res.interval(v, key) if (v, key) in found else None
+            if iv is None:
+                ax.text(0, y, 'not compared', va='center', ha='center', fontsize=7, color=_RED)
+                continue
+            color = ('0.45' if not iv.distinguishable else 'C2' if iv.delta > 0 else 'C3')
+            if iv.lo is not None:
+                ax.errorbar(iv.delta * k, y, xerr=[[(iv.delta - iv.lo) * k], [(iv.hi - iv.delta) * k]], fmt='o',
+                            color=color, capsize=4, markersize=5)
+            else:
+                ax.plot(iv.delta * k, y, 'o', mfc='none', color=color, markersize=5)
+        ax.axvline(0, color='k', linewidth=0.8)
+        ax.set_title(_mpl(f'\u0394 {short(key)}'), fontsize=8)
+        ax.grid(axis='x', alpha=0.3)
+        ax.tick_params(labelsize=7)
+    axes[0].set_yticks(range(len(rows)), [_mpl(f'{v} vs. {res.baseline[v]}') for v in rows], fontsize=7)
+    axes[0].set_ylim(len(rows) - 0.5, -0.5)
+    fig.suptitle(_mpl(f'{res.grid["name"]}: \u0394 vs. baseline, 95% interval (seeds and test images); '
+                      'grey: includes 0, hollow: no interval'), fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', bbox_inches='tight')
+    return buf.getvalue()

@@ -10,8 +10,11 @@ A grid points at an entry by its key, in `grid.json`:
 `"references": {"none": {"ref": "mmdet/mask-rcnn_r50_fpn_1x_coco"}}`, or gives a number and its
 source itself: `{"circular": {"coco/bbox_mAP": 40.0, "source": "..."}}`; `from_grid` reads both.
 
-`kind` is `absolute` for a score, or `delta` for a published difference between two settings of
-the same model (what `compared_to` names).
+`kind` is `absolute` for a score, or `delta` for a published signed difference (with the feature)
+minus (without it) of the same model; each entry also records its backbone, schedule (epochs) and
+whether it trained multi-scale, so the report can say where our setting differs. Checked again for
+this version: the mmdet metafiles of mask_rcnn, solo, solov2, the mmseg metafiles of fcn, deeplabv3
+and the SOLO paper's text (each entry's `checked`).
 """
 from dataclasses import dataclass
 
@@ -25,7 +28,12 @@ _MASK_RCNN = _MMDET.format('mask_rcnn/metafile.yml (mask_rcnn_r50_fpn_1x_coco, '
 
 @dataclass(frozen=True)
 class Reference:
-    """One published number (in percent) and where it comes from."""
+    """One published number (in percent), what it measures, the setting it was measured in, and its source.
+
+    `kind` 'absolute' is a score; 'delta' is a signed difference (the model with `feature`) - (the same
+    model without it), `compared_to` naming the latter. The report puts a delta beside our difference
+    computed the same way, whichever side of our comparison is the baseline (`orientation`).
+    """
     key: str
     model: str
     dataset: str
@@ -34,37 +42,63 @@ class Reference:
     value: float  # percent, as published
     source: str
     kind: str = 'absolute'  # or 'delta'
-    compared_to: str = ''  # for a delta: the setting it is measured against
+    compared_to: str = ''  # for a delta: the model without the feature
+    backbone: str = ''
+    epochs: float = None  # training epochs, None when the source does not say
+    multi_scale: bool = None  # multi-scale (scale-jitter) training, None when the source does not say
+    feature: str = ''  # for a delta: what "with" has, one of FEATURES
+    checked: str = ''  # what was checked against the source
+
+
+# What a delta's "with" side has, as a test on a grid.json variant (grid_schema's resolved form).
+FEATURES = {
+    'solo_coords': ('the coordinate channels of SOLO\'s mask branch (CoordConv)',
+                    lambda v: v.get('solo_coords', True) is not False),
+    'coordconv': ('injected CoordConv', lambda v: bool((v.get('coordconv') or {}).get('sites'))),
+}
+
+_CITYSCAPES_EPOCHS = round(80000 * 8 / 2975)  # 80k iterations of 4 GPUs x 2 images over 2975 train images
+_COCO_1X = dict(dataset='COCO val2017', schedule='1x (12 epochs)', epochs=12, multi_scale=False)
+_MMSEG_80K = dict(dataset='Cityscapes val', schedule='80k iterations, 512x1024 crops, 4 GPUs x 2 images',
+                  epochs=_CITYSCAPES_EPOCHS, multi_scale=True)  # mmseg's Cityscapes pipeline: RandomResize 0.5-2.0
 
 
 _ENTRIES = (
-    Reference('mmdet/mask-rcnn_r50_fpn_1x_coco', 'Mask R-CNN R-50-FPN (pytorch style)', 'COCO val2017',
-              '1x (12 epochs)', 'coco/bbox_mAP', 38.2, _MASK_RCNN),
-    Reference('mmdet/mask-rcnn_r50_fpn_1x_coco', 'Mask R-CNN R-50-FPN (pytorch style)', 'COCO val2017',
-              '1x (12 epochs)', 'coco/segm_mAP', 34.7, _MASK_RCNN),
-    Reference('mmdet/solo_r50_fpn_1x_coco', 'SOLO R-50-FPN', 'COCO val2017',
-              '1x (12 epochs)', 'coco/segm_mAP', 33.1,
-              _MMDET.format('solo/metafile.yml '
-                            '(solo_r50_fpn_1x_coco, checkpoint 20210821_035055-2290a6b8)')),
-    Reference('mmdet/solov2_r50_fpn_1x_coco', 'SOLOv2 R-50-FPN', 'COCO val2017',
-              '1x (12 epochs)', 'coco/segm_mAP', 34.8,
-              _MMDET.format('solov2/metafile.yml '
-                            '(solov2_r50_fpn_1x_coco, checkpoint 20220512_125858-a357fa23)')),
-    Reference('mmseg/fcn_r50-d8_4xb2-80k_cityscapes-512x1024', 'FCN R-50-D8', 'Cityscapes val',
-              '80k iterations, 512x1024 crops, 4 GPUs x 2 images', 'mIoU', 73.61,
-              _MMSEG.format('fcn/metafile.yaml (fcn_r50-d8_4xb2-80k_cityscapes-512x1024, single-scale)')),
-    Reference('mmseg/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024', 'DeepLabV3 R-50-D8', 'Cityscapes val',
-              '80k iterations, 512x1024 crops, 4 GPUs x 2 images', 'mIoU', 79.32,
-              _MMSEG.format('deeplabv3/metafile.yaml '
-                            '(deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024, single-scale)')),
-    # Only the difference is quoted: the paper's Table 3 is an image whose absolute values we could
-    # not check; the text of section 3.3 states the gain and that more CoordConvs add nothing.
-    Reference('paper/solo-coordconv', 'SOLO (the paper\'s ablation model), CoordConv at the start of the mask branch',
-              'COCO val2017', '3x (36 epochs), multi-scale training', 'coco/segm_mAP', 3.6,
-              'Wang et al., "SOLO: Segmenting Objects by Locations", ECCV 2020, arXiv:1912.04488, '
-              'section 3.3 "CoordConv" ("3.6 absolute AP gains"; two or more CoordConvs bring no '
-              'noticeable improvement)',
-              kind='delta', compared_to='the same model without CoordConv'),
+    Reference('mmdet/mask-rcnn_r50_fpn_1x_coco', 'Mask R-CNN R-50-FPN (pytorch style)', metric='coco/bbox_mAP',
+              value=38.2, source=_MASK_RCNN, backbone='ResNet-50 (ImageNet-pretrained)', **_COCO_1X,
+              checked='box AP 38.2, 12 epochs, weights 20200205-d4b0c5d6 in mask_rcnn/metafile.yml'),
+    Reference('mmdet/mask-rcnn_r50_fpn_1x_coco', 'Mask R-CNN R-50-FPN (pytorch style)', metric='coco/segm_mAP',
+              value=34.7, source=_MASK_RCNN, backbone='ResNet-50 (ImageNet-pretrained)', **_COCO_1X,
+              checked='mask AP 34.7 in the same entry'),
+    Reference('mmdet/solo_r50_fpn_1x_coco', 'SOLO R-50-FPN', metric='coco/segm_mAP', value=33.1,
+              source=_MMDET.format('solo/metafile.yml (solo_r50_fpn_1x_coco, checkpoint 20210821_035055-2290a6b8)'),
+              backbone='ResNet-50 (ImageNet-pretrained)', **_COCO_1X,
+              checked='mask AP 33.1, 12 epochs, weights 20210821_035055-2290a6b8 in solo/metafile.yml'),
+    Reference('mmdet/solov2_r50_fpn_1x_coco', 'SOLOv2 R-50-FPN', metric='coco/segm_mAP', value=34.8,
+              source=_MMDET.format('solov2/metafile.yml (solov2_r50_fpn_1x_coco, checkpoint 20220512_125858-a357fa23)'),
+              backbone='ResNet-50 (ImageNet-pretrained)', **_COCO_1X,
+              checked='mask AP 34.8, 12 epochs, weights 20220512_125858-a357fa23 in solov2/metafile.yml'),
+    Reference('mmseg/fcn_r50-d8_4xb2-80k_cityscapes-512x1024', 'FCN R-50-D8', metric='mIoU', value=73.61,
+              source=_MMSEG.format('fcn/metafile.yaml (fcn_r50-d8_4xb2-80k_cityscapes-512x1024, single-scale)'),
+              backbone='ResNet-50-D8 (ImageNet-pretrained)', **_MMSEG_80K,
+              checked='mIoU 73.61 (single-scale test; 74.24 ms+flip), batch size 8 in fcn/metafile.yaml'),
+    Reference('mmseg/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024', 'DeepLabV3 R-50-D8', metric='mIoU', value=79.32,
+              source=_MMSEG.format('deeplabv3/metafile.yaml (deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024, '
+                                   'single-scale)'),
+              backbone='ResNet-50-D8 (ImageNet-pretrained)', **_MMSEG_80K,
+              checked='mIoU 79.32 (single-scale test; 80.57 ms+flip), batch size 8 in deeplabv3/metafile.yaml'),
+    # Only the difference is quoted: the paper's Table 3 is an image whose absolute values (and backbone
+    # depth) we could not check; the text of section 3.3 states the gain, "Training details" the setting.
+    Reference('paper/solo-coordconv', "SOLO (the paper's ablation model), one CoordConv at the start of the mask "
+              'branch', dataset='COCO val2017', schedule='36 epochs (3x), shorter side 640-800 scale jitter',
+              metric='coco/segm_mAP', value=3.6,
+              source='Wang et al., "SOLO: Segmenting Objects by Locations", ECCV 2020, arXiv:1912.04488, '
+                     'section 3.3 "CoordConv" ("3.6 absolute AP gains"; two or more CoordConvs bring no '
+                     'noticeable improvement) and section 3 "Training details"',
+              kind='delta', compared_to='the same model without CoordConv', epochs=36, multi_scale=True,
+              backbone='ImageNet-pretrained ResNet-FPN (depth not given in the text)', feature='solo_coords',
+              checked='+3.6 mask AP with minus without, 36 epochs, scale jitter 640-800, 16 images per batch, '
+                      'ablations on val2017 (paper text)'),
 )
 
 REFERENCES = {}
@@ -106,3 +140,15 @@ def from_grid(references, where):
             source = entry.get('source') or 'grid.json gives no source'
             out.append((variant, Reference('grid.json', '', '', '', metric, float(value), str(source))))
     return out
+
+
+def orientation(ref, grid_variants, variant, baseline):
+    """+1 if our (variant - baseline) is the reference's (with - without), -1 if it is (without - with), None when
+    the two do not differ in the reference's feature (or it is not a delta)."""
+    if ref.kind != 'delta' or ref.feature not in FEATURES:
+        return None
+    has = FEATURES[ref.feature][1]
+    found = {v['name']: has(v) for v in grid_variants if v['name'] in (variant, baseline)}
+    if len(found) < 2 or found[variant] == found[baseline]:
+        return None
+    return 1 if found[variant] else -1

@@ -34,6 +34,8 @@ class Run:
     metrics: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     no_detections: bool = False
+    patch: dict = None  # the run's patch_report.json (what the model really was), None when there is none
+    probe: dict = field(default_factory=dict)  # the grid's probe settings, status ('done' / 'failed'), error
 
 
 def load_runs(work_dir, grid):
@@ -82,15 +84,29 @@ def _read_run(folder, variant, seed):
     run.metrics = raw.get('metrics') or {}
     run.meta = raw['meta'] if isinstance(raw.get('meta'), dict) else {}
     run.task = str(raw.get('task') or '')
+    run.probe = raw['probe'] if isinstance(raw.get('probe'), dict) else {}
+    run.patch = _patch_report(folder)
     status = raw.get('status')
     if status == 'done':
-        run.state, run.no_detections = 'done', not run.metrics
+        # the probe's keys come from the backbone, not the evaluation: alone they still mean no detections
+        # tools/test.py records AP 0 and no_detections; older results.json hold {} (or only probe/* keys)
+        run.state = 'done'
+        run.no_detections = bool(raw.get('no_detections')) or all(k.startswith('probe/') for k in run.metrics)
     elif status == 'failed':
         run.state, run.error = 'failed', one_line(raw.get('error') or 'no reason recorded')
         run.iteration = _failed_iteration(raw, run.error)
     else:
         run.state, run.error = 'unknown', f'unknown status {status!r} in {path.name}'
     return run
+
+
+def _patch_report(folder):
+    """The run's patch_report.json (PatchReportHook), or None when it is missing or not a JSON object."""
+    try:
+        report = json.loads((folder / 'patch_report.json').read_text(encoding='utf-8'))
+    except (ValueError, OSError):
+        return None
+    return report if isinstance(report, dict) else None
 
 
 def _failed_iteration(raw, error):
@@ -109,14 +125,32 @@ def evaluated_coco_kinds(run):
     Read from the config.py that mmengine dumped into the run folder (or `meta.config`), parsed with
     `ast` and never executed. A CocoMetric without `metric` computes bbox, as in mmdet.
     """
+    node = _config_value(run, 'test_evaluator')
+    return None if node is None else _coco_kinds(node)
+
+
+MULTI_SCALE = ('RandomResize', 'RandomChoiceResize', 'RandomChoice')  # transforms that vary the training scale
+
+
+def train_multi_scale(run):
+    """Whether the run trained with scale jitter (a random-resize step in its train_dataloader), None if unknown."""
+    node = _config_value(run, 'train_dataloader')
+    if node is None:
+        return None
+    types = {f.get('type') for f in (_literal_fields(n) for n in ast.walk(node)) if f.get('type')}
+    return bool(types & set(MULTI_SCALE))
+
+
+def _config_value(run, name):
+    """The ast node assigned to `name` in the run's dumped config.py (never executed), or None."""
     for path in (run.path.parent / 'config.py', run.meta.get('config')):
         try:
             tree = ast.parse(Path(path).read_text(encoding='utf-8'))
         except (TypeError, OSError, SyntaxError, ValueError):
             continue
         for node in tree.body:
-            if isinstance(node, ast.Assign) and any(getattr(t, 'id', '') == 'test_evaluator' for t in node.targets):
-                return _coco_kinds(node.value)
+            if isinstance(node, ast.Assign) and any(getattr(t, 'id', '') == name for t in node.targets):
+                return node.value
     return None
 
 

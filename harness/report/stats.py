@@ -207,3 +207,11 @@ class Results:
             return None
         a, b = self.stat(variant, key), self.stat(base, key)
         return a.mean - b.mean if a.values and b.values else None
+
+    def interval(self, variant, key):
+        """`intervals.Interval` of mean(variant - baseline) over paired seeds, with its 95% interval over
+        seeds and test images (`comparisons`); None for a baseline or when no seed has both values."""
+        if getattr(self, 'comparisons', None) is None:
+            from .comparisons import Comparisons
+            self.comparisons = Comparisons(self)
+        return self.comparisons.interval(variant, key)

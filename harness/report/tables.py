@@ -6,6 +6,8 @@ gets one sub-heading per task only when more than one task has something to show
 'mean \u00b1 std (\u0394 vs. baseline)'. Blocks are plain data (see `write`), so the Markdown
 and the HTML say the same.
 """
+import os
+
 from ..data.cityscapes_labels import CITYSCAPES_CLASSES
 from .format import (COCO_SUFFIXES, SEG_MAIN, SEG_PER_CLASS, NOUNS, border_parts,
                             coco_kind, label, probe_parts, task_title, with_delta)
@@ -131,7 +133,33 @@ def _probe_table(res, task, variants):
             rows.append([target, v] + [with_delta(res, v, k) if k in present else '' for k in keys])
     caption = ('How well position can be read out of the features: probe/<target>_<statistic> in results.json, '
                f'targets and statistics as the probe names them, in its units, three decimals. {_DELTA}')
-    return [('table', caption, ['Target', 'Variant', *(s.upper() for s in stats)], rows)]
+    blocks = [('table', caption, ['Target', 'Variant', *(s.upper() for s in stats)], rows)]
+    settings = sorted({_probe_settings(r.probe) for v in variants for r in res.of(v)
+                       if r.probe.get('status') == 'done'})
+    if settings:
+        blocks.append(('note', 'Probed on ' + '; '.join(settings) + ' (results.json "probe").'))
+    failed = failed_probes(res, variants)
+    if failed:
+        blocks.append(('note', 'Probe failed, so no probe values: ' + '; '.join(f'{n} ({why})' for n, why in failed)
+                       + '.'))
+    return blocks
+
+
+def failed_probes(res, variants=None):
+    """[[run, reason]] of the runs (of `variants`, or all) whose results.json records a failed probe."""
+    return [[r.name, str(r.probe.get('error') or 'no reason recorded')] for r in res.runs
+            if r.probe.get('status') == 'failed' and (variants is None or r.variant in variants)]
+
+
+def _probe_settings(probe):
+    """'128x128 (the training size), images val, seeds 0, 1' from a results.json probe record."""
+    size = probe.get('input_size') or probe.get('size')
+    size = 'x'.join(map(str, size)) if isinstance(size, list) else 'the training size'
+    if probe.get('size') is None and probe.get('input_size'):
+        size += ' (the training size)'
+    images = ', '.join(os.path.basename(str(i).rstrip('/')) or str(i) for i in probe.get('images') or [])
+    seeds = ', '.join(map(str, probe.get('seeds') or []))
+    return f'{size}, images {images or "not recorded"}, seeds {seeds or "not recorded"}'
 
 
 def _other_table(res, task, variants, shown):

@@ -6,7 +6,8 @@ with its own baseline, with the seed spread and every failure in sight. This mod
 code is imported) and writes, to `reports/<grid name>/` by default:
 
 - `results.csv`: one row per expected run (status, error, every metric, in results.json units);
-- `summary.csv`: one row per variant x metric of its task: n, mean, std, delta vs. the variant's baseline;
+- `summary.csv`: one row per variant x metric of its task: n, mean, std, delta vs. the variant's baseline, and
+  for the headline metrics the paired delta with its 95% interval over seeds and images (`intervals`);
 - `<metric>.png` / `delta_<metric>.png` per headline metric (each seed a dot, mean bar, std bar), and
   `border_<metric>.png` / `delta_border_<metric>.png` per border-distance metric (one line per variant);
 - `report.md` and `report.html`: the same document; the HTML embeds its CSS and plots and escapes
@@ -144,16 +145,23 @@ def _results_csv(res):
 
 
 def _summary_csv(res):
-    header = ['variant', 'baseline', 'task', 'metric', 'state', 'n', 'n_runs', 'mean', 'std', 'delta', 'flags']
+    header = ['variant', 'baseline', 'task', 'metric', 'state', 'n', 'n_runs', 'mean', 'std', 'delta', 'flags',
+              'paired_delta', 'ci95_low', 'ci95_high', 'distinguishable', 'interval_from']
     rows = []
     for v in res.variants:
         task = res.task_of[v]
         for key in res.keys_of[task]:
             s = res.stat(v, key)
             d = res.delta(v, key)
+            # the headline's differences carry their 95% interval (findings); other metrics: mean - mean only
+            iv = res.interval(v, key) if key in res.headline_of[task] and not res.missing_kind(v, key) else None
             rows.append([v, res.baseline[v], task, key, s.state, len(s.values), s.n_runs,
                          '' if s.mean is None else repr(s.mean), '' if s.std is None else repr(s.std),
-                         '' if d is None else repr(d), '; '.join(s.flags)])
+                         '' if d is None else repr(d), '; '.join(s.flags),
+                         '' if iv is None else repr(iv.delta), '' if iv is None or iv.lo is None else repr(iv.lo),
+                         '' if iv is None or iv.hi is None else repr(iv.hi),
+                         '' if iv is None or iv.distinguishable is None else str(iv.distinguishable).lower(),
+                         '' if iv is None else iv.method])
     return _csv(header, rows)
 
 

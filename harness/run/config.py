@@ -18,6 +18,7 @@ from mmengine.config import Config
 from ..errors import ConfigError, HarnessError
 from .cli import quiet_logs
 from .hooks import add_harness_hooks
+from .tracking import add_vis_backends
 
 def check_config_file(path):
     if not osp.isfile(path):
@@ -27,7 +28,7 @@ def check_config_file(path):
 def read_config(path):
     """The config at `path`, a file or `mmdet::` / `mmseg::` inside those packages; ConfigError naming it
     if it is missing or does not load."""
-    packaged = str(path).startswith(('mmdet::', 'mmseg::'))
+    packaged = str(path).startswith(('mmdet::', 'mmseg::', 'mmpretrain::'))  # mmpretrain: matched pretraining
     if not packaged:
         check_config_file(path)
     try:
@@ -59,7 +60,7 @@ def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
         if torch.cuda.is_available():  # the smoke configs default to gloo for CPU runs
             cfg.env_cfg = dict(cfg.get('env_cfg', {}), dist_cfg=dict(backend='nccl'))
         else:
-            _setup_cpu_distributed(cfg)
+            _setup_cpu_distributed(cfg, launcher)
     return cfg
 
 
@@ -73,12 +74,26 @@ def check_writable_dir(path, what='work dir'):
         raise ConfigError(f'{what} {path}: not writable; expected a writable folder')
 
 
-def _setup_cpu_distributed(cfg):
+def _setup_cpu_distributed(cfg, launcher='pytorch'):
     cfg.env_cfg = dict(cfg.get('env_cfg', {}), dist_cfg=dict(backend='gloo'))
+    if launcher == 'slurm':
+        _env_from_slurm()
     cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None)
     _replace_type(cfg.model, 'SyncBN', 'BN')
     if not dist.is_initialized():
         dist.init_process_group('gloo')
+
+
+def _env_from_slurm():
+    """torch's env:// rendezvous from srun's variables, as mmengine's `_init_dist_slurm` sets it (which
+    cannot run without CUDA: it takes the local rank modulo the GPU count)."""
+    import subprocess
+    nodes = os.environ['SLURM_NODELIST']
+    first = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True, text=True).stdout.split()
+    os.environ.setdefault('MASTER_ADDR', first[0] if first else '127.0.0.1')
+    os.environ.setdefault('MASTER_PORT', '29500')  # mmengine's default; the Slurm array sets one per job
+    os.environ.update(RANK=os.environ['SLURM_PROCID'], WORLD_SIZE=os.environ['SLURM_NTASKS'],
+                      LOCAL_RANK=os.environ.get('SLURM_LOCALID', '0'))
 
 
 def _replace_type(node, old, new):
@@ -97,8 +112,9 @@ _BORDER_METRICS = {'CocoMetric': 'BorderCocoMetric', 'IoUMetric': 'BorderIoUMetr
                    'ClassIoUMetric': 'BorderIoUMetric'}
 
 
-def resolve_config(run, run_dir, border=False):
-    """The run's full config: its variant's base + patches + cfg_options + seed + work dir."""
+def resolve_config(run, run_dir, border=False, vis_backends=()):
+    """The run's full config: its variant's base + patches + logging (TensorBoard + `vis_backends`, in the
+    grid's folder: harness/run/tracking.py) + cfg_options + seed + work dir."""
     cfg = read_config(str(run.variant.base))
     model = cfg.model
     if model.type != 'HarnessModel':
@@ -113,6 +129,7 @@ def resolve_config(run, run_dir, border=False):
     imports = list(cfg.get('custom_imports', {}).get('imports', []))
     cfg.custom_imports = dict(imports=imports + ['harness'] * ('harness' not in imports), allow_failed_imports=False)
     add_harness_hooks(cfg)
+    add_vis_backends(cfg, run, osp.dirname(osp.normpath(run_dir)), vis_backends)
     try:
         cfg.merge_from_dict(dict(v.cfg_options))
     except Exception as e:
@@ -126,7 +143,8 @@ def resolve_config(run, run_dir, border=False):
 
 
 def check_model(name, cfg):
-    """Build the model of `cfg` once (CPU, no weights loaded): ConfigError naming run `name` if it fails."""
+    """Build the model of `cfg` once (CPU, no weights loaded) and return it: ConfigError naming run `name`
+    if it fails."""
     from mmengine.registry import MODELS, DefaultScope
 
     try:
@@ -135,7 +153,7 @@ def check_model(name, cfg):
         with DefaultScope.overwrite_default_scope(cfg.get('default_scope')), warnings.catch_warnings(), \
                 quiet_logs(logging.ERROR):  # the build logs (patch summary) belong in the run's log
             warnings.simplefilter('ignore')
-            MODELS.build(cfg.model)
+            return MODELS.build(cfg.model)
     except HarnessError as e:
         raise ConfigError(f'{name}: {e}') from e
     except Exception as e:  # e.g. a cfg_options key the model does not take

@@ -3,6 +3,7 @@
 A grid is read and checked from its YAML file by `grid_schema.load_grid`, saved resolved next to its
 runs as grid.json and read back by `grid_json`; this module holds only what a grid *is*.
 """
+import copy
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,11 @@ from ..errors import ConfigError, one_line
 
 PACKAGE_SCOPES = ('mmdet::', 'mmseg::')  # bases kept as strings; mmengine resolves them in the package
 RESOLVED_FORMAT = 'posharness.grid/1'
+# The position probe's settings (`probe:` in a grid, the options of tools/probe_position.py): size None is
+# the size the run trains at; images: 'val' (the config's own test / val images), 'synthetic' (the seed
+# paper's black / white / noise images) or folders; one probe per seed, averaged; at most `max_images`
+# natural images per source.
+PROBE_DEFAULTS = dict(size=None, images=['val'], seeds=[0], max_images=32)
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,11 @@ class Variant:
     solo_coords: bool = True
     cfg_options: dict = field(default_factory=dict, hash=False)  # grid-level, updated by the variant's
     description: str = ''
+    # Where the backbone's weights come from (harness/run/pretrain.py): 'imagenet' (the base config's own
+    # init_cfg), 'matched' (an mmpretrain classifier pretrained with this variant's backbone padding,
+    # settings in `pretrain`) or 'scratch' (random init).
+    init: str = 'imagenet'
+    pretrain: dict | None = field(default=None, hash=False)  # {config, data_root, seed, cfg_options, cache_dir}
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,8 @@ class Grid:
     variants: list
     baseline: str
     border: bool = False  # evaluate with the border-stratified metrics (harness/evaluation/)
-    probe: bool = False  # run the position read-out probe on every trained backbone
+    probe: dict | None = None  # PROBE_DEFAULTS-like settings: run the position probe on every trained backbone
+    vis_backends: list = field(default_factory=list)  # 'wandb' / 'mlflow' / mmengine backend dicts (run/tracking.py)
 
     def variant(self, name):
         """The variant called `name` (KeyError if none)."""
@@ -72,10 +84,19 @@ class Grid:
                 raise ConfigError(f'{source}: format: got {_show(d.get("format"))}; expected {RESOLVED_FORMAT!r}')
             variants = [Variant(**{**v, 'base': _base_from_str(v['base'])}) for v in d['variants']]
             return cls(d['name'], Path(d['path']), d['description'], list(d['seeds']), list(d['metrics']),
-                       dict(d['references']), variants, d['baseline'], d.get('border', False), d.get('probe', False))
+                       dict(d['references']), variants, d['baseline'], d.get('border', False),
+                       probe_settings(d.get('probe')), list(d.get('vis_backends', [])))
         except (KeyError, TypeError, AttributeError) as e:
             raise ConfigError(f'{source}: malformed resolved grid ({type(e).__name__}: {e}); '
                               f'expected the output of dump_resolved') from None
+
+
+def probe_settings(value):
+    """Probe settings from grid.json: None when off; `true` (written before probe settings existed) is the
+    defaults; a mapping fills in missing defaults."""
+    if value is None or value is False:
+        return None
+    return copy.deepcopy(PROBE_DEFAULTS) if value is True else {**copy.deepcopy(PROBE_DEFAULTS), **value}
 
 
 def _show(value, limit=60):

@@ -18,11 +18,12 @@ def dump_resolved(grid):
     """The resolved grid as a JSON-serialisable dict (saved as grid.json next to the runs)."""
     variants = [{'name': v.name, 'base': str(v.base), 'baseline': v.baseline, 'padding': copy.deepcopy(v.padding),
                  'coordconv': copy.deepcopy(v.coordconv), 'solo_coords': v.solo_coords,
-                 'cfg_options': copy.deepcopy(v.cfg_options), 'description': v.description} for v in grid.variants]
+                 'cfg_options': copy.deepcopy(v.cfg_options), 'description': v.description, 'init': v.init,
+                 'pretrain': copy.deepcopy(v.pretrain)} for v in grid.variants]
     return {'format': RESOLVED_FORMAT, 'name': grid.name, 'path': str(grid.path), 'description': grid.description,
             'baseline': grid.baseline, 'seeds': list(grid.seeds), 'metrics': list(grid.metrics),
             'references': copy.deepcopy(grid.references), 'variants': variants, 'border': grid.border,
-            'probe': grid.probe,
+            'probe': grid.probe, 'vis_backends': copy.deepcopy(grid.vis_backends),
             'runs': [r.name for r in grid.runs()]}
 
 

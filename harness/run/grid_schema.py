@@ -14,13 +14,16 @@ import yaml
 
 from ..errors import ConfigError, one_line
 from ..paths import REPO_ROOT
-from ..patch.modes import SCOPES, canonical_mode
+from ..patch.modes import NONE_RESAMPLE, SCOPES, canonical_mode
 from .grid import PACKAGE_SCOPES, Grid, Variant, _show
+from .grid_pretrain import PretrainFields
+from .grid_probe import ProbeFields
 
 GRID_KEYS = ('name', 'description', 'base', 'baseline', 'seeds', 'metrics', 'cfg_options', 'references',
-             'variants', 'border', 'probe')
-VARIANT_KEYS = ('name', 'base', 'baseline', 'padding', 'coordconv', 'solo_coords', 'cfg_options', 'description')
-PADDING_KEYS = ('mode', 'scope')
+             'variants', 'border', 'probe', 'init', 'pretrain', 'vis_backends')
+VARIANT_KEYS = ('name', 'base', 'baseline', 'padding', 'coordconv', 'solo_coords', 'cfg_options', 'description',
+                'init')
+PADDING_KEYS = ('mode', 'scope', 'resample')
 COORDCONV_KEYS = ('sites', 'with_r')
 _NAME_RE = re.compile(r'[A-Za-z0-9._-]+')
 _PLAIN = (str, int, float, bool, type(None))
@@ -49,7 +52,7 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-class _Parser:
+class _Parser(ProbeFields, PretrainFields):
     """Checks one grid file; `fail(where, what, expected)` is the only way an error leaves."""
 
     def __init__(self, path, root):
@@ -85,11 +88,12 @@ class _Parser:
             own = p.pop('baseline', None)
             ref = self._variant_ref(own, f'variants[{i}].baseline', names) if own is not None else baseline
             variants.append(Variant(baseline=ref, **p))
+        variants = self._with_init(data, raw, variants)  # init / pretrain: grid_pretrain.py
         references = self._references(data.get('references', {}), names)
         description = self._text(data.get('description', ''), 'description')
-        border, probe = (self._bool(data.get(k, False), k) for k in ('border', 'probe'))
+        border, probe = self._bool(data.get('border', False), 'border'), self._probe(data.get('probe', False))
         return Grid(name, self.path.resolve(), description, seeds, metrics, references, variants, baseline, border,
-                    probe)
+                    probe, self._vis_backends(data.get('vis_backends', [])))
 
     def _read(self):
         if not self.path.is_file():
@@ -144,14 +148,14 @@ class _Parser:
                 self.fail(f'{where}[{i}]', f'got {_show(item)}', 'a non-empty string')
         return list(value)
 
-    def _seeds(self, value):
+    def _seeds(self, value, where='seeds'):
         if not isinstance(value, list) or not value:
-            self.fail('seeds', f'got {_show(value)}', 'a non-empty list of distinct non-negative integers')
+            self.fail(where, f'got {_show(value)}', 'a non-empty list of distinct non-negative integers')
         for i, s in enumerate(value):
             if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-                self.fail(f'seeds[{i}]', f'got {_show(s)}', 'a non-negative integer')
+                self.fail(f'{where}[{i}]', f'got {_show(s)}', 'a non-negative integer')
             if s in value[:i]:
-                self.fail(f'seeds[{i}]', f'duplicate seed {s}', 'distinct seeds')
+                self.fail(f'{where}[{i}]', f'duplicate seed {s}', 'distinct seeds')
         return list(value)
 
     def _plain(self, value, where):
@@ -230,7 +234,26 @@ class _Parser:
         elif scope not in SCOPES:
             self.fail(f'{where}.scope', f'got {_show(scope)}',
                       f'one of {", ".join(SCOPES)} or a list of scopes / module-name globs')
-        return {'mode': mode, 'scope': scope}
+        if 'resample' not in raw:
+            return {'mode': mode, 'scope': scope}
+        if mode != 'none':
+            self.fail(f'{where}.resample', f'got {_show(raw["resample"])} with mode {mode}', 'resample only with mode none')
+        if raw['resample'] not in NONE_RESAMPLE:
+            self.fail(f'{where}.resample', f'got {_show(raw["resample"])}', f'one of {", ".join(NONE_RESAMPLE)}')
+        return {'mode': mode, 'scope': scope, 'resample': raw['resample']}
+
+    def _vis_backends(self, value):
+        """Extra experiment trackers (TensorBoard is always on): 'wandb', 'mlflow', or mmengine backend mappings."""
+        from .tracking import SHORT_NAMES
+        expected = f'a list of {", ".join(SHORT_NAMES)} or mappings like {{type: WandbVisBackend, init_kwargs: {{...}}}}'
+        if not isinstance(value, list):
+            self.fail('vis_backends', f'got {_show(value)}', expected)
+        for i, item in enumerate(value):
+            if isinstance(item, dict) and isinstance(item.get('type'), str):
+                self._plain(item, f'vis_backends[{i}]')
+            elif item not in SHORT_NAMES:
+                self.fail(f'vis_backends[{i}]', f'got {_show(item)}', expected)
+        return list(value)
 
     def _coordconv(self, raw, where):
         self._mapping(raw, where, 'a mapping like {sites: [mask_head_first], with_r: false}')

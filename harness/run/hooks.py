@@ -15,12 +15,14 @@ import torch
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
-from mmengine.runner import IterBasedTrainLoop
+from mmengine.runner import BaseLoop, IterBasedTrainLoop
+from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from ..errors import HarnessError
+from ..patch.provenance import META_KEY, PATCH_REPORT, check_patch, saved_patch
+from .data_position import skip_without_loading
 from .jsonio import write_json
 
-PATCH_REPORT = 'patch_report.json'
 FAILURE = 'failure.json'
 # Added to every run's config (by the grid runner and by tools/train.py) unless already there.
 HARNESS_HOOKS = ('PatchReportHook', 'NonFiniteLossHook', 'PreemptionHook', 'RngStateHook')
@@ -45,14 +47,55 @@ def add_harness_hooks(cfg):
 
 @HOOKS.register_module()
 class PatchReportHook(Hook):
-    """Saves the model's patch report as `patch_report.json` in the run's work dir."""
+    """The model's patch report: `patch_report.json` in the work dir and `meta['harness_patch']` in every
+    checkpoint; a loaded checkpoint (`load_from`, resume, tools/test.py) whose patch differs from the
+    model's is refused (`harness.patch.provenance.check_patch`).
+
+    The JSON is written once nothing more can be refused (after the checkpoint check, or when a loop
+    starts), so a refused resume leaves the work dir's report describing its own checkpoints.
+    """
     priority = 'VERY_LOW'
 
-    def before_run(self, runner):
+    def __init__(self):
+        self._written = False
+
+    @staticmethod
+    def _report(runner):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        report = getattr(model, 'harness_report', None)
-        if report is not None and runner.rank == 0:
+        return getattr(model, 'harness_report', None)
+
+    def _write(self, runner):
+        report = self._report(runner)
+        if report is not None and runner.rank == 0 and not self._written:
             write_json(os.path.join(runner.work_dir, PATCH_REPORT), report)
+        self._written = True
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        report = self._report(runner)
+        if report is not None:
+            checkpoint.setdefault('meta', {})[META_KEY] = report
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        # mmengine calls this for load_from and resume alike; the runner's own flags tell them apart, and
+        # only `Runner.train` has built its train loop by then (tests and validation leave it a config)
+        path = runner._load_from or (find_latest_checkpoint(runner.work_dir) if runner._resume else None)
+        purpose = ('resume' if runner._resume else
+                   'finetune' if isinstance(runner._train_loop, BaseLoop) else 'evaluate')
+        saved, source = saved_patch(checkpoint, path)
+        config = getattr(runner.cfg, 'filename', None) or f'of run {runner.experiment_name}'
+        note = check_patch(saved, self._report(runner), path or 'the resumed checkpoint', config, purpose, source)
+        if note:
+            runner.logger.info(f'[harness] {note}')
+        self._write(runner)
+
+    def before_train(self, runner):
+        self._write(runner)
+
+    def before_val(self, runner):
+        self._write(runner)
+
+    def before_test(self, runner):
+        self._write(runner)
 
 
 @HOOKS.register_module()
@@ -110,6 +153,8 @@ class PreemptionHook(Hook):
         if not _reached_by_every_rank(PreemptionHook.requested):
             return
         step = runner.iter + 1
+        # in mmengine's own log file: srun stops passing its tasks' output on once Slurm stops the job
+        runner.logger.info(f'[harness] SIGTERM: stopping after iteration {step}')
         if isinstance(runner.train_loop, IterBasedTrainLoop):
             path = self._save(runner, step)
             raise Preempted(f'SIGTERM: stopped after iteration {step} of {runner.max_iters}, checkpoint {path}; '
@@ -154,21 +199,26 @@ def _set_rng_state(state):
 
 
 class _RestoreAfterSkip:
-    """The train loop's data iterator, which sets the random state back once mmengine has fast-forwarded
-    past the `skip` batches already trained, i.e. just before the next batch is drawn."""
+    """The train loop's data iterator during mmengine's fast-forward over the `skip` batches already
+    trained. Where the samplers were put at batch `skip` directly (`positioned`, harness/run/data_position.py)
+    the fast-forward's `next()` calls load nothing; otherwise they replay the batches. Once past them,
+    just before the next batch is drawn, the saved random state (if any) is set back."""
 
-    def __init__(self, loop, skip, state):
+    def __init__(self, loop, skip, state, positioned=False):
         self._loop, self._it, self._skip, self._state = loop, loop.dataloader_iterator, skip, state
+        self._positioned = positioned
 
     def __iter__(self):
         return self
 
     def __next__(self):
         if self._skip == 0:
-            _set_rng_state(self._state)
+            if self._state is not None:
+                _set_rng_state(self._state)
             self._loop.dataloader_iterator = self._it  # out of the way from now on
+            return next(self._it)
         self._skip -= 1
-        return next(self._it)
+        return None if self._positioned else next(self._it)
 
 
 @HOOKS.register_module()
@@ -176,11 +226,12 @@ class RngStateHook(Hook):
     """Saves the random state (python, numpy, torch, CUDA) in every checkpoint and restores it on resume.
 
     mmengine restores weights, optimizer, schedulers and the iteration, and replays the data order
-    (it re-seeds the sampler and skips the batches already trained), but not the random state, so a
-    resumed run draws other dropout masks and augmentations than an uninterrupted one. With this hook
-    a single-process run resumed from iteration k is bit-identical to one that never stopped. The
-    state is restored after mmengine's fast-forward over the first k batches (which draws random
-    numbers in the data pipeline), exactly where it was saved. The checkpoint holds rank 0's state
+    (it re-seeds the sampler and loads the batches already trained, to skip them), but not the random
+    state, so a resumed run draws other dropout masks and augmentations than an uninterrupted one. With
+    this hook a single-process run resumed from iteration k is bit-identical to one that never stopped.
+    On resume it also puts the samplers at batch k directly (harness/run/data_position.py), so the k
+    skipped batches are not loaded (a replay is kept only for samplers of unknown state), and the
+    random state is restored after that fast-forward, exactly where it was saved. The checkpoint holds rank 0's state
     only (mmengine saves on rank 0), so a distributed run keeps mmengine's behaviour (logged).
     """
     priority = 'VERY_LOW'
@@ -202,11 +253,13 @@ class RngStateHook(Hook):
             runner.logger.info('[harness] distributed resume: random state not restored (saved on rank 0 only)')
 
     def before_train_epoch(self, runner):
-        if self._pending is None:
-            return
         state, self._pending = self._pending, None
         loop = runner.train_loop
-        if isinstance(loop, IterBasedTrainLoop) and loop.iter > 0:
-            loop.dataloader_iterator = _RestoreAfterSkip(loop, loop.iter, state)
-        else:  # an epoch loop resumes at an epoch boundary: nothing is skipped
+        if isinstance(loop, IterBasedTrainLoop) and loop.iter > 0:  # resumed: k batches to skip
+            positioned = skip_without_loading(loop, loop.iter)
+            runner.logger.info(f'[harness] resuming at iteration {loop.iter}: ' + (
+                'data position restored from the samplers, no batch loaded' if positioned else
+                'samplers of unknown state, so mmengine replays the batches already trained'))
+            loop.dataloader_iterator = _RestoreAfterSkip(loop, loop.iter, state, positioned)
+        elif state is not None:  # an epoch loop resumes at an epoch boundary: nothing is skipped
             _set_rng_state(state)

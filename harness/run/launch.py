@@ -31,11 +31,28 @@ class Launcher:
             return [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={self.gpus}',
                     f'--master_port={_free_port()}', tool, *args, '--launcher', 'pytorch']
         # slurm: inside an allocation (sbatch / salloc); extra srun flags through SRUN_ARGS, like
-        # mmdet's tools/slurm_train.sh.
-        per_node = min(self.gpus, 8)
-        return ['srun', f'--ntasks={self.gpus}', f'--ntasks-per-node={per_node}', f'--gres=gpu:{per_node}',
+        # mmdet's tools/slurm_train.sh. gpus=0: one CPU process (a CPU partition, the Slurm tests).
+        per_node = min(max(self.gpus, 1), 8)
+        gres = [f'--gres=gpu:{per_node}'] if self.gpus else []
+        return ['srun', f'--ntasks={max(self.gpus, 1)}', f'--ntasks-per-node={per_node}', *gres,
                 '--kill-on-bad-exit=1', *os.environ.get('SRUN_ARGS', '').split(),
                 sys.executable, '-u', tool, *args, '--launcher', 'slurm']
+
+
+def terminate(proc):
+    """Pass SIGTERM on to a child. An `srun` child inside a Slurm job is not signalled itself: srun
+    answers SIGTERM by killing its tasks at once, before tools/train.py has saved its checkpoint
+    (seen on Slurm 22.05). The job's steps get it instead (`scancel --signal=TERM JOB`: every step, not
+    the batch script; the job's state does not change), as Slurm itself delivers a preemption. Only in a
+    batch job (sbatch sets ENVIRONMENT=BATCH), whose steps are all the runner's; under salloc one of
+    them could be the user's own shell."""
+    if proc.poll() is not None:
+        return
+    job = os.environ.get('SLURM_JOB_ID')
+    if job and os.environ.get('ENVIRONMENT') == 'BATCH' and proc.args and proc.args[0] == 'srun':
+        subprocess.run(['scancel', '--signal=TERM', job], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        proc.send_signal(signal.SIGTERM)
 
 
 def _free_port():

@@ -6,17 +6,17 @@ either no result (the run is resumed from its last checkpoint next time) or a wh
 skipped). Training and evaluation are child processes (`launch`), and a lock file (flock, released
 by the kernel when the runner dies, however it dies) stops two runners from working on one grid at once.
 
-Before anything runs, every run's config is resolved and every variant's model is built once (a
-padding scope or CoordConv site that matches nothing, or a bad `cfg_options` key, fails here), and
-every dataset is checked: bad input is one `error:` line and exit 2, and no run starts. An error
-that only shows when the model sees data (e.g. padding `none` on a layer wider than its input) fails
-that run: its results.json says why, and the grid goes on.
+Before anything runs, every run's config is resolved, every variant's model is built once and run on
+one image of its training input size on CPU (`preflight`: a padding scope or CoordConv site that
+matches nothing, a bad `cfg_options` key, or padding `none` on a layer wider than its input fails
+here), and every dataset is checked: bad input is one `error:` line and exit 2, and no run starts. An
+error that only shows on other data (e.g. a test image smaller than the training size) fails that
+run: its results.json says why, and the grid goes on.
 
 SIGTERM (Slurm preemption, scancel, kill): the runner passes it on to the running child (tools/train.py
 then checkpoints the current iteration and exits 143), waits for it, writes no result for that run,
 starts nothing more and exits 143. Rerunning the same command (a requeue) resumes where it stopped.
 """
-import fcntl
 import os
 import os.path as osp
 import signal
@@ -26,7 +26,7 @@ import time
 from datetime import datetime, timezone
 
 from ..data.checks import check_data
-from ..errors import ConfigError, DatasetError, HarnessError
+from ..errors import ConfigError, DatasetError
 from .checkpoints import resume_point
 from .cli import EXIT_BAD_INPUT, EXIT_NON_FINITE
 from .config import check_model, check_writable_dir, resolve_config
@@ -35,7 +35,10 @@ from .grid_json import GRID_JSON, dump_resolved
 from .grid_schema import load_grid
 from .hooks import FAILURE, Preempted
 from .jsonio import read_json, write_json
-from .launch import TOOLS, Launcher, run_child
+from .launch import TOOLS, Launcher, run_child, terminate
+from .lock import GridLock
+from .preflight import forward_check
+from .pretrain import PRETRAIN_DIR, PretrainStage
 from .results import METRICS, PROBE, RESULTS, TRAIN_DONE, write_result
 
 
@@ -48,6 +51,8 @@ class GridRunner:
         self.launcher, self.verbose, self.report_dir, self.log = launcher, verbose, report_dir, log
         self._stop = False  # SIGTERM received
         self._child = None  # the child process running now
+        # init: matched -> the classifiers to pretrain first (harness/run/pretrain.py), cached under the work root
+        self.pretrain = PretrainStage(self.runs, osp.join(work_root, PRETRAIN_DIR), launcher, log)
 
     def plan(self):
         """[(run, state)] with state done / failed / resume / new."""
@@ -63,44 +68,47 @@ class GridRunner:
 
     def resolve_all(self):
         """Every run's config, resolved before anything runs: a bad base or override fails here."""
-        return {run.name: resolve_config(run, osp.join(self.dir, run.name), self.grid.border) for run in self.runs}
+        return {run.name: self.pretrain.apply(run, resolve_config(run, osp.join(self.dir, run.name), self.grid.border,
+                                                               self.grid.vis_backends))
+                for run in self.runs}
 
     def check_models(self, configs):
-        """Build each variant's model once: a bad padding scope, CoordConv site or model key fails here."""
+        """Build each variant's model once and run it on one image of its training input size (`preflight`):
+        a bad padding scope, CoordConv site or model key, or a layer too wide for its input, fails here."""
         checked = set()
         for run in self.runs:
             if run.variant.name not in checked:
-                check_model(run.name, configs[run.name])
+                model = check_model(run.name, configs[run.name])
+                self.pretrain.check_variant(run.name, run.variant, model)  # backbone init fits (pretrain.py)
+                note = forward_check(run.name, model, configs[run.name])
+                if note:
+                    self.log(note)
                 checked.add(run.variant.name)
 
     def dry_run(self):
         self.check_models(self.resolve_all())
+        for line in self.pretrain.describe():
+            self.log(line)
         for i, (run, state) in enumerate(self.plan(), 1):
             d = osp.join(self.dir, run.name)
             cmd = self.launcher.command('train.py', [osp.join(d, 'config.py'), '--work-dir', d, '--resume'])
             self.log(f'[{i}/{len(self.runs)}] {run.name} ({state}): {" ".join(cmd)}')
 
-    def run(self):
+    def run(self, report=True):
+        """Every unfinished run, then the report. `report=False`: the runs only, holding the grid's lock
+        shared and each run's own (a Slurm array element runs one run this way, harness/run/slurm_run.py)."""
         configs = self.resolve_all()  # bad input fails here, before anything is created
         self.check_models(configs)
         self._check_data(configs)
+        self.pretrain.check_data()
         check_writable_dir(self.dir)
         if self.report_dir is not None:
             check_writable_dir(self.report_dir, 'report dir')
-        try:
-            lock = open(osp.join(self.dir, '.lock'), 'w')
-        except OSError as e:
-            raise ConfigError(f'work dir {self.dir}: cannot create its lock file ({e.strerror}); '
-                              'expected a writable folder') from None
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise HarnessError(f'{self.dir}: another run_ablation is working on this grid (lock {lock.name}); '
-                               'expected one runner per grid: wait for it, or use another --work-dir')
+        lock = GridLock(self.dir, None if report else ','.join(r.name for r in self.runs))
         on_main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, self._on_sigterm) if on_main_thread else None
         try:
-            return self._run(configs)
+            return self._run(configs, report)
         finally:
             if on_main_thread and previous is not None:
                 signal.signal(signal.SIGTERM, previous)
@@ -111,8 +119,8 @@ class GridRunner:
         the whole process group or job, only sets its stop flag once more)."""
         self._stop = True
         child = self._child
-        if child is not None and child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+        if child is not None:
+            terminate(child)
 
     def _spawn(self, cmd, log_path):
         """`_run_child`, with the child known to the SIGTERM handler while it runs."""
@@ -124,13 +132,13 @@ class GridRunner:
     def _started(self, proc):
         self._child = proc
         if self._stop:  # SIGTERM arrived while it was being started
-            proc.send_signal(signal.SIGTERM)
+            terminate(proc)
 
     def _preempted(self, finished):
         return Preempted(f'grid {self.grid.name}: stopped by SIGTERM with {finished} of {len(self.runs)} runs '
                          'finished; rerun the same command to resume')
 
-    def _run(self, configs):
+    def _run(self, configs, report=True):
         write_json(osp.join(self.dir, GRID_JSON), dump_resolved(self.grid))
         env = environment()
         plan = self.plan()
@@ -138,6 +146,8 @@ class GridRunner:
         finished = len(self.runs) - len(todo)
         self.log(f'grid {self.grid.name}: {len(self.runs)} runs, {finished} already finished, '
                  f'work dir {self.dir}')
+        if todo and not self.pretrain.run(self._spawn, lambda: self._stop):  # matched pretraining first
+            raise self._preempted(finished)
         t0 = time.time()
         for k, run in enumerate(todo, 1):
             if self._stop:
@@ -155,6 +165,8 @@ class GridRunner:
                      f'(grid {elapsed:.0f} s, about {eta:.0f} s left)')
         if self._stop:
             raise self._preempted(finished)
+        if not report:
+            return None
         from ..report.write import write_report
         try:
             out = write_report(self.dir, self.report_dir)
@@ -187,7 +199,13 @@ class GridRunner:
         os.replace(tmp, cfg_path)
         log_path = osp.join(d, 'run.log')
 
-        failure = None
+        failure = self.pretrain.prepare(run, d, cfg)  # writes init.json; a failed matched pretraining fails the run
+        if failure is not None:
+            if failure.pop('retry'):
+                self.log(f'    {run.name}: {failure["reason"]} (no result written; rerun to retry)')
+                return 'crashed'
+            write_result(run, d, cfg, env, started, time.time() - t, failure)
+            return 'failed'
         if not osp.exists(osp.join(d, TRAIN_DONE)):
             code, error = self._spawn(self.launcher.command('train.py', [cfg_path, '--work-dir', d, '--resume']),
                                       log_path)
@@ -206,23 +224,32 @@ class GridRunner:
                 return 'preempted'
             if code != 0:
                 failure = dict(reason=error or f'tools/test.py exited with code {code}; see {log_path}')
+        probe = None
         if failure is None and self.grid.probe:
-            self._probe(run, d, log_path)
+            probe = self._probe(run, d, log_path)
             if self._stop:
                 return 'preempted'
         if failure is None or code in (EXIT_BAD_INPUT, EXIT_NON_FINITE):
-            write_result(run, d, cfg, env, started, time.time() - t, failure)
-            return 'failed' if failure else 'done'
+            return write_result(run, d, cfg, env, started, time.time() - t, failure, probe)  # failed without metrics
         # A crash we cannot classify (killed child, OOM, bug): no result, so a rerun retries it.
         self.log(f'    {run.name}: {failure["reason"]} (no result written; rerun to retry)')
         return 'crashed'
 
     def _probe(self, run, d, log_path):
-        """The position read-out probe on the trained backbone; a failed probe does not fail the run."""
+        """The position read-out probe on the trained backbone, with the grid's probe settings. Returns its
+        record for results.json: a failed probe does not fail the run, it is recorded as failed, with why."""
+        settings = self.grid.probe
         if read_json(osp.join(d, PROBE)) is not None:
-            return
+            return dict(settings, status='done', error=None)
         self.log(f'    {run.name}: probing position information ...')
-        cmd = [sys.executable, osp.join(TOOLS, 'probe_position.py'), d, '--out', osp.join(d, PROBE)]
+        cmd = [sys.executable, osp.join(TOOLS, 'probe_position.py'), d, '--out', osp.join(d, PROBE),
+               '--images', *settings['images'], '--seeds', *map(str, settings['seeds']),
+               '--max-images', str(settings['max_images'])]
+        if settings['size']:
+            cmd += ['--size', *map(str, settings['size'])]
         code, error = self._spawn(cmd, log_path)
         if code != 0:
-            self.log(f'    {run.name}: probe failed ({error or f"exit code {code}"}; see {log_path})')
+            reason = error or f'tools/probe_position.py exited with code {code}; see {log_path}'
+            self.log(f'    {run.name}: probe failed ({reason})')
+            return dict(settings, status='failed', error=reason)
+        return dict(settings, status='done', error=None)

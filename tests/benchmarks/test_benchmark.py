@@ -1,5 +1,4 @@
 """tools/benchmark.py's plumbing: rounds, ratios, the report, error rows. Tiny sizes and repeats; no timing asserts."""
-import importlib.util
 import re
 import subprocess
 
@@ -8,15 +7,13 @@ import torch
 
 from benchmarks import coco_eval, models, timing
 from harness.paths import REPO_ROOT
+from tool_loader import load_tool
 
 ROOT = REPO_ROOT
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location('benchmark_tool', ROOT / 'tools' / 'benchmark.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('benchmark')
 
 
 @pytest.fixture(scope='module')
@@ -153,3 +150,15 @@ def test_torch_reflect_control_pads_as_the_harness_does():
     x = torch.randn(2, 3, 11, 13)
     torch.testing.assert_close(theirs(x), ours(x))
     assert not torch.allclose(theirs(x), stock(x))
+
+
+def test_partial_cache_row_compares_the_old_2d_cache_with_the_1d_one(tool, tmp_path):
+    """Plumbing of the partial-cache measurement: both caches on the same sizes, same features, bytes in the row."""
+    out = tmp_path / 'b.md'
+    assert tool.main(['--device', 'cpu', '--only', 'partial-cache/*', '--partial-sizes', '3', '--out', str(out)]) == 0
+    text = out.read_text()
+    row = next(line for line in text.splitlines() if line.startswith('| Mask R-CNN R-18-FPN backbone + neck, partial'))
+    cells = [c.strip() for c in row.strip('|').split('|')]
+    assert cells[0].endswith('3 sizes') and re.fullmatch(r'\*\*\d+x less\*\*', cells[1]), cells
+    assert cells[6].endswith('KiB') and cells[7].endswith('MiB')
+    assert re.search(r'partial-cache/sizes: 26 partial layers .* features of the two agree to \S+ \(relative\)', text)

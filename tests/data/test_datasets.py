@@ -4,7 +4,6 @@ The tiny sets must load with the readers mmdet and mmseg use (pycocotools, the C
 names), position must decide their labels, and every checker failure must be a one-line
 DatasetError naming the offending file.
 """
-import importlib.util
 import json
 import re
 import subprocess
@@ -21,16 +20,13 @@ from harness.data import (CITYSCAPES_CLASSES, CITYSCAPES_LABELS, COCO_CLASSES, L
                           check_cityscapes, check_coco, ensure_tiny_data, make_tiny_cityscapes, make_tiny_coco)
 from harness.errors import DatasetError
 from harness.paths import REPO_ROOT
+from tool_loader import load_tool
 
 REPO = REPO_ROOT
 GT_SUFFIXES = ('labelIds', 'labelTrainIds', 'instanceIds', 'color')
 
 
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(f'_tool_{name}', REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_tool = load_tool
 
 
 @pytest.fixture(scope='module')

@@ -1,7 +1,6 @@
 """The position-leak audit: leak scores per mode, uneven stride-2 padding ("Mind the Pad"), every shipped
 config, and one-line CLI errors."""
 import glob
-import importlib.util
 import json
 import os
 
@@ -9,6 +8,7 @@ import pytest
 
 from harness.diagnose import audit, format_report, uneven_padding
 from harness.paths import REPO_ROOT
+from tool_loader import load_tool
 
 ROOT = str(REPO_ROOT)
 SMOKE = os.path.join(ROOT, 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py')
@@ -62,6 +62,19 @@ def test_a_mode_that_cannot_run_is_reported_not_raised():
     assert 'error' in format_report(result)
 
 
+def test_none_is_measured_once_per_resample_rule(capsys, one_line_errors):
+    rules = ['input', 'output', 'output-corners', 'replicate']
+    result = audit(SMOKE, modes=['zeros', 'none'], size=(96, 96), resample=rules)
+    assert list(result['leak']) == ['zeros'] + [f'none:{r}' for r in rules] and not result['errors']
+    for rule in rules:  # constant image, no invented border: constant features under every rule
+        assert max(result['leak'][f'none:{rule}'].values()) < 1e-6, (rule, result['leak'][f'none:{rule}'])
+    assert 'none:output-corners' in format_report(result)
+    tool = _tool()
+    cases = {'bad rule': ([SMOKE, '--padding', 'none', '--resample', 'cubic'], "--resample: unknown resample rule 'cubic'"),
+             'no none': ([SMOKE, '--padding', 'zeros', '--resample', 'input'], 'mode none is not among --padding')}
+    one_line_errors(tool.main, cases, 'tools/audit_position.py', [SMOKE, '--resample', 'nope'], 'unknown resample rule')
+
+
 @pytest.mark.parametrize('config', CONFIGS, ids=[os.path.relpath(p, os.path.join(ROOT, 'configs')) for p in CONFIGS])
 def test_audit_runs_on_every_shipped_config(config):
     seg = 'cityscapes' in config
@@ -74,10 +87,7 @@ def test_audit_runs_on_every_shipped_config(config):
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location('audit_position', os.path.join(ROOT, 'tools/audit_position.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('audit_position')
 
 
 def test_cli_writes_json_and_bad_input_is_one_line(tmp_path, capsys, one_line_errors):

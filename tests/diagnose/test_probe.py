@@ -1,6 +1,5 @@
 """The position read-out probe (PosENet, Islam et al. ICLR 2020): targets, the zeros-vs-circular claim,
 the raw-pixel control, trained run dirs as input, and one-line CLI errors."""
-import importlib.util
 import json
 import os
 
@@ -13,6 +12,7 @@ from harness import convert_padding
 from harness.patch import BorderMixin
 from harness.diagnose import STRIPES, TARGETS, load_backbone, make_targets, probe_backbone, synthetic_inputs
 from harness.paths import REPO_ROOT
+from tool_loader import load_tool
 
 ROOT = str(REPO_ROOT)
 SMOKE = os.path.join(ROOT, 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py')
@@ -20,10 +20,7 @@ MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location('probe_position', os.path.join(ROOT, 'tools/probe_position.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('probe_position')
 
 
 def test_targets_shapes_and_ranges():
@@ -95,12 +92,13 @@ def run_dir(tmp_path):
     with torch.no_grad():
         model.backbone.conv1.weight.normal_(generator=torch.Generator().manual_seed(5))
     ckpt = tmp_path / 'iter_3.pth'
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    # as training saves it: PatchReportHook puts the patch report in every checkpoint's meta
+    torch.save({'state_dict': model.state_dict(), 'meta': {'harness_patch': model.harness_report}}, ckpt)
     (tmp_path / 'last_checkpoint').write_text(str(ckpt))
     return tmp_path, model.backbone.conv1.weight.detach().clone()
 
 
-def test_run_dir_gives_the_trained_backbone_with_its_padding(run_dir, tmp_path):
+def test_run_dir_gives_the_trained_backbone_with_its_padding(run_dir, tmp_path, repo_tiny_data):
     path, conv1 = run_dir
     backbone, info = load_backbone(str(path))
     assert info['padding'] == 'circular' and info['checkpoint'] == str(path / 'iter_3.pth')
@@ -129,3 +127,88 @@ def test_cli_bad_input_is_one_line(tmp_path, one_line_errors):
     tool = _tool()
     one_line_errors(tool.main, cases, 'tools/probe_position.py', [str(tmp_path / 'nope.py')],
                     'nope.py: not found; expected a config file or a run dir')
+
+
+# ------------------------------------------------------------------ what the probe looks at: sources, size, seeds
+
+def _folder(path, n, size=(40, 60)):
+    from PIL import Image
+    path.mkdir(parents=True)
+    for i in range(n):
+        Image.new('RGB', (size[1], size[0]), (10 * i, 0, 0)).save(path / f'{i:02d}.png')
+    return path
+
+
+def test_probe_inputs_sources_sizes_and_caps(tmp_path):
+    from harness.diagnose.probe_inputs import probe_inputs, probe_size, val_folder
+    from harness.errors import ConfigError, DatasetError
+    val = _folder(tmp_path / 'val' / 'city', 10)
+    train = _folder(tmp_path / 'train', 1, size=(24, 48))
+    cfg = Config(dict(
+        train_dataloader=dict(dataset=dict(data_root=str(tmp_path), data_prefix=dict(img_path='train'), pipeline=[])),
+        test_dataloader=dict(dataset=dict(data_root=str(tmp_path), data_prefix=dict(img_path='val')))))
+    assert val_folder(cfg) == os.path.join(str(tmp_path), 'val')
+    assert probe_size(cfg) == ((24, 48), f'the training input size: as stored (no resize in the training pipeline; '
+                                         f'{train / "00.png"})')
+    assert probe_size(cfg, [16, 32]) == ((16, 32), 'set')
+    # val: natural images only, at the probe size, at most max_images of them, split 3:1
+    tr, te, used = probe_inputs(['val'], cfg, (16, 32), seed=0, max_images=8)
+    assert (len(tr), len(te)) == (6, 2) and all(k == 'natural' and im.shape == (3, 16, 32) for k, im in tr + te)
+    assert used == [dict(source='val', folder=os.path.join(str(tmp_path), 'val'), train=6, test=2)]
+    # another seed draws other images; synthetic: the paper's images; sources add up in order
+    other = probe_inputs(['val'], cfg, (16, 32), seed=1, max_images=8)[0]
+    assert sorted(int(im[0, 0, 0]) for _, im in tr) != sorted(int(im[0, 0, 0]) for _, im in other)
+    tr, te, used = probe_inputs(['synthetic', str(val)], cfg, (16, 32), seed=0)
+    assert [u['train'] for u in used] == [30, 8] and [u['test'] for u in used] == [10, 2]
+    assert {k for k, _ in te[:10]} == {'black', 'white', 'noise'} and {k for k, _ in te[10:]} == {'natural'}
+    with pytest.raises(DatasetError, match=r"^probe images val: the config's evaluation images .*nowhere: folder not "
+                                           r'found; expected a folder'):
+        probe_inputs(['val'], Config(dict(test_dataloader=dict(dataset=dict(data_root=str(tmp_path / 'nowhere'))))),
+                     (16, 32), 0)
+    with pytest.raises(ConfigError, match=r'^probe size: cannot tell the size the config trains at \(the config has no '
+                                          r'train_dataloader\.dataset\); expected a size'):
+        probe_size(Config(dict()))
+
+
+def test_cli_defaults_to_the_training_size_and_own_val_images(run_dir, tmp_path, repo_tiny_data):
+    """The smoke Mask R-CNN trains on data/tiny_coco's 128x128 images as stored and is evaluated on its
+    16 val images: with no --size / --images the probe uses exactly those (12 read-out train, 4 test)."""
+    path, _ = run_dir
+    out = _tool().main([str(path), '--iters', '3'])
+    assert out['inputs']['size'] == [128, 128] and out['inputs']['size_from'].startswith('the training input size: as '
+                                                                                        'stored')
+    assert out['inputs']['images'] == [dict(source='val', folder='data/tiny_coco/val2017', train=12, test=4)]
+    assert out['inputs']['train'] == {'natural': 12} and out['inputs']['test'] == {'natural': 4}
+    assert (out['seed'], out['seeds']) == (0, [0]) and out['readout']['feature_grid'] == [16, 16]
+
+
+def test_cli_seeds_are_averaged_and_each_is_reproducible(run_dir):
+    """--seeds 0 1: metrics are the mean of the two probes, and each equals a separate --seed run."""
+    path, _ = run_dir
+    tool = _tool()
+    args = [str(path), '--iters', '5', '--size', '64', '64', '--images', 'synthetic']
+    both = tool.main(args + ['--seeds', '0', '1'])
+    single = {s: tool.main(args + ['--seed', str(s)]) for s in (0, 1)}
+    assert [p['seed'] for p in both['per_seed']] == [0, 1] and both['seed'] is None and both['seeds'] == [0, 1]
+    for p in both['per_seed']:
+        assert p['metrics'] == single[p['seed']]['metrics'] and p['raw_pixels'] == single[p['seed']]['raw_pixels']
+    assert single[0]['metrics'] != single[1]['metrics']
+    for key, value in both['metrics'].items():
+        assert value == pytest.approx((single[0]['metrics'][key] + single[1]['metrics'][key]) / 2, abs=1e-12), key
+
+
+def test_read_out_too_large_for_memory_is_refused_in_one_line(monkeypatch):
+    """The read-out unfolds its features once: n x c x k^2 x oh x ow floats. At a real training size (e.g.
+    ResNet-50 at 800x1333: 3840 channels on 100x167) that is tens of GiB, so the probe says so instead of
+    being killed for memory."""
+    import harness.diagnose.probe as probe_module
+    from harness.errors import ConfigError
+    x = torch.zeros(4, 10, 12, 12)
+    need = 4 * 10 * 9 * 10 * 10 * 4  # bytes: 4 images, 10 channels, 3x3 windows, 10x10 outputs, float32
+    monkeypatch.setattr(probe_module, '_available_memory', lambda: need - 1)
+    with pytest.raises(ConfigError, match=r'^the read-out needs 0\.0 GiB for 4 images of 10 channels on a \(12, 12\) '
+                                          r'feature grid, .*; expected a smaller probe size'):
+        probe_module.probe_features(x, x, ['noise'] * 4, (96, 96), iters=1)
+    monkeypatch.setattr(probe_module, '_available_memory', lambda: need)
+    assert set(probe_module.probe_features(x, x, ['noise'] * 4, (96, 96), iters=1)['metrics']) == {
+        f'probe/{t}_{m}' for t in TARGETS for m in ('spc', 'mae')}

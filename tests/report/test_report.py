@@ -520,3 +520,43 @@ def test_probe_table_and_other_metrics(border_grid, tmp_path):
     other = _section(md, 'Other metrics')
     assert _md_row(other, 'extra/throughput')[1] == '7.5 ± 0.7071'
     assert 'probe/' not in other
+
+
+def test_failed_probe_is_shown(tmp_path):
+    """A run whose probe failed is done (its AP stands) but has no probe/* values: the report says which run
+    and why, in the probe section and with the other problems, and states what the others were probed on."""
+    work = tmp_path / 'probed'
+    work.mkdir()
+    (work / 'grid.json').write_text(json.dumps({'name': 'probed', 'seeds': [0, 1], 'baseline': 'zeros',
+                                                'variants': [{'name': 'zeros'}]}))
+    settings = {'size': None, 'images': ['val'], 'seeds': [0, 1], 'max_images': 32}
+    _write_run(work, 'zeros', 0, {'status': 'done', 'metrics': _coco(0.3, 0.2, **{'probe/H_spc': 0.5}),
+                                  'probe': dict(settings, status='done', error=None, input_size=[128, 128])})
+    _write_run(work, 'zeros', 1, {'status': 'done', 'metrics': _coco(0.3, 0.2),
+                                  'probe': dict(settings, status='failed', error='out of memory at 800x1333')})
+    md = (report.write_report(work, tmp_path / 'out') / 'report.md').read_text(encoding='utf-8')
+    probe = _section(md, 'Position read-out probe')
+    assert 'Probed on 128x128 (the training size), images val, seeds 0, 1 (results.json "probe").' in probe
+    assert 'Probe failed, so no probe values: zeros_seed1 (out of memory at 800x1333).' in probe
+    problems = _section(md, 'Failed, missing and unreadable runs')
+    assert 'Runs whose position probe failed' in problems and _md_row(problems, 'zeros_seed1') == [
+        'zeros_seed1', 'out of memory at 800x1333']
+    assert 'None: all' not in problems
+    assert _md_row(_section(md, 'Headline'), 'zeros')[2] == '2/2'
+
+
+def test_probe_keys_alone_still_mean_no_detections(tmp_path):
+    """A run that evaluated, detected nothing (mmdet's CocoMetric returns {}) and was then probed has only
+    probe/* keys: it is still a no-detections run (AP 0), not one whose AP is missing."""
+    work = tmp_path / 'solo'
+    work.mkdir()
+    (work / 'grid.json').write_text(json.dumps({'name': 'solo', 'seeds': [0, 1], 'baseline': 'solo',
+                                                'variants': [{'name': 'solo'}]}))
+    _write_run(work, 'solo', 0, {'status': 'done', 'metrics': {'probe/H_spc': 0.4, 'probe/H_mae': 0.2}})
+    _write_run(work, 'solo', 1, {'status': 'done', 'metrics': _coco(0.2, 0.1, **{'probe/H_spc': 0.6})})
+    out = tmp_path / 'out'
+    report.write_report_files(work, out)
+    rows = {r['run']: r for r in _rows(out / 'results.csv')}
+    assert rows['solo_seed0']['no_detections'] == 'yes' and float(rows['solo_seed0']['coco/segm_mAP']) == 0.0
+    assert rows['solo_seed1']['no_detections'] != 'yes'
+    assert float(rows['solo_seed0']['probe/H_spc']) == pytest.approx(0.4)

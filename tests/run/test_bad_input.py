@@ -6,11 +6,12 @@ nothing finished damaged: a grid command pointed at a work dir that holds a fini
 work dir byte-identical (a bad grid is refused before anything is created). Argparse's own errors
 keep argparse's format in every tool (the usage block, then one `<tool>: error: ...` line, exit 2).
 
-Decided here: an error that only shows when the model sees data (padding `none` on ASPP's dilated
-branches, wider than their input) fails that run, with the child's `error:` line as the reason in
-its results.json, and the grid goes on and exits 0 (`test_impossible_none_layer_fails_the_run_...`).
-Everything knowable before training (grid schema, padding scope, CoordConv sites, model keys, data)
-stops the grid before any run starts.
+Decided here: everything knowable before training (grid schema, padding scope, CoordConv sites, model
+keys, data, and whether every patched layer fits its input at the training size: the preflight forward
+pass) stops the grid before any run starts (`test_none_layer_too_wide_for_the_crop_fails_preflight`).
+An error that only shows on other data (a test image smaller than the training crop) fails that run,
+with the child's `error:` line as the reason in its results.json, and the grid goes on and exits 0
+(`test_impossible_none_layer_fails_the_run_...`).
 """
 import json
 import re
@@ -196,12 +197,26 @@ def test_bad_run_ablation_flags(tmp_path, finished, flags, pattern):
     assert _tree(work) == before
 
 
-def test_impossible_none_layer_fails_the_run_and_the_grid_goes_on(tmp_path):
+def test_none_layer_too_wide_for_the_crop_fails_preflight(tmp_path, finished):
     """deeplabv3 with padding none everywhere: ASPP's dilated 3x3 convs (dilation 9, extent 19) are taller
-    than the 16x32 features of a 128x256 crop. The model builds (the preflight passes), the first forward
-    pass raises PaddingError in the child, and each run is marked failed with that message."""
+    than the 16x32 features of its 128x256 training crop. The model builds; its one preflight forward pass
+    at the training size fails, naming the layer, before any run dir is touched."""
+    text = ('name: g\nbase: configs/smoke/deeplabv3_r18-d8_tiny-cityscapes.py\nbaseline: fcn\n'
+            'variants: [{name: fcn}, {name: none, padding: {mode: none, scope: all}}]\n')
+    _one_line_error(_run_grid(tmp_path, finished, text),
+                    r'^error: none_seed0: one forward pass at the training input size 128x256 \(the data_preprocessor '
+                    r'size \(crop\)\) on CPU: decode_head\.aspp_modules\.3\.conv: padding mode none needs a valid '
+                    r'Conv2d, but its kernel extent 19x19 is larger than its 16x32 input')
+
+
+def test_impossible_none_layer_fails_the_run_and_the_grid_goes_on(tmp_path):
+    """deeplabv3 with padding none everywhere, trained on 160x256 crops (the tiny images padded to the
+    data_preprocessor's size) and tested on the 128x256 images as stored: ASPP's dilated 3x3 convs
+    (dilation 9, extent 19) fit the 20x32 training features, so the preflight passes, but are taller than
+    the 16x32 test features. The test child raises PaddingError, and each run is marked failed with it."""
     grid = _grid(tmp_path, 'name: impossible\nbase: configs/smoke/deeplabv3_r18-d8_tiny-cityscapes.py\n'
-                           'baseline: none\nseeds: [0, 1]\ncfg_options: {train_cfg.max_iters: 2}\n'
+                           'baseline: none\nseeds: [0, 1]\n'
+                           'cfg_options: {train_cfg.max_iters: 1, model.data_preprocessor.size: [160, 256]}\n'
                            'variants: [{name: none, padding: {mode: none, scope: all}}]\n')
     proc = _cli(RUN + [grid, '--work-dir', tmp_path / 'work', '--report-dir', tmp_path / 'report'], timeout=900)
     assert proc.returncode == 0 and 'Traceback' not in proc.stderr, proc.stdout[-3000:] + proc.stderr[-3000:]

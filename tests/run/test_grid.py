@@ -203,6 +203,10 @@ ERRORS = [  # (id, grid text (None: no file), expected field path, expected text
      r'variants\[0\]\.padding\.scope', 'expected a non-empty list'),
     ('padding-scope-item', OK_HEAD + 'variants: [{name: a, padding: {mode: none, scope: [neck, ""]}}]\n',
      r'variants\[0\]\.padding\.scope\[1\]', 'expected a non-empty string'),
+    ('padding-resample-unknown', OK_HEAD + 'variants: [{name: a, padding: {mode: none, resample: cubic}}]\n',
+     r'variants\[0\]\.padding\.resample', "got 'cubic'; expected one of input, output, output-corners, replicate"),
+    ('padding-resample-not-none', OK_HEAD + 'variants: [{name: a, padding: {mode: reflect, resample: input}}]\n',
+     r'variants\[0\]\.padding\.resample', "got 'input' with mode reflect; expected resample only with mode none"),
     ('with-r-not-bool', OK_HEAD + 'variants: [{name: a, coordconv: {sites: [x], with_r: 1}}]\n',
      r'variants\[0\]\.coordconv\.with_r', 'got 1; expected true or false'),
     ('sites-empty', OK_HEAD + 'variants: [{name: a, coordconv: {sites: []}}]\n', r'variants\[0\]\.coordconv\.sites',
@@ -227,7 +231,33 @@ ERRORS = [  # (id, grid text (None: no file), expected field path, expected text
      "'b' names no variant"),
     ('references-not-mapping', OK_HEAD + 'references: {a: 38.2}\nvariants: [{name: a}]\n', r'references\.a',
      'got 38.2; expected a mapping'),
+    ('probe-not-bool-or-mapping', OK_HEAD + 'probe: yes please\nvariants: [{name: a}]\n', 'probe',
+     "got 'yes please'; expected true, false, or a mapping"),
+    ('probe-unknown-key', OK_HEAD + 'probe: {seed: [1]}\nvariants: [{name: a}]\n', 'probe',
+     r"unknown key 'seed' \(did you mean 'seeds'\?\); expected only keys size, images, seeds, max_images"),
+    ('probe-size-one-side', OK_HEAD + 'probe: {size: [96]}\nvariants: [{name: a}]\n', r'probe\.size',
+     r"got \[96\]; expected \[height, width\] in pixels"),
+    ('probe-size-too-small', OK_HEAD + 'probe: {size: 4}\nvariants: [{name: a}]\n', r'probe\.size',
+     r'got \[4, 4\]; expected .*at least 8'),
+    ('probe-images-unknown', OK_HEAD + 'probe: {images: vall}\nvariants: [{name: a}]\n', r'probe\.images',
+     r"'vall' is neither val nor synthetic, and no such folder \(resolved to .*/vall\); expected val"),
+    ('probe-images-item', OK_HEAD + 'probe: {images: [synthetic, nowhere/]}\nvariants: [{name: a}]\n',
+     r'probe\.images\[1\]', "'nowhere/' is neither"),
+    ('probe-images-empty', OK_HEAD + 'probe: {images: []}\nvariants: [{name: a}]\n', r'probe\.images',
+     'expected a non-empty list of strings'),
+    ('probe-seeds-duplicate', OK_HEAD + 'probe: {seeds: [0, 0]}\nvariants: [{name: a}]\n', r'probe\.seeds\[1\]',
+     'duplicate seed 0'),
+    ('probe-seeds-not-list', OK_HEAD + 'probe: {seeds: 1}\nvariants: [{name: a}]\n', r'probe\.seeds',
+     'got 1; expected a non-empty list'),
+    ('probe-max-images', OK_HEAD + 'probe: {max_images: 1}\nvariants: [{name: a}]\n', r'probe\.max_images',
+     'got 1; expected an integer of at least 2'),
 ]
+
+
+def test_none_resample_is_kept(root):
+    grid = load_grid(_write(root, OK_HEAD + 'variants: [{name: a}, {name: b, padding: {mode: valid, resample: input}}]\n'),
+                     root=root)
+    assert {v.name: v.padding for v in grid.variants}['b'] == {'mode': 'none', 'scope': 'all', 'resample': 'input'}
 
 
 @pytest.mark.parametrize('text,field,what', [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])
@@ -236,3 +266,42 @@ def test_errors_are_one_line_and_name_file_and_field(root, text, field, what):
     with pytest.raises(ConfigError, match=rf'^{re.escape(str(path))}: {field}: .*{what}') as e:
         load_grid(path, root=root)
     assert '\n' not in str(e.value)
+
+
+# --------------------------------------------------------------------------- probe settings
+
+def test_probe_settings(root):
+    """`probe: true` is the defaults (training size, own val images, seed 0); a mapping sets any of them;
+    a folder is resolved like a base config; off is None."""
+    from harness.run.grid import PROBE_DEFAULTS
+    assert PROBE_DEFAULTS == {'size': None, 'images': ['val'], 'seeds': [0], 'max_images': 32}
+
+    def probe(text):
+        return load_grid(_write(root, OK_HEAD + text + 'variants: [{name: a}]\n'), root=root).probe
+
+    assert probe('') is None and probe('probe: false\n') is None
+    assert probe('probe: true\n') == PROBE_DEFAULTS
+    assert probe('probe: {size: 96}\n') == dict(PROBE_DEFAULTS, size=[96, 96])
+    assert probe('probe: {size: trained, seeds: [2, 0]}\n') == dict(PROBE_DEFAULTS, seeds=[2, 0])
+    assert probe('probe: {size: [64, 128], images: synthetic, max_images: 8}\n') == dict(
+        PROBE_DEFAULTS, size=[64, 128], images=['synthetic'], max_images=8)
+    assert probe('probe: {images: [val, synthetic, configs]}\n')['images'] == ['val', 'synthetic',
+                                                                          str(root / 'configs')]
+
+
+def test_probe_settings_round_trip_and_old_grid_json(root, tmp_path):
+    from harness.run.grid import PROBE_DEFAULTS
+    grid = load_grid(_write(root, OK_HEAD + 'probe: {size: [64, 96], images: [configs], seeds: [0, 1]}\n'
+                                            'variants: [{name: a}]\n'), root=root)
+    path = tmp_path / 'grid.json'
+    path.write_text(json.dumps(dump_resolved(grid)))
+    assert json.loads(path.read_text())['probe'] == {'size': [64, 96], 'images': [str(root / 'configs')],
+                                                     'seeds': [0, 1], 'max_images': 32}
+    assert load_resolved(path) == grid
+    # grid.json written before probe settings existed said `"probe": true` (or false)
+    old = dump_resolved(grid)
+    for value, expected in ((True, PROBE_DEFAULTS), (False, None)):
+        old['probe'] = value
+        assert Grid.from_dict(old).probe == expected
+    del old['probe']
+    assert Grid.from_dict(old).probe is None

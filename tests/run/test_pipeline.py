@@ -52,11 +52,40 @@ def test_smoke_grid_trains_evaluates_and_reports_every_run(smoke):
             assert 0 <= result['metrics']['mIoU'] <= 100 and 'IoU.road' in result['metrics']
         elif run.startswith('mask-rcnn'):
             assert 0 <= result['metrics']['coco/bbox_mAP'] <= 1 and 0 <= result['metrics']['coco/segm_mAP'] <= 1
+        else:  # SOLO predicts masks only: its mask AP is there (0 when it detects nothing), no box AP
+            assert 0 <= result['metrics']['coco/segm_mAP'] <= 1 and 'coco/bbox_mAP' not in result['metrics'], result
+        _assert_border_and_probe(run, result)
     patch = json.loads((work / 'smoke' / 'mask-rcnn-none_seed0' / 'patch_report.json').read_text())
     assert {e['action'] for e in patch['padding']['layers']} == {'none'}
     assert _result(work, 'smoke', 'mask-rcnn-coordconv_seed0')['meta']['patch_report']
     for name in ('report.html', 'results.csv'):
         assert (tmp / 'report' / name).stat().st_size > 0
+
+
+# The smoke grid has `border: true` and `probe: true`: every run must carry both, with the bins its
+# evaluator was given (COCO: the default 0 / 1 / 32 / 96 px; FCN: the grid's [0, 16, 40]) and the five
+# probe targets, probed at the size the run trained at on its own val images.
+COCO_BINS = ('0-1', '1-32', '32-96', '96-inf')
+SEG_BINS = ('0-16', '16-40', '40-inf')
+
+
+def _assert_border_and_probe(run, result):
+    metrics = result['metrics']
+    if run.startswith('fcn'):
+        border = {f'border/{m}@{b}' for m in ('mIoU', 'aAcc') for b in SEG_BINS}
+    else:
+        kinds = ('segm',) if run.startswith('solo') else ('bbox', 'segm')
+        border = {f'border/{k}_mAP@{b}' for k in kinds for b in COCO_BINS} | {f'border/count@{b}' for b in COCO_BINS}
+    assert border <= set(metrics), (run, sorted(border - set(metrics)))
+    assert all(m == -1 or 0 <= m <= (100 if run.startswith('fcn') else 1) for k, m in metrics.items()
+               if k.startswith('border/') and 'count' not in k), metrics
+    probe = {f'probe/{t}_{s}' for t in ('H', 'V', 'G', 'HS', 'VS') for s in ('spc', 'mae')}
+    assert probe <= set(metrics), (run, sorted(probe - set(metrics)))
+    assert all(-1 <= metrics[f'probe/{t}_spc'] <= 1 and 0 <= metrics[f'probe/{t}_mae'] <= 1
+               for t in ('H', 'V', 'G', 'HS', 'VS')), metrics
+    record = result['probe']
+    assert record['status'] == 'done' and record['error'] is None and record['images'] == ['val'], record
+    assert record['input_size'] == ([128, 256] if run.startswith('fcn') else [128, 128]), record
 
 
 def test_rerun_skips_finished_runs(smoke):
@@ -68,7 +97,8 @@ def test_rerun_skips_finished_runs(smoke):
 
 
 def test_dry_run_lists_commands_without_running(tmp_path):
-    proc = _run('--dry-run', '--only', 'fcn*', '--launcher', 'pytorch', '--gpus', '2', '--work-dir', str(tmp_path))
+    proc = _run('--dry-run', '--warmup-iters', '0',  # the plan only: the GPU-hour estimate is tests/run/test_status.py's
+                '--only', 'fcn*', '--launcher', 'pytorch', '--gpus', '2', '--work-dir', str(tmp_path))
     assert proc.returncode == 0
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2 and all('torch.distributed.run --nproc_per_node=2' in line for line in lines)

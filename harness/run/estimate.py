@@ -1,0 +1,68 @@
+"""The bill before submitting: a grid's GPU-hours from a short timed warm-up of each variant on this device.
+
+`tools/run_ablation.sh GRID --dry-run` trains each variant of the unfinished runs for a few iterations
+(tools/train.py, one process, the run's own resolved config, a temporary work dir), reads mmengine's
+iteration times from the log after the first `warmup` iterations, and multiplies: iterations of the
+schedule x seconds per iteration x GPUs per run. On G GPUs the per-GPU batch is the same as here
+(data parallel), so a step takes about as long; communication is not in it, so this is a lower
+bound. The device it was timed on is printed: a CPU or a different GPU gives a different bill.
+"""
+import os.path as osp
+import subprocess
+import sys
+import tempfile
+
+from .launch import TOOLS
+from .status import _ITER, _hours
+
+
+def device_name():
+    import torch
+    if torch.cuda.is_available():
+        return f'GPU {torch.cuda.get_device_name(0)}'
+    return f'CPU ({torch.get_num_threads()} threads): no GPU visible'
+
+
+def time_variant(cfg, iters, warmup):
+    """(seconds per iteration, '') from `iters` training iterations of `cfg`, or (None, why)."""
+    with tempfile.TemporaryDirectory(prefix='posharness-warmup-') as tmp:
+        path = osp.join(tmp, 'config.py')
+        cfg.dump(path)
+        cmd = [sys.executable, osp.join(TOOLS, 'train.py'), path, '--work-dir', osp.join(tmp, 'work'),
+               '--cfg-options', f'train_cfg.max_iters={iters}', 'default_hooks.logger.interval=1',
+               f'default_hooks.checkpoint.interval={iters + 1}', 'default_hooks.checkpoint.save_last=False',
+               f'train_cfg.val_begin={iters + 1}']  # no validation pass at the end of the warm-up
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    times = [float(m.group(4)) for m in map(_ITER.search, proc.stdout.splitlines()) if m and int(m.group(1)) > warmup]
+    if proc.returncode != 0 or not times:
+        last = (proc.stderr.strip().splitlines() or [f'exit code {proc.returncode}'])[-1]
+        return None, last
+    return sum(times) / len(times), ''
+
+
+def estimate(runner, gpus, iters=20, warmup=5, log=print):
+    """Log the GPU-hours of the grid's unfinished runs; returns the total (None if a variant could not be timed)."""
+    configs = runner.resolve_all()
+    todo = [r for r, s in runner.plan() if s not in ('done', 'failed')]
+    log(f'estimate: {len(todo)} unfinished runs, each variant timed for {iters} iterations '
+        f'(the first {warmup} not counted) on {device_name()}, x {max(gpus, 1)} GPU(s) per run')
+    per_variant, total, complete = {}, 0.0, True
+    for run in todo:
+        cfg = configs[run.name]
+        loop = cfg.get('train_cfg', {})
+        if 'max_iters' not in loop:
+            log(f'  {run.name}: not estimated: epoch-based schedule (an iteration count is needed)')
+            complete = False
+            continue
+        if run.variant.name not in per_variant:
+            per_variant[run.variant.name] = time_variant(cfg, iters, warmup)
+        seconds, why = per_variant[run.variant.name]
+        if seconds is None:
+            log(f'  {run.name}: not estimated: the warm-up failed ({why})')
+            complete = False
+            continue
+        gpu_s = loop['max_iters'] * seconds * max(gpus, 1)
+        total += gpu_s
+        log(f'  {run.name}: {loop["max_iters"]:,} iterations x {seconds:.3f} s = {_hours(gpu_s)} GPU-hours')
+    log(f'estimate: {_hours(total)} GPU-hours for the grid' + ('' if complete else ' (runs above not estimated)'))
+    return total if complete else None
