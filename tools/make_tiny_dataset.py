@@ -104,7 +104,7 @@ def _describe(params):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        for kind in (tuple(DEFAULTS) if args.dataset == 'all' else (args.dataset,)):
+        for kind in (('coco', 'cityscapes') if args.dataset == 'all' else (args.dataset,)):  # all: what the smoke configs read
             _one(kind, args)
     except (HarnessError, OSError) as e:
         print(f'error: {" ".join(str(e).split())}', file=sys.stderr)

@@ -1,6 +1,7 @@
 _base_ = ['../smoke/solo_r18_fpn_tiny-coco.py', './_position-control.py']
 # SOLO R-18-FPN (random init, 64-channel FPN) on the 64x64 position-control data: grids of 8 cells
-# for the 12-29 px shapes (the stock 40 would give 1,600 mask channels of 1.6 px cells).
+# for the 12-29 px shapes (the stock 40 would give 1,600 mask channels of 1.6 px cells). The smoke
+# recipe's SGD (lr 0.02 here): AdamW as for Mask R-CNN gave 1.1 mask AP at 200 iterations, SGD 5.8.
 model = dict(mask_head=dict(num_grids=[8, 8, 6, 4, 2]))
 train_dataloader = dict(dataset={{_base_.control.train_dataset}})
 test_dataloader = dict(dataset={{_base_.control.test_dataset}})

@@ -7,9 +7,11 @@ from .subset import subset_cityscapes, subset_coco
 from .tiny import TinyDataset, check_tiny_args, ensure_tiny_data, read_stamp
 from .tiny_cityscapes import make_tiny_cityscapes
 from .tiny_coco import COCO_CLASSES, make_tiny_coco
+from .tiny_quadrants import QUADRANT_CLASSES, make_tiny_quadrants
+from .image_folders import check_image_folders
 
 __all__ = ['CANVAS_RULES', 'CITYSCAPES_CLASSES', 'CITYSCAPES_LABELS', 'COCO_CLASSES', 'INPUT_CANVAS',
            'LABEL_ID_TO_TRAIN_ID', 'TinyDataset', 'fill_canvas', 'follow_canvas',
            'check_cityscapes', 'check_coco', 'check_data', 'check_tiny_args', 'cityscapes_split', 'ensure_tiny_data',
            'load_coco_json', 'make_tiny_cityscapes', 'make_tiny_coco', 'read_stamp', 'subset_cityscapes',
-           'subset_coco']
+           'subset_coco', 'QUADRANT_CLASSES', 'make_tiny_quadrants', 'check_image_folders']

@@ -16,10 +16,11 @@ def pair_ground_truth(coco_eval):
     """{(image id, category id): (ignore flags, crowd flags)} of the ground truth COCOeval evaluated, in the
     order of its IoU columns."""
     p = coco_eval.params
-    anns = coco_eval.cocoGt.loadAnns(coco_eval.cocoGt.getAnnIds(imgIds=p.imgIds, catIds=p.catIds))
-    pairs = {}
-    for a in anns:  # both backends: ignore = iscrowd for boxes and masks, pairs in this order
-        pairs.setdefault((a['image_id'], a['category_id']), []).append(int(bool(a.get('iscrowd', 0))))
+    imgs, cats, pairs = set(int(i) for i in p.imgIds), set(int(c) for c in p.catIds), {}
+    # COCOeval takes them from getAnnIds(imgIds, catIds): within a pair, the dataset's order, as here
+    for a in coco_eval.cocoGt.dataset.get('annotations', []):
+        if a['image_id'] in imgs and a['category_id'] in cats:  # both backends: ignore = iscrowd
+            pairs.setdefault((a['image_id'], a['category_id']), []).append(bool(a.get('iscrowd', 0)))
     return {key: (np.array(v, bool), np.array(v, bool)) for key, v in pairs.items()}
 
 
@@ -27,9 +28,11 @@ def match(blocks, iou_thrs, tp, ig):
     """COCO's greedy matching of every (image, category) pair in `blocks`; bit masks into `tp` / `ig`."""
     offs, dims, flat_iou, flat_ig, flat_crowd, det = [0], [], [], [], [], []
     for s, ious, (ignore, crowd) in blocks:
-        order = np.argsort(ignore, kind='mergesort')  # COCOeval: regular objects first, then ignored ones
-        flat_iou.append(ious[:, order].ravel())
-        flat_ig.append(ignore[order]), flat_crowd.append(crowd[order])
+        if ignore.any():  # COCOeval: regular objects first, then ignored ones
+            order = np.argsort(ignore, kind='mergesort')
+            ious, ignore, crowd = ious[:, order], ignore[order], crowd[order]
+        flat_iou.append(ious.ravel())
+        flat_ig.append(ignore), flat_crowd.append(crowd)
         dims.append(ious.shape), det.append(s)
         offs.append(offs[-1] + ious.shape[1])
     _matcher()(np.concatenate(flat_iou), np.array(dims, np.int64), np.array(offs, np.int64),

@@ -75,10 +75,10 @@ def coco_data(coco_eval, max_det=MAX_DET):
     img_pos, cat_pos = {int(v): i for i, v in enumerate(img_ids)}, {int(v): k for k, v in enumerate(cat_ids)}
     # detections in COCOeval's order within an (image, category) pair: score, then their order in the results
     dts = coco_eval.cocoDt.dataset.get('annotations', [])
-    img = np.array([img_pos.get(d['image_id'], -1) for d in dts], np.int64)
-    cat = np.array([cat_pos.get(d['category_id'], -1) for d in dts], np.int64)
-    score = np.array([d['score'] for d in dts], np.float64)
-    keep = (img >= 0) & (cat >= 0)
+    img, keep_i = _positions(img_ids, [d['image_id'] for d in dts])
+    cat, keep_c = _positions(cat_ids, [d['category_id'] for d in dts])
+    score = np.fromiter((d['score'] for d in dts), np.float64, len(dts))
+    keep = keep_i & keep_c
     img, cat, score = img[keep], cat[keep], score[keep]
     order = np.lexsort((np.arange(len(img)), -score, img, cat))
     img, cat, score = img[order], cat[order], score[order]
@@ -87,12 +87,11 @@ def coco_data(coco_eval, max_det=MAX_DET):
     kept = rank < max_det
     tp, ig = np.zeros(len(img), np.uint16), np.zeros(len(img), np.uint16)
     gts = pair_ground_truth(coco_eval)
-    blocks = []
-    for s in pair_start:
-        ious = coco_eval.ious.get((int(img_ids[img[s]]), int(cat_ids[cat[s]])), [])
-        if len(ious):
-            flags = gts[(int(img_ids[img[s]]), int(cat_ids[cat[s]]))]
-            blocks.append((s, np.asarray(ious, np.float64)[:max_det], flags))
+    blocks, img_list, cat_list = [], img_ids.tolist(), cat_ids.tolist()
+    for s, i, k in zip(pair_start.tolist(), img[pair_start].tolist(), cat[pair_start].tolist()):
+        key = (img_list[i], cat_list[k])
+        if key in gts:  # objects of this category in this image: COCOeval has their IoUs
+            blocks.append((s, np.asarray(coco_eval.ious[key], np.float64)[:max_det], gts[key]))
     if blocks:
         match(blocks, np.asarray(p.iouThrs, np.float64), tp, ig)
     img, cat, score, tp, ig = img[kept], cat[kept], score[kept], tp[kept], ig[kept]
@@ -110,6 +109,14 @@ def coco_data(coco_eval, max_det=MAX_DET):
                if i in img_pos and c in cat_pos and (n := int(np.count_nonzero(~ignore)))]
     return CocoData(img_ids, cat_ids, np.asarray(p.iouThrs, np.float64), np.asarray(starts, np.int64),
                     img[sel].astype(np.int32), tp[sel], ig[sel], *_gt(sorted(gt_rows)))
+
+
+def _positions(ids, values):
+    """(index of each value in the sorted `ids`, whether it is there at all)."""
+    values = np.asarray(values, np.int64)
+    at = np.minimum(np.searchsorted(ids, values), max(len(ids) - 1, 0))
+    found = (ids[at] == values) if len(ids) else np.zeros(len(values), bool)
+    return at, found
 
 
 def coco_data_without_detections(coco_api, img_ids, cat_ids, iou_thrs):

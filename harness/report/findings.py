@@ -60,7 +60,8 @@ def sentence(res, variant, key):
         text += ' (seed noise only: no per-image data)'
     elif iv.se_seeds is None:
         text += ' (image noise only: one seed)'
-    return text
+    unpaired = [n for n in iv.notes if n.startswith('paired over seeds')]
+    return text + (f'; {unpaired[0]}' if unpaired else '')
 
 
 def findings_blocks(res, plots):

@@ -9,8 +9,9 @@ from .grid_schema import load_grid
 from .hooks import (NonFiniteLossError, NonFiniteLossHook, PatchReportHook, Preempted, PreemptionHook,
                     RngStateHook)
 from .jsonio import read_json, write_json
+from .pretrain import PretrainStage
 
 __all__ = ['CheckpointTimerHook', 'EXIT_BAD_INPUT', 'EXIT_NON_FINITE', 'EXIT_PREEMPTED', 'Grid', 'NonFiniteLossError', 'NonFiniteLossHook',
            'PatchReportHook', 'Preempted', 'PreemptionHook', 'RngStateHook', 'Run', 'Variant', 'check_checkpoint',
            'dump_resolved', 'load_grid', 'load_resolved', 'read_grid_json', 'read_json', 'resume_point', 'run_cli',
-           'write_json']
+           'write_json', 'PretrainStage']

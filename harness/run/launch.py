@@ -29,7 +29,7 @@ class Launcher:
             return [sys.executable, tool, *args]
         if self.kind == 'pytorch':
             return [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={self.gpus}',
-                    f'--master_port={_free_port()}', tool, *args, '--launcher', 'pytorch']
+                    f'--master_port={free_port()}', tool, *args, '--launcher', 'pytorch']
         # slurm: inside an allocation (sbatch / salloc); extra srun flags through SRUN_ARGS, like
         # mmdet's tools/slurm_train.sh. gpus=0: one CPU process (a CPU partition, the Slurm tests).
         per_node = min(max(self.gpus, 1), 8)
@@ -55,7 +55,8 @@ def terminate(proc):
         proc.send_signal(signal.SIGTERM)
 
 
-def _free_port():
+def free_port():
+    """A TCP port free on this machine now (for a rendezvous: torchrun's, or rank 0's under srun)."""
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]

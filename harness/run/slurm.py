@@ -111,8 +111,6 @@ def batch_script(grid, grid_path, work_root, opts):
         f'# posharness grid {grid.name}: one run per array element (tools/run_ablation.py --submit slurm)',
         f'RUNS=({names})',
         'RUN="${RUNS[$SLURM_ARRAY_TASK_ID]}"',
-        '# one rendezvous port per job, so that runs sharing a node do not meet on mmengine\'s default 29500',
-        'export MASTER_PORT=$((10000 + SLURM_JOB_ID % 20000))',
         f'exec {shlex.join(cmd)} --run "$RUN"', ''])
 
 

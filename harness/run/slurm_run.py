@@ -24,6 +24,7 @@ from .checkpoints import resume_point
 from .environment import environment
 from .hooks import Preempted
 from .jsonio import read_json
+from .launch import free_port
 from .results import RESULTS, write_result
 from .slurm import slurm
 
@@ -74,6 +75,10 @@ def run_one(runner, name, max_requeues):
         return
     if count:
         runner.log(f'{run.name}: start {count + 1} (requeued {count} times; --max-requeues {max_requeues})')
+    # A free rendezvous port on this node (the batch host is the allocation's first node, where rank 0 runs),
+    # chosen at each start: runs sharing a node must not meet on mmengine's default 29500, and a requeued
+    # run must not wait for its previous start's port (seen: EADDRINUSE when it was derived from the job id).
+    os.environ['MASTER_PORT'] = str(free_port())
     try:
         runner.run(report=False)
     except Preempted:

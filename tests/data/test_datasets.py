@@ -244,9 +244,7 @@ def test_cityscapes_evaluation_accepts_tiny_cityscapes(city, monkeypatch):
     """The official evaluator CityscapesMetric calls (with instance-level scores) gives 1.0 for a
     perfect prediction, so labelIds and instanceIds are in the format it expects."""
     cs_eval = pytest.importorskip('cityscapesscripts.evaluation.evalPixelLevelSemanticLabeling')
-    if not hasattr(np, 'in1d'):  # removed in numpy 2.4 (cityscapesScripts#196); harness.compat shims it
-        monkeypatch.setattr(np, 'in1d', lambda a, b, invert=False: np.isin(np.ravel(a), b, invert=invert),
-                            raising=False)
+    assert hasattr(np, 'in1d')  # removed in numpy 2.4 (cityscapesScripts#196); `import harness` shims it
     settings = dict(evalInstLevelScore=True, evalPixelAccuracy=True, JSONOutput=False, quiet=True)
     for name, value in settings.items():
         monkeypatch.setattr(cs_eval.args, name, value)
@@ -434,7 +432,7 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, argv, pattern):
 def test_ensure_tiny_data_generates_what_is_missing_once(tmp_path):
     said = []
     ensure_tiny_data(tmp_path, log=said.append)
-    assert said == [f'generating {tmp_path / "data" / name} ...' for name in ('tiny_coco', 'tiny_cityscapes')]
+    assert said == [f'generating {tmp_path / "data" / name} ...' for name in ('tiny_coco', 'tiny_cityscapes', 'tiny_quadrants')]
     check_coco(tmp_path / 'data' / 'tiny_coco', 'annotations/instances_val2017.json', 'val2017')
     check_cityscapes(tmp_path / 'data' / 'tiny_cityscapes')
     said.clear()

@@ -159,3 +159,25 @@ def test_a_padding_batch_augment_is_refused():
     pre.batch_augments = torch.nn.ModuleList([BatchFixedSizePad((256, 256))])
     with pytest.raises(ConfigError, match='BatchFixedSizePad pads the canvas with zeros again'):
         follow_canvas(pre, 'reflect')
+
+
+def test_classifier_preprocessor_refills_and_refuses_mixing_a_padded_canvas():
+    """mmpretrain's ClsDataPreprocessor mixes labels inside its forward: its augments stay in place, and a
+    mixed-size training batch they would blend on a padded canvas is refused."""
+    from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
+    from mmpretrain.structures import DataSample
+    from harness.data.preprocessors import follow_canvas
+
+    def batch():
+        return dict(inputs=[torch.full((3, h, w), GREY, dtype=torch.uint8) for h, w in SIZES],
+                    data_samples=[DataSample().set_gt_label(i) for i in range(len(SIZES))])
+    pre, policy = follow_canvas(ClsDataPreprocessor(pad_size_divisor=32, num_classes=4), 'reflect')
+    assert policy == dict(canvas='reflect', preprocessor='CanvasClsDataPreprocessor')
+    x = pre(batch(), True)['inputs']
+    assert x.shape[-2:] == (128, 128) and float(x.std((-2, -1)).max()) == 0.0
+    mixing = ClsDataPreprocessor(pad_size_divisor=32, num_classes=4, to_onehot=True,
+                                 batch_augments=dict(augments=[dict(type='Mixup', alpha=0.2)]))
+    pre, _ = follow_canvas(mixing, 'reflect')
+    assert tuple(pre(batch(), False)['inputs'].shape[-2:]) == (128, 128)  # no mixing outside training
+    with pytest.raises(ConfigError, match=r'batch augments mixed images of sizes .* on a padded 128x128 canvas'):
+        pre(batch(), True)

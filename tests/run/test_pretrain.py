@@ -1,7 +1,6 @@
 """Backbone initialisation designs (grid `init: imagenet | matched | scratch`) and the matched-pretraining
 stage: grid keys, classifier padding, key-for-key loading per mode, the padding-mismatch refusal, the
 scratch checks, and the smoke grid pretrain -> detection with its cache (harness/run/pretrain.py)."""
-import copy
 import json
 import subprocess
 import sys

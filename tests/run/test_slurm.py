@@ -195,8 +195,8 @@ def test_scontrol_requeue_resumes_from_the_checkpoint_and_ends_as_the_uninterrup
     assert 2 < stopped < MAX_ITERS
     assert stopped % 2 or f'Saving checkpoint at {stopped} iterations' in first_log
     assert f'resumed epoch: 0, iter: {stopped}' in log and 'no batch loaded' in log
-    resumed_iters = re.findall(r'Iter\(train\) \[(\d+)/\d+\]', log.split(second, 1)[1])
-    assert resumed_iters[0] == str(stopped + 1)  # resumed from its checkpoint, not restarted
+    resumed_iters = re.findall(r'Iter\(train\) \[\s*(\d+)/\d+\]', log.split('resumed epoch: 0', 1)[1])
+    assert resumed_iters == [str(i) for i in range(stopped + 1, MAX_ITERS + 1)]  # resumed, not restarted
     assert cluster.job(job)['Restarts'] == '1' and cluster.job(job)['JobState'] == 'COMPLETED'
     assert _result(d)['status'] == 'done' and len(_attempts(log, 'test.py')) == 1
     ours, theirs = _weights(d), _weights(reference / 'slurm' / 'fcn_seed0')
