@@ -12,8 +12,10 @@ from tool_loader import load_tool
 
 ROOT = str(REPO_ROOT)
 SMOKE = os.path.join(ROOT, 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py')
+# Detector and segmenter configs. The ImageNet classifiers of configs/pretrain/ end in global pooling, and the
+# leak score is defined on spatial feature maps; their backbones are the ones the downstream configs audit.
 CONFIGS = sorted(p for p in glob.glob(os.path.join(ROOT, 'configs/*/*.py'))
-                 if '/_base_/' not in p and not os.path.basename(p).startswith('_'))
+                 if '/_base_/' not in p and '/pretrain/' not in p and not os.path.basename(p).startswith('_'))
 STRIDED = ['backbone.conv1', 'backbone.maxpool', 'backbone.layer2.0.conv1', 'backbone.layer3.0.conv1',
            'backbone.layer4.0.conv1']
 
