@@ -24,6 +24,7 @@ DEFAULTS = {  # dataset: (folder under --out, n_train, n_val, (H, W))
 }
 EPILOG = """examples:
   python tools/make_tiny_dataset.py all                      # data/tiny_coco, data/tiny_cityscapes
+  python tools/make_tiny_dataset.py quadrants                # data/tiny_quadrants (classification: pretraining)
   python tools/make_tiny_dataset.py coco --train 200 --val 50 --size 160 160 --seed 1
   python tools/make_tiny_dataset.py cityscapes --out /tmp/data --force
 
@@ -38,10 +39,10 @@ def parse_args(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('dataset', choices=('coco', 'cityscapes', 'quadrants', 'all'))
     parser.add_argument('--out', default='data', help='parent folder (default: data)')
-    parser.add_argument('--train', type=int, help='training images (default: 64 coco, 32 cityscapes)')
-    parser.add_argument('--val', type=int, help='validation images (default: 16 coco, 8 cityscapes)')
+    parser.add_argument('--train', type=int, help='training images (default: 64 coco, 32 cityscapes, 512 quadrants)')
+    parser.add_argument('--val', type=int, help='validation images (default: 16 coco, 8 cityscapes, 256 quadrants)')
     parser.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'),
-                        help='image size (default: 128 128 coco, 128 256 cityscapes)')
+                        help='image size (default: 128 128 coco, 128 256 cityscapes, 64 64 quadrants)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--force', action='store_true', help='regenerate even if complete')
     return parser.parse_args(argv)

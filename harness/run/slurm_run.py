@@ -53,6 +53,7 @@ def select_run(runner, name):
 def mark_failed(runner, run, why):
     """results.json of `run`, failed: `why` and where its last checkpoint stands."""
     d = osp.join(runner.dir, run.name)
+    os.makedirs(d, exist_ok=True)
     cfg = runner.resolve_all()[run.name]
     ckpt, _ = resume_point(d)
     m = re.search(r'(iter|epoch)_(\d+)\.pth$', ckpt or '')

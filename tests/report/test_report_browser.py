@@ -67,8 +67,9 @@ def test_report_html_in_a_real_browser(browser, evil_report, tmp_path):
     browser.get(evil_report.as_uri())
     assert browser.title == 'evil: ablation report'
     images = browser.execute_script('return Array.from(document.images, i => [i.complete, i.naturalWidth, i.alt])')
-    # bbox / segm AP (spread, delta) and border AP (lines, delta): every PNG written is on the page
-    assert len(images) == len(list(evil_report.parent.glob('*.png'))) == 6
+    # the findings' intervals, bbox / segm AP (spread, delta) and border AP (lines, delta): every PNG written is
+    # on the page
+    assert len(images) == len(list(evil_report.parent.glob('*.png'))) == 7
     assert all(complete and width > 0 for complete, width, _ in images), images
     headline = browser.find_element(By.XPATH, "//h2[normalize-space()='Headline']/following::table[1]")
     first_cells = [row.find_element(By.TAG_NAME, 'td').text for row in headline.find_elements(By.CSS_SELECTOR,
