@@ -46,7 +46,7 @@ def make_tiny_coco(root, n_train=64, n_val=16, size=(128, 128), seed=0, seamless
             img_id += 1
             rng = np.random.default_rng([seed, split_idx, i])
             pixels, objects = (_seamless_image if seamless else _coco_image)(rng, h, w)
-            file_name = f'{img_id:012d}.jpg'
+            file_name = f'{img_id:012d}.{"png" if seamless else "jpg"}'  # PNG: JPEG's edge handling marks the seam
             Image.fromarray(pixels).save(root / img_dir / file_name, quality=95)
             images.append(dict(id=img_id, file_name=file_name, height=h, width=w))
             for obj in objects:
