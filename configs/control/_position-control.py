@@ -7,9 +7,15 @@
 # the top/bottom labels). Spread over each model's config with `{{_base_.control.<key>}}`, as
 # configs/smoke/_tiny-coco.py does; each model config sets its own schedule.
 control_root = 'data/tiny_coco_control/'
+control_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=(64, 64), keep_ratio=True),  # the training size: a no-op, records scale_factor
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
 control = dict(
     train_dataset=dict(data_root=control_root),
-    test_dataset=dict(data_root=control_root),
+    test_dataset=dict(data_root=control_root, pipeline=control_test_pipeline),
     test_evaluator=dict(ann_file=control_root + 'annotations/instances_val2017.json'),
     checkpoint=dict(interval=100),
 )
