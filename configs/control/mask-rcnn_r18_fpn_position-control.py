@@ -2,10 +2,10 @@ _base_ = ['../smoke/mask-rcnn_r18_fpn_tiny-coco.py', './_position-control.py']
 # Mask R-CNN on the 64x64 position-control data, from scratch in a few CPU-minutes: ResNet-18 at half
 # width (base 32 channels), 64-channel FPN, anchors of 16 px at stride 4 (scale 4, not 8) for the
 # 12-29 px shapes, 32 sampled RoIs per image, a 2-conv 32-channel mask head, 100 proposals at test.
-# Every backbone stage trains, BN with batch statistics, AdamW: measured here at 200 iterations,
-# 7.9 box AP against 1.4 with the smoke recipe (frozen random stem, BN in eval mode, SGD); half
-# width halves the step time, so 400 iterations cost what 200 at full width do.
-max_iters = 400
+# Every backbone stage trains, BN with batch statistics, AdamW: measured here (zeros, one seed, 200
+# iterations at full width) 31.8 box AP against 8.0 with the smoke recipe (frozen random stem, BN in
+# eval mode, SGD). Half width halves the step time: 300 iterations cost less than 200 at full width.
+max_iters = 300
 model = dict(
     backbone=dict(base_channels=32, frozen_stages=-1, norm_eval=False),
     neck=dict(in_channels=[32, 64, 128, 256]),

@@ -1,8 +1,8 @@
 _base_ = ['../smoke/solo_r18_fpn_tiny-coco.py', './_position-control.py']
 # SOLO R-18-FPN (random init, 64-channel FPN) on the 64x64 position-control data: grids of 8 cells
 # for the 12-29 px shapes (the stock 40 would give 1,600 mask channels of 1.6 px cells). The smoke
-# recipe (frozen random stem, SGD) at lr 0.02: AdamW as for Mask R-CNN gave 1.1 mask AP at 200
-# iterations here, SGD 5.8.
+# recipe (frozen random stem, SGD) at lr 0.02: measured here (zeros, one seed, 200 iterations) 6.3 mask
+# AP, against 0.7 with Mask R-CNN's AdamW and trained BN.
 max_iters = 200
 model = dict(mask_head=dict(num_grids=[8, 8, 6, 4, 2]))
 train_dataloader = dict(dataset={{_base_.control.train_dataset}})
