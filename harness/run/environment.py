@@ -14,14 +14,18 @@ def environment():
     import mmengine
     import mmseg
     import torch
-    try:
-        commit = subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=REPO_ROOT, capture_output=True,
-                                text=True, timeout=10).stdout.strip() or 'unknown'
-    except (OSError, subprocess.TimeoutExpired):
-        commit = 'unknown'
-    return dict(commit=commit, hardware=hardware(), versions=dict(
+    return dict(commit=commit(), hardware=hardware(), versions=dict(
         torch=torch.__version__, mmcv=mmcv.__version__, mmengine=mmengine.__version__,
         mmdet=mmdet.__version__, mmseg=mmseg.__version__))
+
+
+def commit():
+    """This checkout's commit, `-dirty` when it has uncommitted changes (`git describe`), or 'unknown'."""
+    try:
+        return subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip() or 'unknown'
+    except (OSError, subprocess.TimeoutExpired):
+        return 'unknown'
 
 
 def hardware():

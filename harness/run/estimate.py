@@ -7,11 +7,13 @@ schedule x seconds per iteration x GPUs per run. On G GPUs the per-GPU batch is 
 (data parallel), so a step takes about as long; communication is not in it, so this is a lower
 bound. The device it was timed on is printed: a CPU or a different GPU gives a different bill.
 """
+import copy
 import os.path as osp
 import subprocess
 import sys
 import tempfile
 
+from ..diagnose.loading import drop_pretrained
 from .launch import TOOLS
 from .status import _ITER, _hours
 
@@ -24,7 +26,12 @@ def device_name():
 
 
 def time_variant(cfg, iters, warmup):
-    """(seconds per iteration, '') from `iters` training iterations of `cfg`, or (None, why)."""
+    """(seconds per iteration, '') from `iters` training iterations of `cfg`, or (None, why). From random
+    init: weights do not change a step's time, and a matched backbone (`init: matched`) does not exist
+    before its pretraining has run."""
+    cfg = copy.deepcopy(cfg)
+    drop_pretrained(cfg.model)
+    cfg.load_from = None
     with tempfile.TemporaryDirectory(prefix='posharness-warmup-') as tmp:
         path = osp.join(tmp, 'config.py')
         cfg.dump(path)

@@ -9,38 +9,21 @@ import sys
 
 import pytest
 import torch
-import torch.nn as nn
 from mmengine.config import Config
-from mmengine.model import BaseModel
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner
 
 from harness.errors import ConfigError
 from harness.patch.provenance import META_KEY, check_patch, patch_spec
 from harness.paths import REPO_ROOT
+from models import ToyRegressor  # noqa: F401  (registers it)
 
 SMOKE = 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py'
 _RUNS = itertools.count()
 
 
-@MODELS.register_module()
-class ToyCheckpointNet(BaseModel):
-    """Conv + BN + pool regressor: enough for the runner, its checkpoints and a padding patch."""
-
-    def __init__(self, data_preprocessor=None):
-        super().__init__(data_preprocessor)
-        self.backbone = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                                      nn.MaxPool2d(3, 2, 1), nn.Conv2d(8, 1, 3, padding=1))
-
-    def forward(self, inputs, targets=None, mode='tensor'):
-        out = self.backbone(inputs).mean((1, 2, 3))
-        if mode == 'loss':
-            return dict(loss=((out - targets) ** 2).mean())
-        return out
-
-
 def _model(mode):
-    return dict(type='HarnessModel', base_type='ToyCheckpointNet',
+    return dict(type='HarnessModel', base_type='ToyRegressor',
                 **({} if mode is None else dict(padding=dict(mode=mode, scope='backbone'))))
 
 
@@ -100,7 +83,7 @@ def test_other_patch_refused_on_resume_and_load_from(reflect_run, tmp_path):
 
 def test_stock_checkpoint_note_and_fine_tuning(tmp_path):
     init_default_scope('mmengine')
-    stock = MODELS.build(dict(type='ToyCheckpointNet'))
+    stock = MODELS.build(dict(type='ToyRegressor'))
     torch.save({'state_dict': stock.state_dict(), 'meta': {}}, tmp_path / 'stock.pth')
     _runner(tmp_path / 'zeros', None, load_from=str(tmp_path / 'stock.pth')).train()
     assert 'stock.pth has no harness patch report (a stock checkpoint); loaded into' in _log(tmp_path / 'zeros')

@@ -4,32 +4,14 @@ import pickle
 
 import pytest
 import torch
-import torch.nn as nn
-from mmengine.model import BaseModel
-from mmengine.registry import MODELS
 from mmengine.runner import Runner
-
-
-@MODELS.register_module()
-class ToyPositionNet(BaseModel):
-    """Conv + BN + pool regressor, enough to exercise the runner, checkpoints and the patch."""
-
-    def __init__(self):
-        super().__init__()
-        self.backbone = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                                      nn.MaxPool2d(3, 2, 1), nn.Conv2d(8, 1, 3, padding=1))
-
-    def forward(self, inputs, targets=None, mode='tensor'):
-        out = self.backbone(inputs).mean((1, 2, 3))
-        if mode == 'loss':
-            return dict(loss=((out - targets) ** 2).mean())
-        return out
+from models import ToyRegressor  # noqa: F401  (registers it)
 
 
 def _runner(work_dir, max_epochs, resume=False):
     data = [dict(inputs=torch.randn(3, 16, 16), targets=torch.tensor(float(i % 2))) for i in range(8)]
     return Runner(
-        model=dict(type='HarnessModel', base_type='ToyPositionNet', padding=dict(mode='reflect', scope='backbone')),
+        model=dict(type='HarnessModel', base_type='ToyRegressor', padding=dict(mode='reflect', scope='backbone')),
         work_dir=str(work_dir),
         train_dataloader=dict(dataset=data, sampler=dict(type='DefaultSampler', shuffle=True),
                               collate_fn=dict(type='default_collate'), batch_size=4, num_workers=0),

@@ -108,7 +108,10 @@ def test_every_grid_run_logs_to_tensorboard_and_grid_extras(tmp_path):
 
 def test_dry_run_estimates_gpu_hours_from_a_timed_warm_up(tmp_path, repo_tiny_data):
     grid = tmp_path / 'st.yaml'
-    grid.write_text(GRID.split('  - {name: reflect')[0])  # one variant
+    # one variant, whose weights do not exist yet (as a matched backbone before its pretraining): timed from random init
+    missing = '{type: Pretrained, checkpoint: /nonexistent/backbone.pth}'
+    grid.write_text(GRID.split('  - {name: reflect')[0].replace(
+        'max_iters: 40}', f'max_iters: 40, load_from: /nonexistent/model.pth, model.backbone.init_cfg: {missing}}}'))
     proc = subprocess.run([str(REPO / 'tools' / 'run_ablation.sh'), str(grid), '--work-dir', str(tmp_path / 'w'),
                            '--dry-run', '--warmup-iters', '4', '--gpus', '2'], cwd=REPO, capture_output=True, text=True,
                           timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
