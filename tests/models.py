@@ -82,7 +82,7 @@ def batch(name, h=125, w=130, n=2, seed=0):
     return data
 
 
-@MODELS.register_module()
+@MODELS.register_module(force=True)  # force: benchmarks/models.py loads this file a second time, by path
 class ToyRegressor(BaseModel):
     """Conv + BN + pool regressor: enough for a real mmengine runner, its checkpoints and a padding patch."""
 

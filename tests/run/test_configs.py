@@ -37,4 +37,4 @@ def test_shipped_grids_parse_and_resolve(path):
     configs = runner.resolve_all()
     assert len(configs) == len(runner.runs) > 0
     if path.stem != 'pretrain_smoke':  # every detector / segmenter grid keeps per-image data for the image bootstrap
-        assert {cfg.test_evaluator.type for cfg in configs} <= {'BorderCocoMetric', 'BorderIoUMetric'}, path.name
+        assert {cfg.test_evaluator.type for cfg in configs.values()} <= {'BorderCocoMetric', 'BorderIoUMetric'}, path.name
