@@ -3,9 +3,7 @@ definition of the R-18 test models (tools/benchmark.py times the same ones, thro
 import copy
 
 import torch
-import torch.nn as nn
 from mmengine.hub import get_config
-from mmengine.model import BaseModel
 from mmengine.registry import MODELS, init_default_scope
 
 import harness  # noqa: F401  (registers HarnessModel)
@@ -80,19 +78,3 @@ def batch(name, h=125, w=130, n=2, seed=0):
         data = dict(inputs=[torch.randint(0, 256, (3, h, w), dtype=torch.uint8) for _ in range(n)],
                     data_samples=samples)
     return data
-
-
-@MODELS.register_module(force=True)  # force: benchmarks/models.py loads this file a second time, by path
-class ToyRegressor(BaseModel):
-    """Conv + BN + pool regressor: enough for a real mmengine runner, its checkpoints and a padding patch."""
-
-    def __init__(self, data_preprocessor=None):
-        super().__init__(data_preprocessor)
-        self.backbone = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                                      nn.MaxPool2d(3, 2, 1), nn.Conv2d(8, 1, 3, padding=1))
-
-    def forward(self, inputs, targets=None, mode='tensor'):
-        out = self.backbone(inputs).mean((1, 2, 3))
-        if mode == 'loss':
-            return dict(loss=((out - targets) ** 2).mean())
-        return out

@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 from harness.errors import ConfigError
 from harness.patch.provenance import META_KEY, check_patch, patch_spec
 from harness.paths import REPO_ROOT
-from models import ToyRegressor  # noqa: F401  (registers it)
+from toy_regressor import ToyRegressor  # noqa: F401  (registers it)
 
 SMOKE = 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py'
 _RUNS = itertools.count()

@@ -5,7 +5,7 @@ import pickle
 import pytest
 import torch
 from mmengine.runner import Runner
-from models import ToyRegressor  # noqa: F401  (registers it)
+from toy_regressor import ToyRegressor  # noqa: F401  (registers it)
 
 
 def _runner(work_dir, max_epochs, resume=False):
