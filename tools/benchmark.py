@@ -11,6 +11,8 @@ its quartiles and range: slow drift from other jobs multiplies both sides of a r
   with the 12 COCO stats required to agree within 1e-4;
 - the report's paired image bootstrap (box and mask AP, B = 1000, 5,000 images x 3 seeds x 2 variants) plus
   keeping the per-image matches, against the COCO evaluation of the same six runs (benchmarks/bootstrap.py);
+- the coverage of the report's 95% interval in simulated grids with a known difference, four noise regimes
+  x 2, 3, 5 seeds, beside the seed-only t interval and the previous interval (benchmarks/interval_coverage.py);
 - with --smoke-grid, the wall time of the CPU smoke grid end to end;
 - resuming an iteration-based run at iteration 2,000 vs 20 (benchmarks/resume.py): the data position
   restored from the samplers vs mmengine's replay of the skipped batches;
@@ -83,6 +85,9 @@ def measurements():
                      what='Paired image bootstrap (B = 1000, box + mask AP) plus keeping per-image matches / COCO '
                           'evaluation of the same runs (BorderCocoMetric, faster-coco-eval, 1 thread), 2 variants x 3 '
                           'seeds'))
+    rows.append(dict(name='intervals/coverage', kind='coverage', target=0.93, higher=True,
+                     what='Coverage of the report\'s nominal 95% interval in simulated grids with known \u0394 '
+                          '(benchmarks/interval_coverage.py), worst of 4 noise regimes x 2, 3, 5 seeds'))
     rows.append(dict(name='smoke-grid', kind='grid', target=SMOKE_TARGET_S,
                      what='CPU smoke grid end to end (tools/run_ablation.sh), wall seconds'))
     return rows
@@ -131,11 +136,14 @@ def parse_args(argv=None):
                         help="distinct input sizes for partial-cache/sizes (default 200; sides 64-192)")
     parser.add_argument('--boot-images', type=_positive, default=None,
                         help='synthetic images of bootstrap/* (default 5000; 100 with --quick)')
+    parser.add_argument('--coverage-reps', type=_positive, default=None,
+                        help='simulated grids per cell of intervals/coverage (default 10000; 500 with --quick)')
     parser.add_argument('--smoke-grid', action='store_true', help='also run and time the CPU smoke grid (minutes)')
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (3 if args.quick else 8)
     args.coco_images = args.coco_images or (30 if args.quick else 300)
     args.boot_images = args.boot_images or (100 if args.quick else 5000)
+    args.coverage_reps = args.coverage_reps or (500 if args.quick else 10000)
     names = [m['name'] for m in measurements()]
     for pattern in args.only or []:
         if not fnmatch.filter(names, pattern):
@@ -330,6 +338,13 @@ def run_bootstrap(m, args):
                  f'(variant - baseline): {ivs}')
 
 
+def run_coverage(m, args):
+    """The interval's coverage table (benchmarks/interval_coverage.py), rendered as its own section."""
+    from benchmarks.interval_coverage import table
+    lines, worst = table(args.coverage_reps, log=lambda line: print(line, flush=True))
+    m.update(value=worst, lines=lines, size=f'{args.coverage_reps} grids per cell, 200 test images')
+
+
 def run_smoke_grid(m):
     """Wall time of `tools/run_ablation.sh` (the smoke grid) into a temporary work / report dir."""
     tmp = tempfile.mkdtemp(prefix='posharness-smoke-')
@@ -392,6 +407,9 @@ def main(argv=None):
         for m in rows:
             if m['kind'] == 'bootstrap':
                 run_bootstrap(m, args)
+        for m in rows:
+            if m['kind'] == 'coverage':
+                run_coverage(m, args)
         for m in rows:
             if m['kind'] == 'grid' and args.smoke_grid:
                 run_smoke_grid(m)

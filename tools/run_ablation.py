@@ -37,6 +37,11 @@ def parse_args(argv=None):
     parser.add_argument('--only', help='glob over run or variant names, e.g. "none*"')
     parser.add_argument('--dry-run', action='store_true', help='show the runs and their commands, and the grid\'s '
                         'GPU-hours from a short timed warm-up of each variant on this device; train no run')
+    parser.add_argument('--plan', action='store_true', help='from the finished runs (>= 2 seeds): per headline '
+                        'comparison, the seed and image noise, the smallest difference distinguishable with 80%% '
+                        'power, and with --effect the seeds it needs (with --dry-run: their GPU-hours)')
+    parser.add_argument('--effect', type=float, help='with --plan: the difference to plan for, in the report\'s units '
+                        '(AP x100, mmseg percent), e.g. 0.5')
     parser.add_argument('--warmup-iters', type=int, default=20, help='iterations of that warm-up (0: no estimate)')
     parser.add_argument('--status', action='store_true', help='one line per run (queued / running at iteration i of '
                         'n with ETA / done / failed / preempted), and GPU-hours so far and to finish')
@@ -66,6 +71,10 @@ def parse_args(argv=None):
                          f'{"positive" if name == "max_parallel" else "non-negative"} number')
     if sum(map(bool, (args.submit, args.run, args.dry_run, args.status))) > 1:
         parser.error('--submit, --run, --dry-run, --status: expected one of them at most')
+    if args.plan and (args.submit or args.run or args.status):
+        parser.error('--plan: expected alone or with --dry-run')
+    if args.effect is not None and (not args.plan or not args.effect > 0):
+        parser.error('--effect: expected a positive difference, with --plan')
     return args
 
 
@@ -73,6 +82,8 @@ def main():
     args = parse_args()
     from harness.run.launch import Launcher
     from harness.run.runner import GridRunner
+    if args.plan and not args.dry_run:
+        return plan(args)
     if args.grid in TINY_DATA_GRIDS and not args.status and (not args.dry_run or args.warmup_iters > 0):
         from harness.data import ensure_tiny_data
         ensure_tiny_data()
@@ -94,11 +105,24 @@ def main():
         status(runner)
     elif args.dry_run:
         runner.dry_run()
+        hours = None
         if args.warmup_iters > 0:
             from harness.run.estimate import estimate
             estimate(runner, args.gpus, args.warmup_iters, warmup=min(5, args.warmup_iters - 1))
+        if args.plan:
+            plan(args, hours)
     else:
         runner.run()
+
+
+def plan(args, run_hours=None):
+    """--plan: what the finished runs of the grid say about the seeds it needs (harness/report/plan.py)."""
+    from harness.report import plan_lines, read_results
+    from harness.run.grid_schema import load_grid
+    work = os.path.join(args.work_dir, load_grid(args.grid).name)
+    res, _ = read_results(work)
+    for line in plan_lines(res, args.effect, run_hours):
+        print(line)
 
 
 if __name__ == '__main__':

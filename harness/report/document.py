@@ -13,6 +13,7 @@ from collections import Counter
 from .format import SEG_MAIN, cell, delta_cell, fmt, is_ap, label, meta_text, patch_text, task_title, wall
 from .tables import detail_blocks, failed_probes, task_sections
 from .findings import findings_blocks
+from .plan import resolve_blocks
 from .published import reference_blocks
 from .init_table import init_blocks
 from .stats import number, seeds_text
@@ -28,6 +29,7 @@ def document(res, work_dir, plots, refs, notes):
     if grid.get('description'):
         blocks.append(('p', str(grid['description'])))
     blocks += findings_blocks(res, {k[1]: v for k, v in plots.items() if k[0] == 'intervals'})
+    blocks += resolve_blocks(res)
     blocks.append(('note', f'Every number below is read from the results.json files under {work_dir}, '
                            'except those labelled "published (not ours)". COCO AP is shown x100 with one '
                            'decimal (mmdet reports it in [0, 1]); mmseg values are percent. std is the sample '

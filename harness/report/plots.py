@@ -9,6 +9,8 @@ directly (no pyplot global state); every text from the inputs is protected from 
 import io
 import math
 
+from .family import headline_comparisons, judged_distinguishable
+from .findings import short
 from .format import label, safe_name, scale, task_title
 from .tables import border_metrics
 
@@ -155,8 +157,7 @@ def _border_plot(res, variants, metric, bins, delta=False):
 
 def _interval_plot(res, task):
     """Δ and its 95% interval for every variant (rows) and headline metric (panels); None if nothing to show."""
-    from .findings import comparisons, short
-    found = [(v, k) for t, v, k in comparisons(res) if t == task]
+    found = [(v, k) for t, v, k in headline_comparisons(res) if t == task]
     keys = list(dict.fromkeys(k for _, k in found))
     rows = list(dict.fromkeys(v for v, _ in found))
     if not found:
@@ -173,10 +174,15 @@ def _interval_plot(res, task):
             if iv is None:
                 ax.text(0, y, 'not compared', va='center', ha='center', fontsize=7, color=_RED)
                 continue
-            color = ('0.45' if not iv.distinguishable else 'C2' if iv.delta > 0 else 'C3')
-            if iv.lo is not None:
+            judged = judged_distinguishable(res, v, key)
+            color = ('0.45' if not judged else 'C2' if iv.delta > 0 else 'C3')
+            if iv.lo is not None and iv.has_verdict:
                 ax.errorbar(iv.delta * k, y, xerr=[[(iv.delta - iv.lo) * k], [(iv.hi - iv.delta) * k]], fmt='o',
                             color=color, capsize=4, markersize=5)
+            elif iv.lo is not None:  # one seed: the test-set interval, dashed, no verdict
+                bar = ax.errorbar(iv.delta * k, y, xerr=[[(iv.delta - iv.lo) * k], [(iv.hi - iv.delta) * k]],
+                                  fmt='o', mfc='none', color=color, capsize=4, markersize=5)
+                bar[-1][0].set_linestyle('--')
             else:
                 ax.plot(iv.delta * k, y, 'o', mfc='none', color=color, markersize=5)
         ax.axvline(0, color='k', linewidth=0.8)
@@ -185,8 +191,9 @@ def _interval_plot(res, task):
         ax.tick_params(labelsize=7)
     axes[0].set_yticks(range(len(rows)), [_mpl(f'{v} vs. {res.baseline[v]}') for v in rows], fontsize=7)
     axes[0].set_ylim(len(rows) - 0.5, -0.5)
-    fig.suptitle(_mpl(f'{res.grid["name"]}: \u0394 vs. baseline, 95% interval (seeds and test images); '
-                      'grey: includes 0, hollow: no interval'), fontsize=8)
+    fig.suptitle(_mpl(f'{res.grid["name"]}: \u0394 vs. baseline, unadjusted 95% interval (seeds and test images); '
+                      f'colour: distinguishable after Holm (family of {res.family.size}), grey: not; '
+                      'hollow, dashed: one seed, test-set noise only, no verdict'), fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format='png', bbox_inches='tight')

@@ -7,7 +7,8 @@ before the two are put side by side: ours = solo − solo-nocoord, with its 95% 
 where our setting differs from the published one: schedule (training epochs), multi-scale training.
 """
 from .format import cell, fmt, label, signed
-from .findings import interval_text, verdict
+from .family import verdict
+from .findings import interval_text
 from .references import FEATURES, orientation
 from .results import train_multi_scale
 from .stats import number
@@ -53,7 +54,7 @@ def _ours_delta(res, variant, ref):
     if iv.lo is not None:
         lo, hi = sorted((sign * iv.lo, sign * iv.hi))
         text += ' ' + interval_text(ref.metric, type(iv)(iv.delta, lo, hi, iv.seeds, iv.method))
-    return text + f', {len(iv.seeds)} seed{"s" if len(iv.seeds) != 1 else ""}, {verdict(iv)}'
+    return text + f', {len(iv.seeds)} seed{"s" if len(iv.seeds) != 1 else ""}, {verdict(res, variant, ref.metric)}'
 
 
 def _settings(res, variant, ref):

@@ -16,7 +16,9 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .results import COCO_KINDS, evaluated_coco_kinds
+from .family import family
+from ..run.grid_json import read_grid_json
+from .results import COCO_KINDS, evaluated_coco_kinds, load_runs
 from .format import NOUNS, SEG_MAIN, SEG_PER_CLASS, coco_kind, is_ap
 
 _DEFAULT_COCO = ('coco/bbox_mAP', 'coco/segm_mAP')
@@ -52,6 +54,13 @@ def seeds_text(seeds):
 
 def _is_seg(key):
     return key in SEG_MAIN or key.startswith(tuple(p for p, _ in SEG_PER_CLASS))
+
+
+def read_results(work_dir):
+    """(`Results`, notes) of the grid in `work_dir` (grid.json and every run's results.json, as plain JSON)."""
+    grid = read_grid_json(work_dir)
+    runs, notes = load_runs(work_dir, grid)
+    return Results(grid, runs), notes
 
 
 class Results:
@@ -215,3 +224,10 @@ class Results:
             from .comparisons import Comparisons
             self.comparisons = Comparisons(self)
         return self.comparisons.interval(variant, key)
+
+    @property
+    def family(self):
+        """The `family.Family` the verdicts are judged in (made once, after the intervals)."""
+        if getattr(self, '_family', None) is None:
+            self._family = family(self)
+        return self._family

@@ -7,7 +7,8 @@ code is imported) and writes, to `reports/<grid name>/` by default:
 
 - `results.csv`: one row per expected run (status, error, every metric, in results.json units);
 - `summary.csv`: one row per variant x metric of its task: n, mean, std, delta vs. the variant's baseline, and
-  for the headline metrics the paired delta with its 95% interval over seeds and images (`intervals`);
+  for the headline metrics the paired delta with its 95% interval over seeds and images (`intervals`), the
+  columns that rebuild it (level, se_seeds, se_images, df), its p value and the family's verdict (`family`);
 - `<metric>.png` / `delta_<metric>.png` per headline metric (each seed a dot, mean bar, std bar), and
   `border_<metric>.png` / `delta_border_<metric>.png` per border-distance metric (one line per variant);
 - `report.md` and `report.html`: the same document; the HTML embeds its CSS and plots and escapes
@@ -44,14 +45,13 @@ import re
 from pathlib import Path
 
 from ..paths import REPO_ROOT
-from ..run.grid_json import read_grid_json
 from ..run.jsonio import write_atomic
 from .references import from_grid
-from .results import load_runs
 from .document import document
+from .family import judged_distinguishable, verdict
 from .format import safe_name
 from .plots import make_plots
-from .stats import Results
+from .stats import read_results
 
 
 
@@ -145,9 +145,13 @@ def _results_csv(res):
 
 
 def _summary_csv(res):
+    # every interval is rebuilt from its own row: paired_delta ± t((1 + level) / 2, df) · sqrt(se_seeds² +
+    # se_images²) (df inf: the normal quantile; a blank se counts 0); p_holm and verdict are the family's
     header = ['variant', 'baseline', 'task', 'metric', 'state', 'n', 'n_runs', 'mean', 'std', 'delta', 'flags',
-              'paired_delta', 'ci95_low', 'ci95_high', 'distinguishable', 'interval_from']
+              'paired_delta', 'ci_low', 'ci_high', 'level', 'se_seeds', 'se_images', 'df', 'p', 'p_holm',
+              'family_size', 'distinguishable', 'verdict', 'method']
     rows = []
+    fam = res.family
     for v in res.variants:
         task = res.task_of[v]
         for key in res.keys_of[task]:
@@ -155,14 +159,22 @@ def _summary_csv(res):
             d = res.delta(v, key)
             # the headline's differences carry their 95% interval (findings); other metrics: mean - mean only
             iv = res.interval(v, key) if key in res.headline_of[task] and not res.missing_kind(v, key) else None
-            rows.append([v, res.baseline[v], task, key, s.state, len(s.values), s.n_runs,
-                         '' if s.mean is None else repr(s.mean), '' if s.std is None else repr(s.std),
-                         '' if d is None else repr(d), '; '.join(s.flags),
-                         '' if iv is None else repr(iv.delta), '' if iv is None or iv.lo is None else repr(iv.lo),
-                         '' if iv is None or iv.hi is None else repr(iv.hi),
-                         '' if iv is None or iv.distinguishable is None else str(iv.distinguishable).lower(),
-                         '' if iv is None else iv.method])
+            row = [v, res.baseline[v], task, key, s.state, len(s.values), s.n_runs, _num(s.mean), _num(s.std),
+                   _num(d), '; '.join(s.flags)]
+            if iv is None:
+                rows.append(row + [''] * 13)
+                continue
+            judged = judged_distinguishable(res, v, key)
+            in_family = (v, key) in fam.adjusted
+            rows.append(row + [_num(iv.delta), _num(iv.lo), _num(iv.hi), _num(iv.level), _num(iv.se_seeds),
+                               _num(iv.se_images), _num(iv.df), _num(iv.p), _num(fam.adjusted.get((v, key))),
+                               fam.size if in_family else '', '' if judged is None else str(judged).lower(),
+                               verdict(res, v, key), iv.method])
     return _csv(header, rows)
+
+
+def _num(value):
+    return '' if value is None else repr(float(value))
 
 
 def default_out_dir(grid_name):
@@ -177,9 +189,8 @@ def write_report_files(work_dir, out_dir=None):
     Raises HarnessError (ConfigError) naming the file when grid.json is missing or malformed.
     """
     work_dir = Path(work_dir)
-    grid = read_grid_json(work_dir)
-    runs, notes = load_runs(work_dir, grid)
-    res = Results(grid, runs)
+    res, notes = read_results(work_dir)
+    grid = res.grid
     refs = from_grid(grid['references'], grid['path'])
     out = Path(out_dir) if out_dir is not None else default_out_dir(grid['name'])
     out.mkdir(parents=True, exist_ok=True)

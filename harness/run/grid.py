@@ -57,6 +57,9 @@ class Grid:
     border: bool = False  # evaluate with the border-stratified metrics (harness/evaluation/)
     probe: dict | None = None  # PROBE_DEFAULTS-like settings: run the position probe on every trained backbone
     vis_backends: list = field(default_factory=list)  # 'wandb' / 'mlflow' / mmengine backend dicts (run/tracking.py)
+    # the comparisons judged as one family in the report: [{'variant': name, 'metric': key or None (all)}];
+    # empty: every headline comparison (harness/report/family.py)
+    primary: list = field(default_factory=list)
 
     def variant(self, name):
         """The variant called `name` (KeyError if none)."""
@@ -85,7 +88,7 @@ class Grid:
             variants = [Variant(**{**v, 'base': _base_from_str(v['base'])}) for v in d['variants']]
             return cls(d['name'], Path(d['path']), d['description'], list(d['seeds']), list(d['metrics']),
                        dict(d['references']), variants, d['baseline'], d.get('border', False),
-                       probe_settings(d.get('probe')), list(d.get('vis_backends', [])))
+                       probe_settings(d.get('probe')), list(d.get('vis_backends', [])), list(d.get('primary', [])))
         except (KeyError, TypeError, AttributeError) as e:
             raise ConfigError(f'{source}: malformed resolved grid ({type(e).__name__}: {e}); '
                               f'expected the output of dump_resolved') from None

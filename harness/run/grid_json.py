@@ -22,6 +22,7 @@ def dump_resolved(grid):
                  'pretrain': copy.deepcopy(v.pretrain)} for v in grid.variants]
     return {'format': RESOLVED_FORMAT, 'name': grid.name, 'path': str(grid.path), 'description': grid.description,
             'baseline': grid.baseline, 'seeds': list(grid.seeds), 'metrics': list(grid.metrics),
+            'primary': copy.deepcopy(grid.primary),
             'references': copy.deepcopy(grid.references), 'variants': variants, 'border': grid.border,
             'probe': grid.probe, 'vis_backends': copy.deepcopy(grid.vis_backends),
             'runs': [r.name for r in grid.runs()]}
@@ -57,6 +58,7 @@ def read_grid_json(work_dir):
             raise ConfigError(f'{path}: variants.{v["name"]}.baseline: {v["baseline"]!r} is not a variant; '
                               f'expected one of {", ".join(names)}')
     for key, kind, what in (('metrics', list, 'a list of metric keys'),
+                            ('primary', list, 'a list of {"variant": name, "metric": key or null}'),
                             ('references', dict, 'an object {variant: {metric: value, source: ...}}')):
         value = grid.get(key) or kind()
         if not isinstance(value, kind):
@@ -64,6 +66,10 @@ def read_grid_json(work_dir):
         grid[key] = value
     if not all(isinstance(m, str) for m in grid['metrics']):
         raise ConfigError(f'{path}: metrics: got {grid["metrics"]!r}; expected a list of metric keys')
+    if not all(isinstance(p, dict) and p.get('variant') in names and (p.get('metric') is None or isinstance(
+            p['metric'], str)) for p in grid['primary']):
+        raise ConfigError(f'{path}: primary: got {grid["primary"]!r}; expected a list of {{"variant": name, '
+                          '"metric": key or null}} naming variants of the grid')
     grid['seeds'] = seeds
     grid['path'] = path
     return grid

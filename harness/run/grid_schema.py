@@ -19,7 +19,7 @@ from .grid import PACKAGE_SCOPES, Grid, Variant, _show
 from .grid_pretrain import PretrainFields
 from .grid_probe import ProbeFields
 
-GRID_KEYS = ('name', 'description', 'base', 'baseline', 'seeds', 'metrics', 'cfg_options', 'references',
+GRID_KEYS = ('name', 'description', 'base', 'baseline', 'seeds', 'metrics', 'primary', 'cfg_options', 'references',
              'variants', 'border', 'probe', 'init', 'pretrain', 'vis_backends')
 VARIANT_KEYS = ('name', 'base', 'baseline', 'padding', 'coordconv', 'solo_coords', 'cfg_options', 'description',
                 'init')
@@ -90,10 +90,11 @@ class _Parser(ProbeFields, PretrainFields):
             variants.append(Variant(baseline=ref, **p))
         variants = self._with_init(data, raw, variants)  # init / pretrain: grid_pretrain.py
         references = self._references(data.get('references', {}), names)
+        primary = self._primary(data.get('primary', []), variants, metrics)
         description = self._text(data.get('description', ''), 'description')
         border, probe = self._bool(data.get('border', False), 'border'), self._probe(data.get('probe', False))
         return Grid(name, self.path.resolve(), description, seeds, metrics, references, variants, baseline, border,
-                    probe, self._vis_backends(data.get('vis_backends', [])))
+                    probe, self._vis_backends(data.get('vis_backends', [])), primary)
 
     def _read(self):
         if not self.path.is_file():
@@ -262,6 +263,33 @@ class _Parser(ProbeFields, PretrainFields):
             self.fail(f'{where}.sites', 'missing required key', 'a list of site presets or module-name globs')
         return {'sites': self._str_list(raw['sites'], f'{where}.sites', allow_empty=False),
                 'with_r': self._bool(raw.get('with_r', False), f'{where}.with_r')}
+
+    def _primary(self, value, variants, metrics):
+        """The comparisons the report judges as one family (harness/report/family.py): [{variant, metric}],
+        metric None for every headline metric of the variant. Each names a variant compared with another."""
+        expected = ('a list of variant names or {variant: NAME, metric: KEY} mappings, each variant one that has '
+                    'a baseline other than itself')
+        if not isinstance(value, list):
+            self.fail('primary', f'got {_show(value)}', expected)
+        compared = [v.name for v in variants if v.baseline != v.name]
+        out = []
+        for i, entry in enumerate(value):
+            where = f'primary[{i}]'
+            if isinstance(entry, str):
+                entry = {'variant': entry}
+            self._mapping(entry, where, expected)
+            self._keys(entry, where, ('variant', 'metric'))
+            name, metric = entry.get('variant'), entry.get('metric')
+            if name not in compared:
+                self.fail(f'{where}.variant', f'got {_show(name)}',
+                          f'one of the compared variants ({", ".join(compared) or "none: every variant is a baseline"})')
+            if metric is not None and (not isinstance(metric, str) or (metrics and metric not in metrics)):
+                self.fail(f'{where}.metric', f'got {_show(metric)}',
+                          f'one of the grid\'s metrics ({", ".join(metrics)})' if metrics else 'a metric key string')
+            if {'variant': name, 'metric': metric} in out:
+                self.fail(where, f'{name} {metric or "(all metrics)"} listed twice', 'each comparison once')
+            out.append({'variant': name, 'metric': metric})
+        return out
 
     def _references(self, value, names):
         self._mapping(value, 'references', 'a mapping of variant name to {metric: value, source: ...}')

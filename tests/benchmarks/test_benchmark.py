@@ -162,3 +162,15 @@ def test_partial_cache_row_compares_the_old_2d_cache_with_the_1d_one(tool, tmp_p
     assert cells[0].endswith('3 sizes') and re.fullmatch(r'\*\*\d+x less\*\*', cells[1]), cells
     assert cells[6].endswith('KiB') and cells[7].endswith('MiB')
     assert re.search(r'partial-cache/sizes: 26 partial layers .* features of the two agree to \S+ \(relative\)', text)
+
+
+def test_coverage_row_writes_the_table_of_every_regime_and_seed_count(tool, tmp_path):
+    out = tmp_path / 'b.md'
+    assert tool.main(['--only', 'intervals/coverage', '--coverage-reps', '40', '--out', str(out)]) == 0
+    text = out.read_text()
+    assert "## Coverage of the report's 95% interval" in text
+    rows = [line for line in text.splitlines() if line.startswith(('| seed-dominant', '| image-dominant',
+                                                                   '| interaction-dominant', '| balanced'))]
+    assert [r.split(' | ')[1] for r in rows] == ['2', '3', '5'] * 4
+    worst = min(float(r.split(' | ')[2].split(' ')[0]) for r in rows)
+    assert f'**{worst:.3f}**' in text and '40 grids per cell' in text

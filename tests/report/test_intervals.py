@@ -2,7 +2,7 @@
 differences put in our direction, and runs that evaluated nothing vs runs whose metrics are missing.
 
 Hand formulas: the t quantiles are the table values t(0.975, 2) = 4.302652729749464 and
-z(0.975) = 1.959963984540054; the Welch-Satterthwaite degrees of freedom are worked out in the test.
+z(0.975) = 1.959963984540054; the image term (the covariance between seeds) is worked out in the test.
 """
 import contextlib
 import copy
@@ -23,7 +23,8 @@ import harness.report as report
 from benchmarks.coco_eval import synthetic_coco
 from harness.evaluation import per_image
 from harness.evaluation.resample import coco_ap
-from harness.report.intervals import image_weights, paired_interval, t_interval
+from harness.report.family import holm
+from harness.report.intervals import image_weights, paired_interval, resolution, t_interval
 from harness.report.format import signed
 from harness.report.references import REFERENCES, orientation
 from harness.report.write import md_escape
@@ -44,26 +45,67 @@ def test_t_interval_is_the_hand_formula():
     assert iv.distinguishable is False and iv.se_images is None and "seeds only" in iv.method  # [-1.5, 6.1]
 
 
-def test_images_only_with_one_seed_is_the_normal_interval_of_the_bootstrap():
+def test_images_only_with_one_seed_is_the_normal_interval_of_the_bootstrap_without_a_verdict():
     boot = {0: (np.array([0.30, 0.32, 0.34, 0.36]), np.array([0.30, 0.30, 0.30, 0.30]))}
     iv = paired_interval({0: 0.33}, {0: 0.30}, boot)
     sd = np.std([0.0, 0.02, 0.04, 0.06], ddof=1)
     assert (iv.lo, iv.hi) == pytest.approx((0.03 - Z * sd, 0.03 + Z * sd), abs=1e-12)
-    assert iv.se_seeds is None and 'one seed' in iv.method and iv.distinguishable is False
+    assert iv.se_seeds is None and iv.se_images == pytest.approx(sd) and iv.df == math.inf
+    assert 'test-set noise only' in iv.method and 'no verdict' in iv.method
+    assert iv.p is None and iv.distinguishable is None  # even though [0.0075, 0.0525] excludes zero
 
 
-def test_seeds_and_images_combine_as_variances_with_welch_satterthwaite():
+def test_image_term_is_the_covariance_between_seeds_and_the_quantile_keeps_the_seed_df():
+    """Each seed's resampled difference = a shift every seed shares + its own interaction noise: only the
+    shared shift is image noise the seeds' spread does not already hold."""
     v, b = {0: 0.5, 1: 0.7, 2: 0.6}, {0: 0.1, 1: 0.2, 2: 0.3}
     diffs = np.array([0.4, 0.5, 0.3])
-    var_seeds = diffs.var(ddof=1) / 3
-    shift = np.array([-0.02, 0.0, 0.01, 0.03])  # every seed's variant moves with the same resample
-    boot = {s: (v[s] + shift, np.full(4, b[s])) for s in v}
-    var_images = shift.var(ddof=1)
-    dof = (var_seeds + var_images) ** 2 / (var_seeds ** 2 / 2)
-    half = stats.t.ppf(0.975, dof) * math.sqrt(var_seeds + var_images)
+    shared = np.array([-0.02, 0.0, 0.01, 0.03, -0.01, 0.0])
+    own = {0: np.array([0.01, -0.01, 0.0, 0.02, 0.0, -0.02]), 1: np.array([0.0, 0.03, -0.01, 0.0, -0.02, 0.0]),
+           2: np.array([-0.01, 0.0, 0.0, 0.01, 0.0, 0.0])}
+    boot = {s: (v[s] + shared + own[s], np.full(6, b[s])) for s in v}
+    # by hand: mean over the 6 ordered pairs s != s' of the sample covariance of (shared + own_s, shared + own_s')
+    d = {s: shared + own[s] for s in v}
+    cov = [np.sum((d[s] - d[s].mean()) * (d[t] - d[t].mean())) / 5 for s in v for t in v if s != t]
+    tau2 = max(np.mean(cov), 0.0)
+    se = math.sqrt(diffs.var(ddof=1) / 3 + tau2)
     iv = paired_interval(v, b, boot)
-    assert (iv.delta, iv.lo, iv.hi) == pytest.approx((0.4, 0.4 - half, 0.4 + half), abs=1e-12)
-    assert T_2 > stats.t.ppf(0.975, dof) > Z  # between the seeds-only and the images-only quantiles
+    assert (iv.delta, iv.lo, iv.hi) == pytest.approx((0.4, 0.4 - T_2 * se, 0.4 + T_2 * se), abs=1e-12)
+    assert iv.se_images == pytest.approx(math.sqrt(tau2)) and iv.df == 2
+    assert iv.p == pytest.approx(2 * stats.t.sf(0.4 / se, 2))
+    # the bootstrap variance of the seed mean (the old image term) is larger: it also holds the own parts
+    assert np.mean([d[s] for s in v], axis=0).var(ddof=1) > tau2
+
+
+def test_interval_is_never_narrower_than_the_seed_only_t_interval():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(2, 6))
+        v = {s: float(rng.normal(0.4, 0.02)) for s in range(n)}
+        b = {s: float(rng.normal(0.39, 0.02)) for s in range(n)}
+        boot = {s: (v[s] + rng.normal(0, 0.01, 50), b[s] + rng.normal(0, 0.01, 50)) for s in range(n)}
+        shift = rng.normal(0, rng.uniform(0, 0.02), 50)
+        boot = {s: (x + shift, y) for s, (x, y) in boot.items()}
+        iv = paired_interval(v, b, boot)
+        _, lo, hi = t_interval([v[s] - b[s] for s in range(n)])
+        assert iv.hi - iv.lo >= (hi - lo) * (1 - 1e-12)
+
+
+def test_rounded_values_that_tie_are_floored_at_the_rounding_variance_not_infinite_precision():
+    v, b = {0: 0.352, 1: 0.347, 2: 0.361}, {0: 0.350, 1: 0.345, 2: 0.359}  # every difference 0.002 exactly
+    iv = paired_interval(v, b)
+    se = math.sqrt(0.001 ** 2 / 6 / 3)  # Sheppard: a difference of two values rounded to 0.001
+    assert iv.se_seeds == pytest.approx(se) and iv.df == 2 and math.isfinite(iv.df)
+    assert (iv.lo, iv.hi) == pytest.approx((0.002 - T_2 * se, 0.002 + T_2 * se))
+    assert any('rounding variance' in n for n in iv.notes)
+    assert resolution([0.352, 0.35]) == 0.001 and resolution([40.25, 41.5]) == 0.01
+    assert resolution([0.1 + 1e-7 * math.pi]) is None
+
+
+def test_holm_adjusts_by_hand():
+    # sorted: 0.005 x4 = 0.02, 0.01 x3 = 0.03, 0.03 x2 = 0.06, 0.04 x1 = 0.04 -> kept non-decreasing: 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0]) and holm([]) == []
 
 
 def test_seed_sets_that_differ_are_paired_over_the_common_seeds_and_said():
@@ -134,27 +176,100 @@ def coco_grid(tmp_path_factory):
     return work, values
 
 
-def test_findings_come_first_with_the_interval_of_seeds_and_images(coco_grid, tmp_path):
+def _coco_intervals(values):
+    w = image_weights(30)
+    out = {}
+    for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
+        kind = key.split('/')[1].split('_')[0]
+        boot = {s: tuple(coco_ap(values[(v, s)][1][kind], w) for v in ('drop', 'base')) for s in (0, 1)}
+        out[key] = paired_interval({s: values[('drop', s)][0][key] for s in (0, 1)},
+                                   {s: values[('base', s)][0][key] for s in (0, 1)}, boot)
+    return out
+
+
+def test_findings_come_first_with_the_interval_of_seeds_and_images_and_holm_verdicts(coco_grid, tmp_path):
     work, values = coco_grid
     md = (report.write_report(work, tmp_path / 'out') / 'report.md').read_text(encoding='utf-8')
     findings = md.split('\n## Findings\n')[1].split('\n## ')[0]
     # the sentences, then the plot of every difference with its interval, before any table
     assert md.index('## Findings') < md.index('- drop vs. base') < md.index('![') < md.index('| ')
-    w = image_weights(30)
-    boot = {s: tuple(coco_ap(values[(v, s)][1]['bbox'], w) for v in ('drop', 'base')) for s in (0, 1)}
-    iv = paired_interval({s: values[('drop', s)][0]['coco/bbox_mAP'] for s in (0, 1)},
-                         {s: values[('base', s)][0]['coco/bbox_mAP'] for s in (0, 1)}, boot)
-    assert iv.se_images > 0 and iv.se_seeds is not None and iv.lo < iv.delta < iv.hi
-    key = 'coco/bbox_mAP'
-    text = (f'drop vs. base: {signed(key, iv.delta)} box AP [{signed(key, iv.lo)}, {signed(key, iv.hi)}], 2 seeds, '
-            f'{"distinguishable" if iv.distinguishable else "not distinguishable"} from zero')
-    assert f'- {md_escape(text)}' in findings
-    assert 'seeds (n=2) + images (paired bootstrap, B=1000)' in findings
+    ivs = _coco_intervals(values)
+    adjusted = holm([ivs['coco/bbox_mAP'].p, ivs['coco/segm_mAP'].p])  # the family: both headline comparisons
+    assert 'a family of 2 comparisons' in findings and 'Holm-adjusted at a 5% familywise error rate' in findings
+    for (key, iv), p in zip(ivs.items(), adjusted):
+        assert iv.se_images > 0 and iv.se_seeds is not None and iv.lo < iv.delta < iv.hi
+        word = 'distinguishable' if p < 0.05 else 'not distinguishable'
+        text = (f'drop vs. base: {signed(key, iv.delta)} {"box" if "bbox" in key else "mask"} AP '
+                f'[{signed(key, iv.lo)}, {signed(key, iv.hi)}], 2 seeds, {word} from zero (Holm, family of 2: '
+                f'adjusted p = {p:.3g})')
+        assert f'- {md_escape(text)}' in findings
+    assert 'seeds (n=2) + shared image term (paired image bootstrap, B=1000, cross-seed covariance)' in findings
     assert (tmp_path / 'out' / 'intervals_coco.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_every_interval_in_summary_csv_is_rebuilt_from_its_own_row(coco_grid, tmp_path):
+    work, values = coco_grid
+    report.write_report(work, tmp_path / 'out')
     with open(tmp_path / 'out' / 'summary.csv', newline='') as f:
+        rows = [r for r in csv.DictReader(f) if r['ci_low']]
+    assert {(r['variant'], r['metric']) for r in rows} == {('drop', 'coco/bbox_mAP'), ('drop', 'coco/segm_mAP')}
+    ivs = _coco_intervals(values)
+    for r in rows:
+        df, level = float(r['df']), float(r['level'])
+        se = math.hypot(float(r['se_seeds'] or 0), float(r['se_images'] or 0))
+        q = stats.norm.ppf((1 + level) / 2) if math.isinf(df) else stats.t.ppf((1 + level) / 2, df)
+        delta = float(r['paired_delta'])
+        assert (float(r['ci_low']), float(r['ci_high'])) == pytest.approx((delta - q * se, delta + q * se), rel=1e-12)
+        iv = ivs[r['metric']]
+        assert [float(r[k]) for k in ('paired_delta', 'ci_low', 'ci_high', 'p')] == pytest.approx(
+            [iv.delta, iv.lo, iv.hi, iv.p])
+        assert r['family_size'] == '2' and r['method'] == iv.method
+        assert r['distinguishable'] == str(float(r['p_holm']) < 0.05).lower()
+
+
+def test_a_grids_primary_comparisons_are_the_family_and_the_rest_is_secondary(coco_grid, tmp_path):
+    work, values = coco_grid
+    grid = json.loads((work / 'grid.json').read_text())
+    (work / 'grid.json').write_text(json.dumps(dict(grid, primary=[{'variant': 'drop', 'metric': 'coco/segm_mAP'}])))
+    try:
+        out = report.write_report(work, tmp_path / 'out')
+    finally:
+        (work / 'grid.json').write_text(json.dumps(grid))
+    md = (out / 'report.md').read_text(encoding='utf-8')
+    ivs = _coco_intervals(values)
+    assert 'a family of 1 comparison (the comparisons the grid names as primary)' in md
+    p = ivs['coco/segm_mAP'].p  # a family of one: Holm leaves p as it is
+    assert md_escape(f'(Holm, family of 1: adjusted p = {p:.3g})') in md
+    box = ivs['coco/bbox_mAP']
+    assert md_escape('secondary (outside the primary family): unadjusted interval '
+                     f'{"excludes" if box.distinguishable else "includes"} zero') in md
+    with open(out / 'summary.csv', newline='') as f:
         row = next(r for r in csv.DictReader(f) if r['variant'] == 'drop' and r['metric'] == 'coco/bbox_mAP')
-    assert [float(row[k]) for k in ('paired_delta', 'ci95_low', 'ci95_high')] == pytest.approx([iv.delta, iv.lo, iv.hi])
-    assert row['distinguishable'] == str(iv.distinguishable).lower()
+    assert row['p_holm'] == '' and row['family_size'] == ''
+
+
+def test_one_seed_gets_its_test_set_interval_and_no_verdict(coco_grid, tmp_path):
+    work, values = coco_grid
+    grid = json.loads((work / 'grid.json').read_text())
+    one = tmp_path / 'one'
+    one.mkdir()
+    for name in ('drop_seed0', 'base_seed0'):
+        (one / name).mkdir()
+        for f in (work / name).iterdir():
+            (one / name / f.name).write_bytes(f.read_bytes())
+    (one / 'grid.json').write_text(json.dumps(dict(grid, seeds=[0])))
+    out = report.write_report(one, tmp_path / 'out')
+    md = (out / 'report.md').read_text(encoding='utf-8')
+    sentences = [line for line in md.split('\n## Findings\n')[1].split('\n## ')[0].splitlines()
+                 if line.startswith('- drop vs. base')]
+    assert len(sentences) == 2
+    for line in sentences:
+        assert 'distinguishable' not in line and 'no verdict (one seed: test-set noise only)' in line
+    assert 'No comparison carries a verdict' in md
+    with open(out / 'summary.csv', newline='') as f:
+        row = next(r for r in csv.DictReader(f) if r['variant'] == 'drop' and r['metric'] == 'coco/bbox_mAP')
+    assert row['df'] == 'inf' and row['p'] == '' and row['distinguishable'] == '' and row['se_seeds'] == ''
+    assert 'What this grid can resolve' in md and 'the seed noise needs two or more' in md
 
 
 def test_published_difference_is_put_in_our_direction(coco_grid, tmp_path):

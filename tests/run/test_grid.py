@@ -251,7 +251,25 @@ ERRORS = [  # (id, grid text (None: no file), expected field path, expected text
      'got 1; expected a non-empty list'),
     ('probe-max-images', OK_HEAD + 'probe: {max_images: 1}\nvariants: [{name: a}]\n', r'probe\.max_images',
      'got 1; expected an integer of at least 2'),
+    ('primary-baseline', OK_HEAD + 'primary: [a]\nvariants: [{name: a}, {name: b}]\n', r'primary\[0\]\.variant',
+     r"got 'a'; expected one of the compared variants \(b\)"),
+    ('primary-unknown-metric', OK_HEAD + 'metrics: [mIoU]\nprimary: [{variant: b, metric: aAcc}]\n'
+     'variants: [{name: a}, {name: b}]\n', r'primary\[0\]\.metric', r"got 'aAcc'; expected one of the grid's metrics \(mIoU\)"),
+    ('primary-twice', OK_HEAD + 'primary: [b, {variant: b}]\nvariants: [{name: a}, {name: b}]\n', r'primary\[1\]',
+     'b \\(all metrics\\) listed twice; expected each comparison once'),
+    ('primary-unknown-key', OK_HEAD + 'primary: [{variant: b, metrics: mIoU}]\nvariants: [{name: a}, {name: b}]\n',
+     r'primary\[0\]', r"unknown key 'metrics' \(did you mean 'metric'\?\)"),
 ]
+
+
+def test_primary_comparisons_resolve_and_round_trip(root, tmp_path):
+    grid = load_grid(_write(root, VALID.replace('metrics: [coco/bbox_mAP]\n', 'metrics: [coco/bbox_mAP]\nprimary: '
+                                                '[none, {variant: solo-nocoord, metric: coco/bbox_mAP}]\n')), root=root)
+    assert grid.primary == [{'variant': 'none', 'metric': None},
+                            {'variant': 'solo-nocoord', 'metric': 'coco/bbox_mAP'}]
+    path = tmp_path / 'grid.json'
+    path.write_text(json.dumps(dump_resolved(grid)))
+    assert load_resolved(path).primary == grid.primary
 
 
 def test_none_resample_is_kept(root):
