@@ -2,8 +2,9 @@
 # re-pointed at data/tiny_coco_control, the seamless variant of tiny COCO (harness/data/tiny_coco.py,
 # `seamless=True`: a background that tiles, shapes wholly inside the top or the bottom half), 64x64
 # images: all one size and a multiple of 32, so the batch has no padding canvas, and half the height
-# (32) is a multiple of every backbone stride, so a circular-padded network sees `box_top` and
-# `box_bottom` as one class while a zero-padded one can learn them. Horizontal flips only (they keep
+# (32) is a multiple of every backbone stride, so a circular-padded backbone and FPN see `box_top` and
+# `box_bottom` as shifts of one another (the detector's RPN clipping and RoIAlign clamping at the image
+# edge aside: tests/patch/test_control_shift.py) while a zero-padded one can learn them. Horizontal flips only (they keep
 # the top/bottom labels). Spread over each model's config with `{{_base_.control.<key>}}`, as
 # configs/smoke/_tiny-coco.py does; each model config sets its own schedule.
 control_root = 'data/tiny_coco_control/'
