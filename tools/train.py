@@ -68,9 +68,11 @@ def main():
     runner.train()
     if runner.rank == 0:
         loader = runner.train_dataloader
+        # A batch sampler (mmdet's AspectRatioBatchSampler in the COCO configs) leaves DataLoader.batch_size None.
+        per_process = loader.batch_size or loader.batch_sampler.batch_size
         write_json(os.path.join(cfg.work_dir, 'train_meta.json'), dict(
             iterations=runner.iter, train_images=len(loader.dataset),
-            batch_size=loader.batch_size * runner.world_size, world_size=runner.world_size))
+            batch_size=per_process * runner.world_size, world_size=runner.world_size))
 
 
 if __name__ == '__main__':

@@ -2,8 +2,9 @@
 # re-pointed at data/tiny_coco_control, the seamless variant of tiny COCO (harness/data/tiny_coco.py,
 # `seamless=True`: a background that tiles, shapes wholly inside the top or the bottom half), 64x64
 # images: all one size and a multiple of 32, so the batch has no padding canvas, and half the height
-# (32) is a multiple of every backbone stride, so a circular-padded network sees `box_top` and
-# `box_bottom` as one class while a zero-padded one can learn them. Horizontal flips only (they keep
+# (32) is a multiple of every backbone stride, so a circular-padded backbone and FPN see `box_top` and
+# `box_bottom` as shifts of one another (the detector's RPN clipping and RoIAlign clamping at the image
+# edge aside: tests/patch/test_control_shift.py) while a zero-padded one can learn them. Horizontal flips only (they keep
 # the top/bottom labels). Spread over each model's config with `{{_base_.control.<key>}}`, as
 # configs/smoke/_tiny-coco.py does; each model config sets its own schedule.
 control_root = 'data/tiny_coco_control/'
@@ -16,6 +17,8 @@ control_test_pipeline = [
 control = dict(
     train_dataset=dict(data_root=control_root),
     test_dataset=dict(data_root=control_root, pipeline=control_test_pipeline),
-    test_evaluator=dict(ann_file=control_root + 'annotations/instances_val2017.json'),
+    # AP per class (disk, box_top, box_bottom): whether only the two square classes, which circular
+    # padding makes shifts of one another, lose AP (BorderCocoMetric's keys coco/<bbox|segm>_mAP_<class>).
+    test_evaluator=dict(ann_file=control_root + 'annotations/instances_val2017.json', classwise=True),
     checkpoint=dict(interval=100),
 )

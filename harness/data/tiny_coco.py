@@ -163,7 +163,9 @@ def _seamless_image(rng, h, w):
     inside the top or the bottom half. A circular shift by H/2 maps this image distribution onto
     itself with every `box_top` and `box_bottom` swapped, so a network that sees the image as a torus
     (circular padding everywhere, H/2 a multiple of its largest stride) can do no better than chance
-    on the two square classes: only a cue from the border (zero padding) tells them apart."""
+    on the two square classes: only a cue from the border (zero padding) tells them apart. A Mask R-CNN
+    is that torus up to its RPN clipping and RoIAlign clamping at the image edge
+    (tests/patch/test_control_shift.py)."""
     yy, xx = np.mgrid[0:h, 0:w]
     canvas = np.broadcast_to(rng.uniform(60, 190, 3).astype(np.float32), (h, w, 3)).copy()
     ky, kx = rng.integers(0, 4, 2)

@@ -9,6 +9,7 @@
   `backend='faster'` evaluates with faster-coco-eval (same numbers as pycocotools, several times
   faster), bound into mmdet's `coco_metric` module only while the metric runs. The border pass reuses
   CocoMetric's loaded detections, and result JSONs stay in memory unless `outfile_prefix` asks for them.
+  `classwise=True` adds AP per class as `coco/<bbox|segm>_mAP_<class>` (`class_ap` says why not mmdet's keys).
 """
 import contextlib
 import io
@@ -27,6 +28,7 @@ from mmengine.logging import MMLogger, print_log
 from ..errors import ConfigError
 from . import per_image
 from .border_bins import bin_of, check_border_bins
+from .class_ap import class_ap_keys, class_aps
 
 BACKENDS = ('faster', 'pycocotools')
 _MANY_IMAGES = 1000  # above this, say that a (long) evaluation has started
@@ -154,11 +156,13 @@ class BorderCocoMetric(CocoMetric):
         backend: 'faster' (faster-coco-eval) or 'pycocotools', for every COCO evaluation it runs.
         keep_per_image: keep each image's matches in `self.per_image` ({'bbox' / 'segm': CocoData}) for
             the report's image bootstrap; tools/test.py saves them as per_image.npz.
+        classwise: AP per class and evaluation, `coco/bbox_mAP_<class>` (harness/evaluation/class_ap.py),
+            instead of mmdet's `coco/<class>_precision`.
         Other arguments: mmdet's CocoMetric.
     """
 
     def __init__(self, *args, border_bins=(0, 1, 32, 96), backend='faster', eval_threads=None, keep_per_image=True,
-                 **kwargs):
+                 classwise=False, **kwargs):
         if backend not in BACKENDS:
             raise ConfigError(f"backend={backend!r}: expected 'faster' (faster-coco-eval) or 'pycocotools'")
         if backend == 'faster' and kwargs.get('use_mp_eval'):
@@ -174,7 +178,8 @@ class BorderCocoMetric(CocoMetric):
         self.backend = backend
         self.keep_per_image, self.per_image = bool(keep_per_image), {}
         self.eval_kwargs = {} if eval_threads is None else dict(rle_iou_max_workers=eval_threads)
-        super().__init__(*args, **kwargs)
+        self.per_class = bool(classwise)
+        super().__init__(*args, classwise=False, **kwargs)  # mmdet's own per-class keys collide (class_ap)
 
     def compute_metrics(self, results):
         self.per_image = {}
@@ -197,6 +202,8 @@ class BorderCocoMetric(CocoMetric):
         with _bound(_coco_metric, COCO=coco_cls, COCOeval=capture.coco_eval, dump=capture.dump, load=capture.load):
             metrics = super().compute_metrics(results)
         if metrics and not self.format_only:
+            if self.per_class:
+                metrics.update(self._class_metrics(capture))
             metrics.update(self._border_metrics(capture, coco_cls))
             if self.keep_per_image:  # what the report's image bootstrap resamples (evaluation.per_image)
                 self.per_image = {kind: per_image.coco_data(capture.evaluation(kind)) for kind in self.metrics
@@ -208,6 +215,21 @@ class BorderCocoMetric(CocoMetric):
         # BorderIoUMetric's spelling), the standard ones unchanged.
         return {k[len(self.prefix) + 1:] if k.startswith(f'{self.prefix}/border/') else k: v
                 for k, v in super().evaluate(size).items()}
+
+    def class_names(self):
+        """The evaluated categories' names, in `cat_ids` order (COCOeval's category axis)."""
+        return [self._coco_api.loadCats(c)[0]['name'] for c in self.cat_ids]
+
+    def _class_metrics(self, capture):
+        metrics = {}
+        for iou_type in (m for m in self.metrics if m in ('bbox', 'segm')):
+            coco_eval = capture.evaluation(iou_type)
+            if coco_eval is not None:
+                aps = dict(zip(class_ap_keys(iou_type, self.class_names()), class_aps(coco_eval)))
+                print_log(f'{iou_type} AP per class: ' + ', '.join(f'{k[len(iou_type) + 5:]} {v:.3f}'
+                                                                   for k, v in aps.items()), logger='current')
+                metrics.update(aps)
+        return metrics
 
     def _border_metrics(self, capture, coco_cls):
         gt_api, counts = self._border_gt(coco_cls)

@@ -5,9 +5,11 @@ val set (pycocotools cannot load an empty result list). Downstream, an empty dic
 that never reported, and a report would print "not reported" for a model that was evaluated and
 scored zero. `fill_no_detections` puts back the numbers COCOeval would give: AP 0 for every metric
 whose objects exist in the val set, -1 ("no such objects", as mmdet writes it) where none exist, and
-the same per border-distance bin for BorderCocoMetric; tools/test.py then records "no detections".
+the same per border-distance bin and per class for BorderCocoMetric; tools/test.py then records "no detections".
 """
 from mmdet.evaluation import CocoMetric
+
+from .class_ap import class_ap_keys
 
 # COCOeval's area ranges (inclusive bounds) for mAP_s / mAP_m / mAP_l, in squared pixels
 _AREAS = {'mAP_s': (0, 32 ** 2), 'mAP_m': (32 ** 2, 96 ** 2), 'mAP_l': (96 ** 2, 1e5 ** 2)}
@@ -42,6 +44,12 @@ def no_detection_metrics(metric):
         for item in _ITEMS:
             lo, hi = _AREAS.get(item, (0, float('inf')))
             out[f'{metric.prefix}/{kind}_{item}'] = 0.0 if any(lo <= a <= hi for a in areas) else -1.0
+    if getattr(metric, 'per_class', False):  # BorderCocoMetric(classwise=True): AP 0 per class that has objects
+        present = {a['category_id'] for a in api.dataset.get('annotations', [])
+                   if a['image_id'] in img_ids and not a.get('iscrowd', 0)}
+        for kind in (m for m in metric.metrics if m in ('bbox', 'segm')):
+            out.update({f'{metric.prefix}/{key}': 0.0 if c in present else -1.0
+                        for key, c in zip(class_ap_keys(kind, metric.class_names()), metric.cat_ids)})
     if hasattr(metric, 'border_names'):  # BorderCocoMetric: the same per distance bin, and the object counts
         counts = metric.border_counts()
         for kind in (m for m in metric.metrics if m in ('bbox', 'segm')):

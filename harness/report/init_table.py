@@ -15,8 +15,21 @@ DESIGNS = {'imagenet': "the base config's own backbone init",
 _ZERO_PADDED = ('torchvision://', 'open-mmlab://', 'https://download.pytorch.org', 'https://download.openmmlab.com')
 
 
+def _design(design, rec):
+    """The Init cell. `imagenet` keeps whatever the base config does, which for the smoke and control
+    configs (`init_cfg=None`) is random init: a run that recorded no backbone checkpoint and no
+    `load_from` is labelled by what happened, not by the grid's design name."""
+    if not design:
+        return 'not recorded'
+    if design == 'imagenet' and rec is not None and not rec.get('checkpoint') and not rec.get('load_from'):
+        return 'random init: the base config loads no backbone weights'
+    return f'{design}: {DESIGNS.get(design, "not recorded")}'
+
+
 def _weights(rec):
     checkpoint = rec.get('checkpoint')
+    if rec.get('load_from') and rec.get('design') == 'imagenet':  # replaces every weight after init
+        return f"load_from {rec['load_from']} (the whole model, after init)"
     if rec.get('design') == 'scratch' or not checkpoint:
         return 'random init' + ('' if rec.get('design') == 'scratch' else ' (the config loads no backbone weights)')
     if rec.get('design') == 'matched':
@@ -53,13 +66,12 @@ def init_blocks(res):
         recorded = recorded or bool(records) or 'init' in v
         design = v.get('init') or (records[0].get('design') if records else '')
         texts = {}
-        for rec in records or [{'design': design}]:
-            texts.setdefault(tuple([_weights(rec), *_pretraining(rec)]), []).append(rec)
+        for rec in records:
+            texts.setdefault((_design(design, rec), _weights(rec), *_pretraining(rec)), []).append(rec)
         if not records:
-            texts = {('not recorded (no finished run)', '', '', ''): []}
+            texts = {(_design(design, None), 'not recorded (no finished run)', '', '', ''): []}
         for cells in texts:
-            rows.append([v['name'], f'{design}: {DESIGNS.get(design, "not recorded")}' if design else 'not recorded',
-                         *cells])
+            rows.append([v['name'], *cells])
     if not recorded:
         return []
     caption = ('How each variant\'s backbone was initialised (grid key init). For a matched pretraining: the '

@@ -10,7 +10,7 @@ import os
 
 from ..data.cityscapes_labels import CITYSCAPES_CLASSES
 from .format import (COCO_SUFFIXES, SEG_MAIN, SEG_PER_CLASS, NOUNS, border_parts,
-                            coco_kind, label, probe_parts, task_title, with_delta)
+                            coco_kind, is_ap, label, probe_parts, task_title, with_delta)
 
 _DELTA = 'Cells: mean \u00b1 std (\u0394 vs. baseline).'
 
@@ -167,5 +167,7 @@ def _other_table(res, task, variants, shown):
     if not other:
         return []
     rows = [[k] + [with_delta(res, v, k) for v in variants] for k in other]
-    return [('table', f'Other numeric keys in results.json, in their own units. {_DELTA}', ['Metric', *variants],
+    units = 'COCO AP keys (e.g. AP per class) x100, others in their own units' if any(map(is_ap, other)) \
+        else 'in their own units'
+    return [('table', f'Other numeric keys in results.json, {units}. {_DELTA}', ['Metric', *variants],
              rows)]

@@ -6,6 +6,11 @@ iteration times from the log after the first `warmup` iterations, and multiplies
 schedule x seconds per iteration x GPUs per run. On G GPUs the per-GPU batch is the same as here
 (data parallel), so a step takes about as long; communication is not in it, so this is a lower
 bound. The device it was timed on is printed: a CPU or a different GPU gives a different bill.
+
+A dataset that is not on this machine (COCO before its download) would leave the grid unpriced, so
+the warm-up then trains on generated images and targets of the config's training size
+(`harness.data.synthetic`), without validation, and each line says so: the bill is known before the
+download.
 """
 import copy
 import os.path as osp
@@ -13,7 +18,10 @@ import subprocess
 import sys
 import tempfile
 
+from ..data.synthetic import missing_path, point_at_synthetic
 from ..diagnose.loading import drop_pretrained
+from ..errors import ConfigError
+from .input_size import train_dataset, train_input_size
 from .launch import TOOLS
 from .status import _ITER, _hours
 
@@ -25,14 +33,39 @@ def device_name():
     return f'CPU ({torch.get_num_threads()} threads): no GPU visible'
 
 
+def _synthetic(cfg, tmp):
+    """Point `cfg`'s training set at generated data under `tmp` when its own is not on this machine.
+    Returns ('', None) with real data, (note, None) with synthetic data, or ('', why not) if impossible."""
+    dataset, _ = train_dataset(cfg)
+    missing = missing_path(dataset) if dataset is not None else None
+    if missing is None:
+        return '', None
+    size, how = train_input_size(cfg)
+    if size is None:
+        return '', f'{missing} does not exist on this machine and the training size is unknown ({how})'
+    batch = int((cfg.get('train_dataloader') or {}).get('batch_size') or 1)
+    try:
+        point_at_synthetic(dataset, osp.join(tmp, 'data'), size, images=2 * batch)
+    except ConfigError as e:
+        return '', f'{missing} does not exist on this machine, and {e}'
+    # The validation set is missing too; the warm-up never validates (val_begin below), but mmengine
+    # builds the evaluator, and CocoMetric reads its annotation file on construction.
+    cfg.val_dataloader, cfg.val_cfg, cfg.val_evaluator = None, None, None
+    return f'timed on synthetic data of size {size[0]}x{size[1]}: the dataset is not on this machine', None
+
+
 def time_variant(cfg, iters, warmup):
-    """(seconds per iteration, '') from `iters` training iterations of `cfg`, or (None, why). From random
+    """(seconds per iteration, note) from `iters` training iterations of `cfg`, or (None, why). From random
     init: weights do not change a step's time, and a matched backbone (`init: matched`) does not exist
-    before its pretraining has run."""
+    before its pretraining has run. The note is '' on the config's own data, or says the warm-up ran
+    on synthetic data of the training size because the dataset is not on this machine."""
     cfg = copy.deepcopy(cfg)
     drop_pretrained(cfg.model)
     cfg.load_from = None
     with tempfile.TemporaryDirectory(prefix='posharness-warmup-') as tmp:
+        note, why = _synthetic(cfg, tmp)
+        if why is not None:
+            return None, why
         path = osp.join(tmp, 'config.py')
         cfg.dump(path)
         cmd = [sys.executable, osp.join(TOOLS, 'train.py'), path, '--work-dir', osp.join(tmp, 'work'),
@@ -43,8 +76,8 @@ def time_variant(cfg, iters, warmup):
     times = [float(m.group(4)) for m in map(_ITER.search, proc.stdout.splitlines()) if m and int(m.group(1)) > warmup]
     if proc.returncode != 0 or not times:
         last = (proc.stderr.strip().splitlines() or [f'exit code {proc.returncode}'])[-1]
-        return None, last
-    return sum(times) / len(times), ''
+        return None, f'the warm-up failed ({last})'
+    return sum(times) / len(times), note
 
 
 def estimate(runner, gpus, iters=20, warmup=5, log=print):
@@ -63,13 +96,14 @@ def estimate(runner, gpus, iters=20, warmup=5, log=print):
             continue
         if run.variant.name not in per_variant:
             per_variant[run.variant.name] = time_variant(cfg, iters, warmup)
-        seconds, why = per_variant[run.variant.name]
+        seconds, text = per_variant[run.variant.name]
         if seconds is None:
-            log(f'  {run.name}: not estimated: the warm-up failed ({why})')
+            log(f'  {run.name}: not estimated: {text}')
             complete = False
             continue
         gpu_s = loop['max_iters'] * seconds * max(gpus, 1)
         total += gpu_s
-        log(f'  {run.name}: {loop["max_iters"]:,} iterations x {seconds:.3f} s = {_hours(gpu_s)} GPU-hours')
+        log(f'  {run.name}: {loop["max_iters"]:,} iterations x {seconds:.3f} s = {_hours(gpu_s)} GPU-hours'
+            + (f' ({text})' if text else ''))
     log(f'estimate: {_hours(total)} GPU-hours for the grid' + ('' if complete else ' (runs above not estimated)'))
     return total if complete else None

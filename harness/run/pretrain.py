@@ -227,5 +227,6 @@ class PretrainStage:
         if checkpoint is None and isinstance(cfg.model.get('pretrained'), str):
             checkpoint = cfg.model.pretrained  # mmseg's model-level `pretrained`
         write_json(osp.join(d, INIT), dict(design=run.variant.init, checkpoint=checkpoint,
+                                           load_from=cfg.get('load_from'),  # replaces every weight after init
                                            pretrain={k: rec.get(k) for k in SUMMARY} if rec else None))
         return None

@@ -122,3 +122,19 @@ def test_control_configs_add_no_position_cue(path):
     h, w = CONTROL_PARAMS['size']
     assert h % 64 == 0 and w % 32 == 0 and CONTROL_PARAMS['seamless']
     assert cfg.model.data_preprocessor.pad_size_divisor == 32
+
+
+def test_control_grid_evaluates_ap_per_class():
+    """Every run of the control grid is evaluated by BorderCocoMetric (`border: true`) with `classwise`, so its
+    results.json holds AP per class (`coco/<bbox|segm>_mAP_<disk|box_top|box_bottom>`): the report can show
+    whether only the two square classes lose AP under circular padding."""
+    from harness.evaluation import BorderCocoMetric
+    from harness.run.runner import GridRunner
+    runner = GridRunner(str(REPO_ROOT / 'configs/ablations/position_control.yaml'), '/nonexistent/work_dirs')
+    configs = runner.resolve_all()
+    assert len(configs) == 15
+    for cfg in configs.values():
+        assert cfg.test_evaluator.type == 'BorderCocoMetric' and cfg.test_evaluator.classwise is True
+    metric = BorderCocoMetric(**{k: v for k, v in configs['zeros_seed0'].test_evaluator.items()
+                                 if k not in ('type', '_scope_', 'ann_file')})  # the data need not exist here
+    assert metric.per_class and not metric.classwise  # mmdet's own colliding keys stay off

@@ -196,6 +196,60 @@ def test_result_files_only_when_asked(coco, noisy, backend, monkeypatch, tmp_pat
     assert on_disk == in_memory
 
 
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_classwise_ap_per_evaluation_equals_a_one_category_cocoeval(coco, noisy, backend, tmp_path):
+    """`classwise=True` (the position control's evaluator): AP per class for bbox and for segm, each equal
+    to pycocotools' AP (stats[0]: 100 detections per image) of a COCOeval restricted to that category, on
+    the result files CocoMetric writes. The first 10 images hold 110 junk boxes of one class, so AP at
+    mmdet's last maxDets (1000), which its own classwise keys read, would differ."""
+    ann_file, gt = coco
+    m = _evaluate(ann_file, noisy, backend=backend, classwise=True, outfile_prefix=str(tmp_path / 'res'))
+    differs = 0
+    for kind in ('bbox', 'segm'):
+        dt = gt.loadRes(str(tmp_path / f'res.{kind}.json'))
+        for cat in gt.loadCats(gt.getCatIds()):
+            ev = pycocotools.cocoeval.COCOeval(gt, dt, kind)
+            ev.params.catIds, ev.params.maxDets = [cat['id']], [1, 10, 100, 1000]  # stats[0]: at 100
+            ev.evaluate()
+            ev.accumulate()
+            ev.summarize()
+            assert m[f'coco/{kind}_mAP_{cat["name"]}'] == pytest.approx(ev.stats[0], abs=6e-4), (kind, cat)
+            at_1000 = ev.eval['precision'][:, :, 0, 0, -1]
+            differs += abs(float(at_1000[at_1000 > -1].mean()) - ev.stats[0]) > 1e-3
+    assert differs >= 1  # the case mmdet's keys get wrong is in the data
+    assert len([k for k in m if '_mAP_' in k and k.split('_mAP_')[1] in COCO_CLASSES]) == 6
+    plain = _evaluate(ann_file, noisy, backend=backend)
+    assert {k: v for k, v in m.items() if k not in plain} == {
+        f'coco/{kind}_mAP_{c}': m[f'coco/{kind}_mAP_{c}'] for kind in ('bbox', 'segm') for c in COCO_CLASSES}
+    assert all(m[k] == plain[k] for k in plain)
+
+
+def test_mmdet_classwise_keys_collide_between_bbox_and_segm(coco, noisy):
+    """Why BorderCocoMetric writes its own per-class keys: mmdet 3.3.0's CocoMetric(classwise=True) names
+    them `<class>_precision` for both evaluations, so three keys survive where six were computed."""
+    ann_file, _ = coco
+    metric = coco_metric.CocoMetric(ann_file=ann_file, metric=['bbox', 'segm'], classwise=True)
+    metric.dataset_meta = dict(classes=COCO_CLASSES)
+    metric.process({}, noisy)
+    keys = [k for k in metric.evaluate(len(noisy)) if k.endswith('_precision')]
+    assert sorted(keys) == sorted(f'coco/{c}_precision' for c in COCO_CLASSES)
+
+
+def test_classwise_with_no_detections_is_ap_zero_per_class_with_objects(tmp_path):
+    from harness.evaluation.empty import fill_no_detections
+    images = [dict(id=1, width=100, height=100, file_name='1.jpg')]
+    anns = [dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 10, 10], area=100, iscrowd=0, segmentation=[])]
+    ann_file = tmp_path / 'ann.json'
+    ann_file.write_text(json.dumps(dict(images=images, annotations=anns, categories=[
+        dict(id=1, name='a'), dict(id=2, name='b')])))
+    metric = BorderCocoMetric(ann_file=str(ann_file), metric=['bbox'], classwise=True)
+    metric.dataset_meta = dict(classes=('a', 'b'))
+    empty = dict(bboxes=np.zeros((0, 4)), scores=np.zeros(0), labels=np.zeros(0, int))
+    assert metric.compute_metrics([(dict(img_id=1, width=100, height=100), empty)]) == {}
+    filled, _ = fill_no_detections(type('Evaluator', (), {'metrics': [metric]})(), {})
+    assert filled['coco/bbox_mAP_a'] == 0.0 and filled['coco/bbox_mAP_b'] == -1.0  # b: no objects in the set
+
+
 def test_eval_threads_reach_faster_coco_eval(coco, noisy, monkeypatch):
     ann_file, _ = coco
     workers = []

@@ -124,3 +124,42 @@ def test_dry_run_estimates_gpu_hours_from_a_timed_warm_up(tmp_path, repo_tiny_da
     assert seconds > 0 and hours == pytest.approx(40 * seconds * 2 / 3600, abs=6e-4)
     assert f'estimate: {line.split(" = ")[1].split()[0]} GPU-hours for the grid' in out
     assert not (tmp_path / 'w' / 'st' / 'fcn_seed0' / 'results.json').exists()  # nothing trained for real
+
+
+def test_dry_run_without_the_dataset_times_the_warm_up_on_synthetic_data(tmp_path):
+    """No dataset on this machine (COCO before its download): the warm-up trains on generated images and
+    targets of each config's training size and says so; a config whose training size cannot be read
+    without its images is left unpriced, with why."""
+    # the smoke Mask R-CNN resized to 96x160 (h x w) for training, batched as mmdet's COCO configs batch
+    config = tmp_path / 'mask-rcnn_resized.py'
+    config.write_text(f"_base_ = ['{REPO / 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py'}']\n"
+                      "train_dataloader = dict(batch_sampler=dict(_delete_=True, type='AspectRatioBatchSampler'), dataset=dict(pipeline=[\n"
+                      "    dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True, with_mask=True),\n"
+                      "    dict(type='Resize', scale=(160, 96), keep_ratio=True), dict(type='PackDetInputs')]))\n")
+    grid = tmp_path / 'syn.yaml'
+    grid.write_text(f"""name: syn
+base: {config}
+baseline: mrcnn
+seeds: [0]
+cfg_options: {{train_dataloader.dataset.data_root: {tmp_path / 'no-data'}/}}
+variants:
+  - name: mrcnn
+  - {{name: fcn, base: {REPO / 'configs/smoke/fcn_r18-d8_tiny-cityscapes.py'}, baseline: fcn}}
+  - {{name: nosize, base: {REPO / 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py'}, baseline: nosize}}
+""")
+    proc = subprocess.run([str(REPO / 'tools' / 'run_ablation.sh'), str(grid), '--work-dir', str(tmp_path / 'w'),
+                           '--dry-run', '--warmup-iters', '3', '--gpus', '8'], cwd=REPO, capture_output=True,
+                          text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = {line.split(':')[0].strip(): line for line in proc.stdout.splitlines() if line.startswith('  ')}
+    for run, iters, size in (('mrcnn_seed0', 60, '96x160'), ('fcn_seed0', 60, '128x256')):  # fcn: its crop size
+        line = lines[run]
+        assert line.endswith(f'GPU-hours (timed on synthetic data of size {size}: the dataset is not on this machine)')
+        seconds = float(line.split(' x ')[1].split(' s = ')[0])
+        hours = float(line.split(' = ')[1].split()[0])
+        assert 0 < seconds < 600 and hours == pytest.approx(iters * seconds * 8 / 3600, abs=6e-4), line
+    assert lines['nosize_seed0'] == (
+        f"  nosize_seed0: not estimated: {tmp_path / 'no-data'}/annotations/instances_train2017.json does not exist "
+        'on this machine and the training size is unknown (no resize in the training pipeline and its image folder '
+        f"{tmp_path / 'no-data'}/train2017 does not exist)")
+    assert not (tmp_path / 'no-data').exists() and not (tmp_path / 'w' / 'syn' / 'mrcnn_seed0' / 'results.json').exists()
