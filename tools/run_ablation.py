@@ -108,7 +108,8 @@ def main():
         hours = None
         if args.warmup_iters > 0:
             from harness.run.estimate import estimate
-            estimate(runner, args.gpus, args.warmup_iters, warmup=min(5, args.warmup_iters - 1))
+            _, hours = estimate(runner, args.gpus, args.warmup_iters, warmup=min(5, args.warmup_iters - 1),
+                                every_variant=args.plan)
         if args.plan:
             plan(args, hours)
     else:

@@ -80,30 +80,40 @@ def time_variant(cfg, iters, warmup):
     return sum(times) / len(times), note
 
 
-def estimate(runner, gpus, iters=20, warmup=5, log=print):
-    """Log the GPU-hours of the grid's unfinished runs; returns the total (None if a variant could not be timed)."""
+def estimate(runner, gpus, iters=20, warmup=5, log=print, every_variant=False):
+    """Log the GPU-hours of the grid's unfinished runs. Returns (total or None if a run could not be
+    priced, {variant: GPU-hours of one run or None}); `every_variant` also times the variants whose runs are
+    all finished (what `--plan --dry-run` prices more seeds of)."""
     configs = runner.resolve_all()
     todo = [r for r, s in runner.plan() if s not in ('done', 'failed')]
+    timed = todo + ([r for r in runner.runs if r not in todo] if every_variant else [])
     log(f'estimate: {len(todo)} unfinished runs, each variant timed for {iters} iterations '
         f'(the first {warmup} not counted) on {device_name()}, x {max(gpus, 1)} GPU(s) per run')
-    per_variant, total, complete = {}, 0.0, True
-    for run in todo:
-        cfg = configs[run.name]
-        loop = cfg.get('train_cfg', {})
-        if 'max_iters' not in loop:
-            log(f'  {run.name}: not estimated: epoch-based schedule (an iteration count is needed)')
-            complete = False
+    per_variant, run_hours = {}, {}
+    for run in timed:
+        if run.variant.name in per_variant:
             continue
-        if run.variant.name not in per_variant:
-            per_variant[run.variant.name] = time_variant(cfg, iters, warmup)
+        loop = configs[run.name].get('train_cfg', {})
+        if 'max_iters' not in loop:
+            per_variant[run.variant.name] = (None, 'epoch-based schedule (an iteration count is needed)')
+            run_hours[run.variant.name] = None
+            continue
+        seconds, text = per_variant[run.variant.name] = time_variant(configs[run.name], iters, warmup)
+        run_hours[run.variant.name] = None if seconds is None else loop['max_iters'] * seconds * max(gpus, 1) / 3600
+    total, complete = 0.0, True
+    for run in todo:
         seconds, text = per_variant[run.variant.name]
         if seconds is None:
             log(f'  {run.name}: not estimated: {text}')
             complete = False
             continue
-        gpu_s = loop['max_iters'] * seconds * max(gpus, 1)
-        total += gpu_s
-        log(f'  {run.name}: {loop["max_iters"]:,} iterations x {seconds:.3f} s = {_hours(gpu_s)} GPU-hours'
-            + (f' ({text})' if text else ''))
+        iterations = configs[run.name]['train_cfg']['max_iters']
+        total += run_hours[run.variant.name] * 3600
+        log(f'  {run.name}: {iterations:,} iterations x {seconds:.3f} s = {_hours(run_hours[run.variant.name] * 3600)} '
+            'GPU-hours' + (f' ({text})' if text else ''))
+    for variant, hours in run_hours.items():
+        if not any(r.variant.name == variant for r in todo):  # every run finished: priced for --plan only
+            log(f'  one more run of {variant}: ' + (f'{_hours(hours * 3600)} GPU-hours' if hours is not None else
+                                                     f'not estimated: {per_variant[variant][1]}'))
     log(f'estimate: {_hours(total)} GPU-hours for the grid' + ('' if complete else ' (runs above not estimated)'))
-    return total if complete else None
+    return (total if complete else None), run_hours

@@ -6,6 +6,7 @@ Monte-Carlo SE of 0.0073, and the tolerance is 0.03 (4 SE).
 """
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -80,6 +81,16 @@ def test_plan_cli_prints_the_detectable_effect_and_the_seeds_an_effect_needs(tmp
     assert f'3 seeds; SD of one seed\u2019s \u0394 {sigma:.2f}, SE images 0.00' in line
     assert f'detectable \u0394 {detectable_effect(sigma, 0.0, 3):.2f}' in line
     assert f'\u0394 = 3 needs {seeds_needed(3.0, sigma, 0.0)} seeds' in line
+    # --dry-run beside it: one run of each variant timed (on synthetic data: no tiny Cityscapes needed), the
+    # seeds priced for the pair
+    priced = subprocess.run(cmd + ['--dry-run', '--warmup-iters', '3'], capture_output=True, text=True, cwd=tmp_path)
+    assert priced.returncode == 0, priced.stderr
+    assert re.search(r'one more run of none: \d+\.\d+ GPU-hours', priced.stdout), priced.stdout
+    line = next(x for x in priced.stdout.splitlines() if x.startswith('  none vs. zeros, mIoU: '))
+    n = seeds_needed(3.0, sigma, 0.0)
+    total, more = map(float, re.search(r'needs \d+ seeds = ([\d.,]+) GPU-hours for the pair \((\d+) more seeds? each: '
+                                       r'([\d.,]+)\)', line).group(1, 3))
+    assert total > 0 and more == pytest.approx(total * (n - 3) / n, abs=0.06)
     # one seed finished: nothing to plan with, and it says why
     for variant in miou:
         for seed in (1, 2):
