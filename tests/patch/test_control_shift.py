@@ -42,8 +42,8 @@ EXACT = 1e-5  # float32 round-off of the same sums taken in another order
 
 @pytest.fixture(scope='module')
 def square(tmp_path_factory):
-    """(BGR image as the control stores it, xyxy box of a square whose RoI stays inside the P2 map in
-    both halves, xyxy box of a square touching the top edge after a circular shift)."""
+    """(a generated control image, BGR as mmcv loads it; the xyxy box of a square in it whose RoI stays
+    inside the P2 map in its own half and, shifted by half the height, in the other)."""
     tiny = make_tiny_coco(tmp_path_factory.mktemp('control'), **dict(CONTROL_PARAMS, n_train=16, n_val=1))
     coco = COCO(str(tiny.root / tiny.ann_files['train']))
     for ann in coco.dataset['annotations']:
