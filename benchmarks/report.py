@@ -13,13 +13,16 @@ def passed(m):
         return 'error' not in m
     if 'error' in m:
         return False
-    value = m['seconds'] if m['kind'] == 'grid' else m['ratio'] if m['kind'] == 'bootstrap' else m['median']
+    value = m['seconds'] if m['kind'] == 'grid' else m['ratio'] if m['kind'] == 'bootstrap' else \
+        m['overhead'] if m['kind'] == 'overhead' else m['median']
     return value >= m['target'] if m.get('higher') else value <= m['target']
 
 
 def target_text(m):
     if m['kind'] == 'grid':
         return f'≤ {m["target"]} s'
+    if m['kind'] == 'overhead':
+        return f'≤ {m["target"] * 100:.0f}%'
     if m['target'] is None:
         return 'control'
     return f'≥ {m["target"]:g}x' if m.get('higher') else f'≤ {m["target"]:.2f}'
@@ -40,6 +43,13 @@ def table_row(m, clock):
         result = 'pass' if m['ratio'] <= m['target'] else 'FAIL'
         return (f'| {m["what"]}, {m["size"]} | **{m["ratio"]:.3f}** | | | ≤ {m["target"]:.2f} | {result} | '
                 f'{(r["extract"] + r["bootstrap"]) * 1e3:.0f} | {r["evaluation"] * 1e3:.0f} | | 1 |')
+    if m['kind'] == 'overhead':
+        if 'overhead' not in m:
+            return (f'| {m["what"]} | {m.get("error", "not measured in this run (use --smoke-grid)")} | | | '
+                    f'{target_text(m)} | {"FAIL" if "error" in m else "–"} | | | | |')
+        result = 'pass' if passed(m) else 'FAIL'
+        return (f'| {m["what"]}, {m["size"]} | **{m["overhead"] * 100:.0f}%** | median {m["median"] * 100:.0f}% | | '
+                f'{target_text(m)} | {result} | | | | 1 |')
     if m['kind'] == 'grid':
         if 'seconds' not in m:
             return f'| {m["what"]} | not measured in this run (use --smoke-grid) | | | {target_text(m)} | – | | | | |'
