@@ -48,13 +48,14 @@ from .worker import EVALUATING, MODULE as WORKER, PROBING
 
 class GridRunner:
     def __init__(self, grid_path, work_root='work_dirs', launcher=Launcher(), only=None, verbose=False,
-                 report_dir=None, log=print):
+                 report_dir=None, log=print, jobs=1):
         self.grid = load_grid(grid_path)
         self.runs = self.grid.runs(only)
         self.dir = osp.join(work_root, self.grid.name)
         self.launcher, self.verbose, self.report_dir, self.log = launcher, verbose, report_dir, log
         self._stop = False  # SIGTERM received
-        self._child = None  # the child process running now
+        self._children = set()  # the child processes running now
+        self.jobs = jobs  # runs at once (`--jobs`: one machine's cores shared by CPU runs)
         self._preflight_s = 0.0  # seconds of the checks before the runs, per run started (harness/run/timing.py)
         # init: matched -> the classifiers to pretrain first (harness/run/pretrain.py), cached under the work root
         self.pretrain = PretrainStage(self.runs, osp.join(work_root, PRETRAIN_DIR), launcher, log)
@@ -126,24 +127,26 @@ class GridRunner:
             lock.close()
 
     def _on_sigterm(self, signum, frame):
-        """Remember it and pass it on to the running child (a child that got it already, from a signal to
+        """Remember it and pass it on to the running children (a child that got it already, from a signal to
         the whole process group or job, only sets its stop flag once more)."""
         self._stop = True
-        child = self._child
-        if child is not None:
+        for child in list(self._children):
             terminate(child)
 
     def _spawn(self, cmd, log_path, on_line=None):
         """`run_child`, with the child known to the SIGTERM handler while it runs."""
-        try:
-            return run_child(cmd, log_path, self.verbose, self._started, on_line)
-        finally:
-            self._child = None
+        procs = []
 
-    def _started(self, proc):
-        self._child = proc
-        if self._stop:  # SIGTERM arrived while it was being started
-            terminate(proc)
+        def started(proc):
+            procs.append(proc)
+            self._children.add(proc)
+            if self._stop:  # SIGTERM arrived while it was being started
+                terminate(proc)
+        try:
+            return run_child(cmd, log_path, self.verbose, started, on_line)
+        finally:
+            for proc in procs:
+                self._children.discard(proc)
 
     def _preempted(self, finished):
         return Preempted(f'grid {self.grid.name}: stopped by SIGTERM with {finished} of {len(self.runs)} runs '
@@ -160,21 +163,7 @@ class GridRunner:
                  f'work dir {self.dir}')
         if todo and not self.pretrain.run(self._spawn, lambda: self._stop):  # matched pretraining first
             raise self._preempted(finished)
-        t0 = time.time()
-        for k, run in enumerate(todo, 1):
-            if self._stop:
-                raise self._preempted(finished)
-            started = time.time()
-            self.log(f'[{k}/{len(todo)}] {run.name}: training ...')
-            status = self._run_one(run, configs[run.name], env)
-            if status == 'preempted':
-                self.log(f'[{k}/{len(todo)}] {run.name}: stopped by SIGTERM (no result written; rerun to resume)')
-                raise self._preempted(finished)
-            finished += status in ('done', 'failed')
-            elapsed = time.time() - t0
-            eta = elapsed / k * (len(todo) - k)
-            self.log(f'[{k}/{len(todo)}] {run.name}: {status} in {time.time() - started:.0f} s '
-                     f'(grid {elapsed:.0f} s, about {eta:.0f} s left)')
+        finished += self._run_all(todo, configs, env)
         if self._stop:
             raise self._preempted(finished)
         if not report:
@@ -187,6 +176,51 @@ class GridRunner:
                               f'({e.strerror or e}); expected a writable report dir') from None
         self.log(f'report: {osp.join(out, "report.md")}')
         return out
+
+    def _run_all(self, todo, configs, env):
+        """Run `todo`, `self.jobs` at a time (threads that each wait on one child); returns how many finished
+        (done or failed). Stopped by SIGTERM: nothing more starts, the running ones stop, Preempted is raised."""
+        from concurrent.futures import ThreadPoolExecutor
+        t0, count, lock = time.time(), dict(started=0, ended=0, finished=0), threading.Lock()
+
+        def one(run):
+            with lock:
+                if self._stop:
+                    return 'not started'
+                count['started'] += 1
+                k = count['started']
+            started = time.time()
+            self.log(f'[{k}/{len(todo)}] {run.name}: training ...')
+            status = self._run_one(run, configs[run.name], env)
+            with lock:
+                count['ended'] += 1
+                count['finished'] += status in ('done', 'failed')
+                ended = count['ended']
+            if status == 'preempted':
+                self.log(f'[{k}/{len(todo)}] {run.name}: stopped by SIGTERM (no result written; rerun to resume)')
+            else:
+                elapsed = time.time() - t0
+                eta = elapsed / ended * (len(todo) - ended)
+                self.log(f'[{k}/{len(todo)}] {run.name}: {status} in {time.time() - started:.0f} s '
+                         f'(grid {elapsed:.0f} s, about {eta:.0f} s left)')
+            return status
+
+        jobs = max(1, min(self.jobs, len(todo)))
+        saved = os.environ.get('OMP_NUM_THREADS')
+        if jobs > 1 and saved is None:  # the cores shared out: threads that wait on each other cost (docs/STACK.md)
+            os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
+        try:
+            if jobs == 1:
+                statuses = [one(run) for run in todo]
+            else:
+                with ThreadPoolExecutor(jobs) as pool:
+                    statuses = list(pool.map(one, todo))
+        finally:
+            if jobs > 1 and saved is None:
+                os.environ.pop('OMP_NUM_THREADS', None)
+        if self._stop or 'preempted' in statuses:
+            raise self._preempted(len(self.runs) - len(todo) + count['finished'])
+        return count['finished']
 
     def _check_data(self, configs):
         """Check each dataset the runs read once, before anything runs (the children check it again)."""

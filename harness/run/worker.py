@@ -26,6 +26,7 @@ import time
 MODULE = 'harness.run.worker'
 EVALUATING = '[harness] evaluating'  # the lines that tell the runner (and a reader of run.log) the phase
 PROBING = '[harness] probing position information'
+THREADS = '[harness] CPU threads:'
 
 
 def parse_args(argv=None):
@@ -46,7 +47,9 @@ def main(argv=None):
     from .timing import AttemptTimer, process_age
     age = process_age()  # the interpreter and the imports so far
     args = parse_args(argv)
+    import torch
     from mmengine.dist import get_rank
+    print(f'{THREADS} {torch.get_num_threads()}', flush=True)
 
     from .hooks import PreemptionHook, Preempted
     from .results import TRAIN_DONE
