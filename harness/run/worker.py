@@ -44,18 +44,17 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    from .timing import AttemptTimer, process_age
-    age = process_age()  # the interpreter and the imports so far
     args = parse_args(argv)
     import torch
     from mmengine.dist import get_rank
-    print(f'{THREADS} {torch.get_num_threads()}', flush=True)
 
     from .hooks import PreemptionHook, Preempted
     from .results import TRAIN_DONE
+    from .timing import AttemptTimer, process_age
     rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))  # before the process group exists
     timer = AttemptTimer(args.work_dir, enabled=rank == '0')
-    timer.add('startup', age)
+    timer.add('startup', process_age())  # the interpreter and the imports so far
+    print(f'{THREADS} {torch.get_num_threads()}', flush=True)
     signal.signal(signal.SIGTERM, PreemptionHook.request)  # checkpoint at the next iteration, then exit 143
     if not osp.exists(osp.join(args.work_dir, TRAIN_DONE)):
         _train(args, timer)
@@ -99,8 +98,9 @@ def _train(args, timer):
             timer.add('train_end', end - (hook.ended or end))
         else:
             timer.add('train_setup', end - start)
-    del runner, hook
-    gc.collect()
+    with timer.phase('train_end'):  # the training runner's memory, before the evaluation builds its own
+        del runner, hook
+        gc.collect()
 
 
 def _import_scope(scope):
@@ -116,9 +116,9 @@ def _evaluate(args, timer):
     from .results import METRICS
     from .testing import evaluate
 
-    ckpt, _ = resume_point(args.work_dir)
-    print(f'{EVALUATING} {ckpt}', flush=True)
     with timer.phase('evaluate'):
+        ckpt, _ = resume_point(args.work_dir)
+        print(f'{EVALUATING} {ckpt}', flush=True)
         cfg = load_config(args.config, None, osp.join(args.work_dir, 'test'), args.launcher)
         evaluate(cfg, ckpt or 'no-checkpoint', osp.join(args.work_dir, METRICS), data_check=not args.no_data_check)
 
