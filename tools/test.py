@@ -37,9 +37,11 @@ def parse_args(argv=None):
 
 def main():
     args = parse_args()
+    from harness.run.checkpoints import check_checkpoint
     from harness.run.config import load_config
     from harness.run.testing import evaluate
 
+    check_checkpoint(args.checkpoint)  # before the config creates its work dir
     evaluate(load_config(args.config, args.cfg_options, args.work_dir, args.launcher), args.checkpoint,
              args.out_metrics, args.out_per_image, data_check=not args.no_data_check)
 
