@@ -15,7 +15,8 @@ setup_stamp() {  # the hash .venv/.setup-stamp must hold
 ensure_env() {  # ensure_env COMMAND-NAME: sets PY, running tools/setup.sh first when needed
   if [ -n "${HARNESS_PYTHON:-}" ]; then
     PY="$HARNESS_PYTHON"
-    [ -x "$PY" ] || { echo "$1: error: HARNESS_PYTHON=$PY: not an executable; expected a Python with the harness installed" >&2; exit 2; }
+    [ -x "$PY" ] || { echo "$1: error: HARNESS_PYTHON=$PY: not an executable;" \
+      "expected a Python with the harness installed" >&2; exit 2; }
     return
   fi
   PY="$ROOT/.venv/bin/python"
@@ -27,6 +28,7 @@ ensure_env() {  # ensure_env COMMAND-NAME: sets PY, running tools/setup.sh first
   fi
   if [ -n "$why" ]; then
     echo "$1: $why: running tools/setup.sh first (cached steps; the first time builds mmcv, minutes)"
-    bash "$ROOT/tools/setup.sh" || { echo "$1: error: tools/setup.sh failed (see above); expected it to set up $ROOT/.venv" >&2; exit 1; }
+    bash "$ROOT/tools/setup.sh" || { echo "$1: error: tools/setup.sh failed (see above);" \
+      "expected it to set up $ROOT/.venv" >&2; exit 1; }
   fi
 }

@@ -1,12 +1,12 @@
 """`tools/run_ablation.sh GRID --status`: where every run of a grid stands, and its GPU-hours so far and to come.
 
-Read from what already exists, nothing recorded for it: results.json (done / failed and why), the
-run's logs (run.log: the launcher command of each attempt, hence the GPU count; mmengine's own log
-file of each training attempt, `<run>/<timestamp>/<timestamp>.log`: the `Iter(train) [i/n] ... eta ... time` lines
-and the SIGTERM stops, hence how often it was preempted; run.log alone where those are missing: srun
-stops passing a task's output on once Slurm stops the job), and, for a grid submitted to Slurm
-(`--submit slurm` made its `slurm/` folder), Slurm's queue (queued / running); a grid that ran locally is
-never asked about, and when Slurm cannot be asked one short line says so. GPU-hours count training only: for each logged window, the iterations trained
+Read from what already exists, nothing recorded for it: results.json (done / failed and why), the run's logs
+(run.log: the launcher command of each attempt, hence the GPU count; mmengine's own log file of each training
+attempt, `<run>/<timestamp>/<timestamp>.log`: the `Iter(train) [i/n] ... eta ... time` lines and the SIGTERM
+stops, hence how often it was preempted; run.log alone where those are missing: srun stops passing a task's
+output on once Slurm stops the job), and, for a grid submitted to Slurm (`--submit slurm` made its `slurm/`
+folder), Slurm's queue (queued / running); a grid that ran locally is never asked about, and when Slurm cannot
+be asked one short line says so. GPU-hours count training only: for each logged window, the iterations trained
 times mmengine's mean iteration time, times the GPUs.
 """
 import glob

@@ -41,7 +41,8 @@ def test_train_timer_splits_the_loop_into_data_compute_and_checkpoints(tmp_path,
     runner = Runner(model=dict(type='ToyRegressor'), work_dir=str(tmp_path),
                     train_dataloader=dict(dataset=_SlowData(), sampler=dict(type='InfiniteSampler', shuffle=False),
                                           collate_fn=dict(type='default_collate'), batch_size=2, num_workers=0),
-                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)), train_cfg=dict(by_epoch=False, max_iters=6),
+                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+                    train_cfg=dict(by_epoch=False, max_iters=6),
                     default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3)),
                     custom_hooks=[dict(type='TrainTimerHook')], default_scope='mmengine')
     runner.train()
