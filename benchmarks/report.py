@@ -13,8 +13,8 @@ def passed(m):
         return 'error' not in m
     if 'error' in m:
         return False
-    value = {'grid': m.get('seconds'), 'bootstrap': m.get('ratio'), 'coverage': m.get('value')}.get(m['kind'],
-                                                                                                 m.get('median'))
+    value = {'grid': m.get('seconds'), 'bootstrap': m.get('ratio'), 'coverage': m.get('value'),
+             'overhead': m.get('overhead')}.get(m['kind'], m.get('median'))
     return value >= m['target'] if m.get('higher') else value <= m['target']
 
 
@@ -23,6 +23,8 @@ def target_text(m):
         return f'≥ {m["target"]:.2f}'
     if m['kind'] == 'grid':
         return f'≤ {m["target"]} s'
+    if m['kind'] == 'overhead':
+        return f'≤ {m["target"] * 100:.0f}%'
     if m['target'] is None:
         return 'control'
     return f'≥ {m["target"]:g}x' if m.get('higher') else f'≤ {m["target"]:.2f}'
@@ -48,6 +50,13 @@ def table_row(m, clock):
             return f'| {m["what"]} | {m.get("error", "not measured")} | | | {target_text(m)} | – | | | | |'
         return (f'| {m["what"]}, {m["size"]} | **{m["value"]:.3f}** | | | {target_text(m)} | '
                 f'{"pass" if passed(m) else "FAIL"} | | | | 1 |')
+    if m['kind'] == 'overhead':
+        if 'overhead' not in m:
+            return (f'| {m["what"]} | {m.get("error", "not measured in this run (use --smoke-grid)")} | | | '
+                    f'{target_text(m)} | {"FAIL" if "error" in m else "–"} | | | | |')
+        result = 'pass' if passed(m) else 'FAIL'
+        return (f'| {m["what"]}, {m["size"]} | **{m["overhead"] * 100:.0f}%** | median {m["median"] * 100:.0f}% | | '
+                f'{target_text(m)} | {result} | | | | 1 |')
     if m['kind'] == 'grid':
         if 'seconds' not in m:
             return f'| {m["what"]} | not measured in this run (use --smoke-grid) | | | {target_text(m)} | – | | | | |'

@@ -13,7 +13,8 @@ its quartiles and range: slow drift from other jobs multiplies both sides of a r
   keeping the per-image matches, against the COCO evaluation of the same six runs (benchmarks/bootstrap.py);
 - the coverage of the report's 95% interval in simulated grids with a known difference, four noise regimes
   x 2, 3, 5 seeds, beside the seed-only t interval and the previous interval (benchmarks/interval_coverage.py);
-- with --smoke-grid, the wall time of the CPU smoke grid end to end;
+- with --smoke-grid, the wall time of the CPU smoke grid end to end, and the harness overhead per smoke run
+  (1 - (training loop + evaluation + probe) / run wall time, from each run's `timing` in results.json);
 - resuming an iteration-based run at iteration 2,000 vs 20 (benchmarks/resume.py): the data position
   restored from the samplers vs mmengine's replay of the skipped batches;
 - memory of `partial` padding's ratio cache over --partial-sizes distinct input sizes (default 200), the
@@ -47,6 +48,7 @@ EPILOG = '''examples:
 MODE_TARGETS = {'reflect': 1.10, 'replicate': 1.10, 'circular': 1.10, 'none': 1.10, 'partial': 1.15}
 COCO_STATS = ('AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100', 'ARs', 'ARm', 'ARl')
 SMOKE_TARGET_S = 600
+OVERHEAD_TARGET = 0.25
 
 
 def measurements():
@@ -90,6 +92,9 @@ def measurements():
                           '(benchmarks/interval_coverage.py), worst of 4 noise regimes x 2, 3, 5 seeds'))
     rows.append(dict(name='smoke-grid', kind='grid', target=SMOKE_TARGET_S,
                      what='CPU smoke grid end to end (tools/run_ablation.sh), wall seconds'))
+    rows.append(dict(name='smoke-overhead', kind='overhead', target=OVERHEAD_TARGET,
+                     what='CPU smoke grid: harness overhead per smoke run = 1 − (training loop + evaluation + '
+                          'probe) / run wall time (the worst run; timing in each results.json)'))
     return rows
 
 
@@ -345,8 +350,10 @@ def run_coverage(m, args):
     m.update(value=worst, lines=lines, size=f'{args.coverage_reps} grids per cell, 200 test images')
 
 
-def run_smoke_grid(m):
-    """Wall time of `tools/run_ablation.sh` (the smoke grid) into a temporary work / report dir."""
+def run_smoke_grid(grid_rows):
+    """Wall time of `tools/run_ablation.sh` (the smoke grid) into a temporary work / report dir, and the
+    harness overhead of its runs."""
+    m = next((r for r in grid_rows if r['kind'] == 'grid'), dict(kind='grid'))
     tmp = tempfile.mkdtemp(prefix='posharness-smoke-')
     cmd = ['bash', 'tools/run_ablation.sh', '--work-dir', os.path.join(tmp, 'work'),
            '--report-dir', os.path.join(tmp, 'report')]
@@ -359,6 +366,34 @@ def run_smoke_grid(m):
     m['note'] = f'`{shlex.join(cmd)}`, log {log}'
     if rc != 0:
         m['error'] = f'tools/run_ablation.sh exited {rc}; see {log}'
+    for row in grid_rows:
+        if row['kind'] == 'overhead':
+            smoke_overhead(row, os.path.join(tmp, 'work', 'smoke'))
+
+
+def smoke_overhead(m, grid_dir):
+    """The overhead row from the `timing` of every run's results.json in `grid_dir`: the worst run, the
+    median and each run in the note."""
+    import json
+    runs = {}
+    for name in sorted(os.listdir(grid_dir)) if os.path.isdir(grid_dir) else []:
+        try:
+            with open(os.path.join(grid_dir, name, 'results.json')) as f:
+                timing = json.load(f).get('timing') or {}
+        except (OSError, ValueError):
+            continue
+        if timing.get('overhead') is not None:
+            runs[name] = timing
+    if not runs:
+        m['error'] = f'no run under {grid_dir} recorded its timing'
+        return
+    import statistics
+    worst = max(runs, key=lambda r: runs[r]['overhead'])
+    m.update(overhead=runs[worst]['overhead'], size=f'{len(runs)} runs',
+             median=statistics.median(t['overhead'] for t in runs.values()))
+    m['note'] = ('overhead per run (wall s): ' + ', '.join(f'{r} {t["overhead"] * 100:.0f}% ({t["wall"]:.0f} s)'
+                                                          for r, t in runs.items())
+                 + f'; worst {worst}: ' + ', '.join(f'{k} {v:.1f} s' for k, v in runs[worst]['phases'].items() if v))
 
 
 @contextlib.contextmanager
@@ -410,9 +445,9 @@ def main(argv=None):
         for m in rows:
             if m['kind'] == 'coverage':
                 run_coverage(m, args)
-        for m in rows:
-            if m['kind'] == 'grid' and args.smoke_grid:
-                run_smoke_grid(m)
+        grid_rows = [m for m in rows if m['kind'] in ('grid', 'overhead')]
+        if grid_rows and args.smoke_grid:
+            run_smoke_grid(grid_rows)
     from benchmarks.report import render
     command = shlex.join(['python', 'tools/benchmark.py'] + (sys.argv[1:] if argv is None else list(argv)))
     text = render(rows, args, clock, threads, load.summary(), command, time.perf_counter() - start)

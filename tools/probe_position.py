@@ -8,9 +8,7 @@ the config's own val images at the size it trains at, seed 0. See harness/diagno
 """
 import argparse
 import os
-import platform
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -62,71 +60,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from harness.errors import ConfigError
-    from harness.run.config import read_config
-    from harness.run.grid import PROBE_DEFAULTS
-    from harness.run.jsonio import write_json
-    from harness.diagnose import format_table, load_backbone, probe_backbone
-    from harness.diagnose.probe_inputs import mean_over_seeds, probe_inputs, probe_size
-    from harness.run.environment import hardware
-
-    seeds = args.seeds or ([args.seed] if args.seed is not None else PROBE_DEFAULTS['seeds'])
-    images = args.images or PROBE_DEFAULTS['images']
-    max_images = args.max_images if args.max_images is not None else PROBE_DEFAULTS['max_images']
-    if args.iters < 1 or args.kernel < 1 or args.readout_padding < 0 or max_images < 2 or min(seeds) < 0 or (
-            args.size is not None and min(args.size) < 8):
-        raise ConfigError(f'--iters {args.iters}, --size {args.size}, --kernel {args.kernel}, --readout-padding '
-                          f'{args.readout_padding}, --max-images {max_images}, --seeds {seeds}: expected iters >= 1, '
-                          'sides >= 8, kernel >= 1, padding >= 0, max images >= 2, seeds >= 0')
-    start = time.time()
-
-    def load(seed):
-        return load_backbone(args.source, padding=args.padding, checkpoint=args.checkpoint, seed=seed,
-                             resample=args.resample)
-
-    backbone, info = load(seeds[0])
-    cfg = read_config(info['config'])
-    size, size_from = probe_size(cfg, args.size)
-    runs = []
-    for seed in seeds:
-        if runs and info['checkpoint'] is None:  # random init: each seed its own weights
-            backbone, info = load(seed)
-        train, test, used = probe_inputs(images, cfg, size, seed, bgr=info['bgr'], max_images=max_images)
-        result = probe_backbone(backbone, train, test, info['mean'], info['std'], iters=args.iters, kernel=args.kernel,
-                                padding=args.readout_padding, lr=args.lr, seed=seed)
-        runs.append((seed, result))
-    results = [r for _, r in runs]
-    result = dict(results[0], **{key: mean_over_seeds([r[key] for r in results])
-                                 for key in ('metrics', 'raw_pixels', 'by_input', 'raw_by_input')})
-    out = dict(metrics=result['metrics'], raw_pixels=result['raw_pixels'], config=info['config'],
-               padding=info['padding'], resample=info.get('resample'), checkpoint=info['checkpoint'],
-               patch_note=info.get('patch_note') or None,
-               inputs=dict(train=_count(train), test=_count(test), images=used, size=list(size), size_from=size_from,
-                           max_images=max_images, normalize=dict(mean=info['mean'], std=info['std'], bgr=info['bgr'])),
-               iters=args.iters, seed=seeds[0] if len(seeds) == 1 else None, seeds=list(seeds),
-               readout=dict(kernel=args.kernel, padding=args.readout_padding, lr=args.lr,
-                            batch_size=result['batch_size'],
-                            feature_grid=result['grid'], output_size=result['out_size'], channels=result['channels']),
-               spc='Spearman per held-out image, averaged over images (constant prediction: 0); with several '
-                   'seeds, the mean of the seeds\' values (each seed in per_seed)',
-               by_input=result['by_input'], raw_pixels_by_input=result['raw_by_input'],
-               per_seed=[dict(seed=seed, metrics=r['metrics'], raw_pixels=r['raw_pixels']) for seed, r in runs],
-               hardware=hardware(), python=platform.python_version(), seconds=round(time.time() - start, 1))
-    print(f"probe: {info['config']}  padding {info['padding']}  checkpoint {info['checkpoint'] or '(random init)'}  "
-          f"size {size[0]}x{size[1]} ({size_from})  images {' '.join(images)}  seeds {' '.join(map(str, seeds))}  "
-          f"{args.iters} steps  {out['seconds']} s")
-    print(format_table(result) + (f'\n(mean of {len(seeds)} seeds)' if len(seeds) > 1 else ''))
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        write_json(args.out, out)
-        print(f'wrote {args.out}')
-    return out
-
-
-def _count(images):
-    """{kind: number of images}, in first-seen order."""
-    kinds = [kind for kind, _ in images]
-    return {k: kinds.count(k) for k in dict.fromkeys(kinds)}
+    from harness.diagnose.probe_run import run_probe
+    return run_probe(args.source, padding=args.padding, resample=args.resample, checkpoint=args.checkpoint,
+                     images=args.images, max_images=args.max_images, out=args.out, iters=args.iters, size=args.size,
+                     seeds=args.seeds or ([args.seed] if args.seed is not None else None), kernel=args.kernel,
+                     readout_padding=args.readout_padding, lr=args.lr)
 
 
 if __name__ == '__main__':

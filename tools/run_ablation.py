@@ -21,6 +21,7 @@ EPILOG = '''examples:
   tools/run_ablation.sh configs/ablations/coco_padding.yaml --status      # queued / running / done, GPU-hours
 '''
 SMOKE = 'configs/ablations/smoke.yaml'
+SMOKE_JOBS = 2  # the smoke grid's runs are single-threaded CPU runs: two at a time use a 2-core machine's cores
 TINY_DATA_GRIDS = (SMOKE, 'configs/ablations/pretrain_smoke.yaml')  # grids on data that ensure_tiny_data makes
 CONTROL = 'configs/ablations/position_control.yaml'  # the positive control: its data is generated too
 
@@ -35,6 +36,9 @@ def parse_args(argv=None):
                         help='processes (GPUs) per run for pytorch / slurm / --submit slurm (0 with slurm: one CPU '
                              'process)')
     parser.add_argument('--only', help='glob over run or variant names, e.g. "none*"')
+    parser.add_argument('--jobs', type=int, help='runs at once on this machine, with --launcher none (each child gets '
+                        f'an equal share of the cores as its threads); default: {SMOKE_JOBS} for the smoke grid (CPU '
+                        'runs on a shared machine: see docs/STACK.md), else 1')
     parser.add_argument('--dry-run', action='store_true', help='show the runs and their commands, and the grid\'s '
                         'GPU-hours from a short timed warm-up of each variant on this device; train no run')
     parser.add_argument('--plan', action='store_true', help='from the finished runs (>= 2 seeds): per headline '
@@ -69,6 +73,13 @@ def parse_args(argv=None):
         if value is not None and value < (1 if name == 'max_parallel' else 0):
             parser.error(f'--{name.replace("_", "-")}: got {value}; expected a '
                          f'{"positive" if name == "max_parallel" else "non-negative"} number')
+    if args.jobs is not None and args.jobs < 1:
+        parser.error(f'--jobs: got {args.jobs}; expected a positive number')
+    if args.jobs is not None and args.jobs > 1 and (args.launcher != 'none' or args.submit or args.run):
+        parser.error(f'--jobs: got {args.jobs} with --launcher {args.launcher}{" --submit" * bool(args.submit)}'
+                     f'{" --run" * bool(args.run)}; expected 1 (such runs take GPUs or Slurm jobs of their own)')
+    if args.jobs is None:
+        args.jobs = min(SMOKE_JOBS, os.cpu_count() or 1) if args.grid == SMOKE and args.launcher == 'none' else 1
     if sum(map(bool, (args.submit, args.run, args.dry_run, args.status))) > 1:
         parser.error('--submit, --run, --dry-run, --status: expected one of them at most')
     if args.plan and (args.submit or args.run or args.status):
@@ -92,7 +103,7 @@ def main():
         from harness.data.tiny_coco import ensure_control_data
         ensure_control_data()
     runner = GridRunner(args.grid, args.work_dir, Launcher(args.launcher, args.gpus), args.only, args.verbose,
-                        args.report_dir)
+                        args.report_dir, jobs=args.jobs)
     if args.submit:
         from harness.run.slurm import SlurmOptions, submit
         submit(runner, args.grid, args.work_dir, SlurmOptions(args.max_parallel, args.partition, args.time,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One set-up command: creates .venv/ in the checkout with the pinned OpenMMLab stack and the harness.
 #
-#   bash tools/setup.sh            # create or update .venv
+#   bash tools/setup.sh            # create or update .venv (tools/run_ablation.sh and tools/test.sh do it
+#                                  # themselves when .venv is missing or stale, see tools/env.sh)
 #   PYTHON=python3.11 bash tools/setup.sh
 #
 # mmcv 2.1.0 has no wheels for torch 2.14, so it is built from its sdist once (7 min on 2 cores here)
@@ -127,5 +128,7 @@ if [ -z "${HARNESS_NO_SLURM:-}" ] && ! { PATH="$PATH:/usr/sbin" command -v slurm
 fi
 
 "$PY" -c "import harness, mmdet, mmseg, mmpretrain, mmcv._ext" || die "the installed stack does not import"  # mmpretrain: setup.py
+source "$ROOT/tools/env.sh"
+setup_stamp > "$VENV/.setup-stamp"  # tools/run_ablation.sh and tools/test.sh: this .venv is up to date
 step "done: $("$PY" -c 'import torch, mmcv, mmdet, mmseg, mmengine; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, mmseg {mmseg.__version__}")')"
 step "activate with: source .venv/bin/activate"

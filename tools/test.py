@@ -37,36 +37,13 @@ def parse_args(argv=None):
 
 def main():
     args = parse_args()
-    from mmengine.runner import Runner
-
     from harness.run.checkpoints import check_checkpoint
-    from harness.run.hooks import add_harness_hooks
-    from harness.evaluation import per_image
-    from harness.evaluation.empty import fill_no_detections
-    from harness.run.jsonio import write_json
-    from harness.data import check_data
     from harness.run.config import load_config
+    from harness.run.testing import evaluate
 
-    check_checkpoint(args.checkpoint)
-    # the harness hooks: PatchReportHook refuses a checkpoint whose padding / CoordConv differ from the config's
-    cfg = add_harness_hooks(load_config(args.config, args.cfg_options, args.work_dir, args.launcher))
-    cfg.load_from, cfg.resume = args.checkpoint, False
-    if not args.no_data_check:
-        check_data(cfg, ('test',))
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
-    if args.out_metrics and runner.rank == 0:
-        # a model that predicted nothing was evaluated and scored 0: mmdet's CocoMetric says {} (evaluation.empty)
-        metrics, notes = fill_no_detections(runner.test_evaluator, metrics)
-        data = per_image.collect(runner.test_evaluator)
-        where = args.out_per_image or os.path.join(os.path.dirname(os.path.abspath(args.out_metrics)),
-                                                   per_image.PER_IMAGE)
-        if data:  # before metrics.json, whose presence says the evaluation finished
-            per_image.save(where, data)
-        elif os.path.exists(where):  # a stale file from another evaluation must not pass for this one's
-            os.unlink(where)
-        extra = dict(no_detections=True, notes=notes) if notes else {}
-        write_json(args.out_metrics, dict(metrics=metrics, test_images=len(runner.test_dataloader.dataset), **extra))
+    check_checkpoint(args.checkpoint)  # before the config creates its work dir
+    evaluate(load_config(args.config, args.cfg_options, args.work_dir, args.launcher), args.checkpoint,
+             args.out_metrics, args.out_per_image, data_check=not args.no_data_check)
 
 
 if __name__ == '__main__':

@@ -38,41 +38,19 @@ def parse_args(argv=None):
 
 def main():
     args = parse_args()
-    from mmengine.runner import Runner
-
-    from harness.run.checkpoints import resume_point
-    from harness.run.hooks import PreemptionHook, add_harness_hooks
-    from harness.run.jsonio import write_json
     from harness.data import check_data
     from harness.run.config import load_config
+    from harness.run.hooks import PreemptionHook, add_harness_hooks
+    from harness.run.training import amp, build_runner, set_resume, train
 
     signal.signal(signal.SIGTERM, PreemptionHook.request)  # checkpoint at the next iteration, then exit 143
     cfg = add_harness_hooks(load_config(args.config, args.cfg_options, args.work_dir, args.launcher))
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':  # like mmengine's auto-resume, but a broken last_checkpoint is not fatal
-        ckpt, note = resume_point(cfg.work_dir)
-        if note:
-            print(f'[harness] {note}; resuming from {ckpt or "scratch"}', flush=True)
-        cfg.resume, cfg.load_from = ckpt is not None, ckpt
-    elif args.resume is not None:
-        if not os.path.isfile(args.resume):
-            from harness.errors import ConfigError
-            raise ConfigError(f'--resume {args.resume}: checkpoint file not found; expected a checkpoint written '
-                              'by training, e.g. WORK_DIR/iter_<n>.pth')
-        cfg.resume, cfg.load_from = True, args.resume
+        amp(cfg)
+    set_resume(cfg, args.resume)
     if not args.no_data_check:
         check_data(cfg, ('train',))
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    if runner.rank == 0:
-        loader = runner.train_dataloader
-        # A batch sampler (mmdet's AspectRatioBatchSampler in the COCO configs) leaves DataLoader.batch_size None.
-        per_process = loader.batch_size or loader.batch_sampler.batch_size
-        write_json(os.path.join(cfg.work_dir, 'train_meta.json'), dict(
-            iterations=runner.iter, train_images=len(loader.dataset),
-            batch_size=per_process * runner.world_size, world_size=runner.world_size))
+    train(build_runner(cfg))
 
 
 if __name__ == '__main__':

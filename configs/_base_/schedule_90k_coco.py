@@ -6,7 +6,7 @@
 # mmengine refuses a key defined by two `_base_` files: the configs take these with `{{_base_.iter90k.<key>}}`.
 iter90k_max_iters = 90000
 iter90k = dict(
-    # Validated once, at the end: tools/run_ablation.sh evaluates the final checkpoint with tools/test.py.
+    # Validated once, at the end: tools/run_ablation.sh evaluates the final checkpoint (harness/run/worker.py).
     train_cfg=dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iter90k_max_iters,
                    val_interval=iter90k_max_iters),
     param_scheduler=[

@@ -27,7 +27,7 @@ tiny = dict(
         batch_sampler=None,
         dataset=dict(data_root=tiny_data_root, metainfo=tiny_metainfo, pipeline=tiny_train_pipeline,
                      filter_cfg=dict(filter_empty_gt=True, min_size=4))),
-    # No validation inside training: tools/run_ablation.sh evaluates the final checkpoint with tools/test.py.
+    # No validation inside training: tools/run_ablation.sh evaluates the final checkpoint (harness/run/worker.py).
     val_dataloader=None, val_cfg=None, val_evaluator=None,
     test_dataloader=tiny_val_dataloader,
     test_evaluator=tiny_val_evaluator,
@@ -38,7 +38,9 @@ tiny = dict(
     optim_wrapper=dict(optimizer=dict(lr=0.01), clip_grad=dict(max_norm=10, norm_type=2)),
     default_hooks=dict(
         logger=dict(interval=10),
-        checkpoint=dict(by_epoch=False, interval=20, max_keep_ckpts=1, save_last=True),
+        # a CPU smoke run trains about a minute: one checkpoint, at its end (interval -1: none before; a
+        # SIGTERM still saves the current iteration, PreemptionHook), instead of three that cost seconds each
+        checkpoint=dict(by_epoch=False, interval=-1, max_keep_ckpts=1, save_last=True),
         visualization=dict(draw=False)),
     log_processor=dict(by_epoch=False),
     env_cfg=dict(dist_cfg=dict(backend='gloo')),  # the CPU default; tools/train.py picks nccl on GPUs

@@ -176,11 +176,20 @@ def _runs_table(res, task, variants):
             cells.append(text)
         note = r.error or ('no detections (empty metrics)' if r.no_detections else '')
         patch = patch_text(r.patch) or ('' if r.state == 'missing' else 'no patch_report.json')
-        rows.append([r.name, r.state, *cells, patch, wall(r.meta.get('wall_s')), note])
+        rows.append([r.name, r.state, *cells, patch, wall(r.meta.get('wall_s')), _loop_share(r), note])
     return ('table', _caption(res, keys, 'Every expected run, with the headline metrics of its task, and its '
                                          'effective padding as its patch_report.json records it (mode, converted '
-                                         'layers, input canvas, CoordConv, SOLO coordinates).'),
-            ['Run', 'Status', *map(label, keys), 'Padding (patch_report.json)', 'Wall time', 'Note'], rows)
+                                         'layers, input canvas, CoordConv, SOLO coordinates). Training loop: the '
+                                         "share of the run's wall time spent in training iterations (data loading "
+                                         'and compute; the phases are under timing in its results.json).'),
+            ['Run', 'Status', *map(label, keys), 'Padding (patch_report.json)', 'Wall time', 'Training loop', 'Note'],
+            rows)
+
+
+def _loop_share(run):
+    share = number(run.timing.get('train_loop_share'))
+    return '' if share is None else f'{share * 100:.0f}%'
+
 
 
 def _problem_blocks(res, notes):

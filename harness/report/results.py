@@ -36,6 +36,7 @@ class Run:
     no_detections: bool = False
     patch: dict = None  # the run's patch_report.json (what the model really was), None when there is none
     probe: dict = field(default_factory=dict)  # the grid's probe settings, status ('done' / 'failed'), error
+    timing: dict = field(default_factory=dict)  # where its wall time went (harness/run/timing.py); {} if not recorded
 
 
 def load_runs(work_dir, grid):
@@ -85,6 +86,7 @@ def _read_run(folder, variant, seed):
     run.meta = raw['meta'] if isinstance(raw.get('meta'), dict) else {}
     run.task = str(raw.get('task') or '')
     run.probe = raw['probe'] if isinstance(raw.get('probe'), dict) else {}
+    run.timing = raw['timing'] if isinstance(raw.get('timing'), dict) else {}
     run.patch = _patch_report(folder)
     status = raw.get('status')
     if status == 'done':

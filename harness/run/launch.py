@@ -1,8 +1,9 @@
 """Starting a run's child process: the command of mmengine's launcher of choice, and a child that logs
 to the run's log and dies with the runner.
 
-Training and evaluation are child processes started by mmengine's own launchers (plain, torchrun,
-srun); a child dies with the runner (PR_SET_PDEATHSIG), so no orphan keeps writing after a kill.
+A run's child (harness/run/worker.py, or a tool of tools/) is started by mmengine's own launchers (plain,
+torchrun, srun); it dies with the runner (PR_SET_PDEATHSIG), so no orphan keeps writing after a kill,
+and it imports the harness of this checkout (its root leads PYTHONPATH).
 """
 import ctypes
 import os
@@ -18,25 +19,26 @@ TOOLS = osp.join(REPO_ROOT, 'tools')
 
 
 class Launcher:
-    """Turns `tools/<script>.py args` into the command of mmengine's launcher of choice."""
+    """Turns `tools/<script>.py args` or `<package.module> args` (run with `python -m`) into the command of
+    mmengine's launcher of choice."""
 
     def __init__(self, kind='none', gpus=1):
         self.kind, self.gpus = kind, gpus
 
     def command(self, script, args):
-        tool = osp.join(TOOLS, script)
+        tool = [osp.join(TOOLS, script)] if script.endswith('.py') else ['-m', script]
         if self.kind == 'none':
-            return [sys.executable, tool, *args]
+            return [sys.executable, *tool, *args]
         if self.kind == 'pytorch':
             return [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={self.gpus}',
-                    f'--master_port={free_port()}', tool, *args, '--launcher', 'pytorch']
+                    f'--master_port={free_port()}', *tool, *args, '--launcher', 'pytorch']
         # slurm: inside an allocation (sbatch / salloc); extra srun flags through SRUN_ARGS, like
         # mmdet's tools/slurm_train.sh. gpus=0: one CPU process (a CPU partition, the Slurm tests).
         per_node = min(max(self.gpus, 1), 8)
         gres = [f'--gres=gpu:{per_node}'] if self.gpus else []
         return ['srun', f'--ntasks={max(self.gpus, 1)}', f'--ntasks-per-node={per_node}', *gres,
                 '--kill-on-bad-exit=1', *os.environ.get('SRUN_ARGS', '').split(),
-                sys.executable, '-u', tool, *args, '--launcher', 'slurm']
+                sys.executable, '-u', *tool, *args, '--launcher', 'slurm']
 
 
 def terminate(proc):
@@ -55,6 +57,13 @@ def terminate(proc):
         proc.send_signal(signal.SIGTERM)
 
 
+def child_env():
+    """The runner's environment, with unbuffered output (log lines as they happen) and this checkout first on
+    PYTHONPATH (`python -m harness...` in a child imports the same harness as the runner)."""
+    path = [str(REPO_ROOT)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+    return dict(os.environ, PYTHONUNBUFFERED='1', PYTHONPATH=os.pathsep.join(dict.fromkeys(path)))
+
+
 def free_port():
     """A TCP port free on this machine now (for a rendezvous: torchrun's, or rank 0's under srun)."""
     with socket.socket() as s:
@@ -70,16 +79,17 @@ def _die_with_parent(parent):
         os._exit(1)
 
 
-def run_child(cmd, log_path, verbose, started=None):
+def run_child(cmd, log_path, verbose, started=None, on_line=None):
     """Run `cmd`, its output appended to `log_path` (and echoed if verbose); `started(proc)` is called
-    once it runs. Returns (exit code, the message of its last `error: ` line or '')."""
+    once it runs, `on_line(line)` for each line of its output. Returns (exit code, the message of its last
+    `error: ` line or '')."""
     parent = os.getpid()
     with open(log_path, 'a', buffering=1) as log:  # line-buffered: a killed runner loses no log line
         log.write(f'\n$ {" ".join(cmd)}\n')
         log.flush()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 cwd=os.getcwd(), preexec_fn=lambda: _die_with_parent(parent), bufsize=1,
-                                env=dict(os.environ, PYTHONUNBUFFERED='1'))  # log lines as they happen
+                                env=child_env())
         if started is not None:
             started(proc)
         last_error = ''
@@ -87,6 +97,8 @@ def run_child(cmd, log_path, verbose, started=None):
             log.write(line)
             if verbose:
                 sys.stdout.write(line)
+            if on_line is not None:
+                on_line(line)
             if line.startswith('error: '):
                 last_error = line[len('error: '):].strip()
         return proc.wait(), last_error

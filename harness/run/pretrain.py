@@ -11,8 +11,8 @@ records which classifier and its top-1.
 Cache: `<cache>/<config stem>_<mode>_<key>/`, `key` a hash of the resolved classifier config
 (`init_design.content_key`: base config and its `_base_` files, patch, data_root, cfg_options, seed),
 so seeds and grids under one work root (or one `pretrain.cache_dir`) share it. An entry is done when
-its `pretrain.json` exists, written last and atomically. Training and evaluation are tools/train.py
-(`--resume`) and tools/test.py through the grid's launcher, as for downstream runs: the same
+its `pretrain.json` exists, written last and atomically. Training and evaluation are one child
+(harness/run/worker.py) through the grid's launcher, as for downstream runs: the same
 crash-safety, SIGTERM preemption (the runner passes it on; rerun to resume) and `srun` under
 `--launcher slurm`. A lock file per entry keeps two runners (two grids) from training it at once.
 A pretraining that diverged or got bad input is recorded as failed and fails its variants' runs;
@@ -38,6 +38,7 @@ from .init_design import (apply_init, check_backbone_keys, check_scratch_backbon
                           classifier_padding, content_key, state_shapes)
 from .jsonio import read_json, write_atomic, write_json
 from .results import INIT, METRICS, TRAIN_DONE
+from .worker import MODULE as WORKER
 
 PRETRAIN_DIR = 'pretrained'  # the default cache, under the runner's work root
 RECORD = 'pretrain.json'
@@ -127,8 +128,8 @@ class PretrainStage:
             rec = entry.record()
             state = f'cached, top-1 {rec.get("top1")}' if rec and rec.get('status') == 'done' else (
                 rec.get('status') if rec else 'new' if not resume_point(entry.dir)[0] else 'resume')
-            cmd = self.launcher.command('train.py', [osp.join(entry.dir, 'config.py'), '--work-dir', entry.dir,
-                                                     '--resume'])
+            cmd = self.launcher.command(WORKER, [osp.join(entry.dir, 'config.py'), '--work-dir', entry.dir,
+                                                 '--no-data-check'])
             yield (f'pretrain {entry.name} ({state}; {entry.padding["mode"]} for {", ".join(entry.variants)}): '
                    f'{" ".join(cmd)}')
 
@@ -168,21 +169,16 @@ class PretrainStage:
         cfg_path, log_path = osp.join(d, 'config.py'), osp.join(d, 'run.log')
         cfg.dump(cfg_path + '.tmp.py')
         os.replace(cfg_path + '.tmp.py', cfg_path)
-        steps = []
-        if not osp.exists(osp.join(d, TRAIN_DONE)):
-            steps.append(('train.py', [cfg_path, '--work-dir', d, '--resume']))
-        if read_json(osp.join(d, METRICS)) is None:
-            steps.append(('test.py', [cfg_path, None, '--work-dir', osp.join(d, 'test'), '--out-metrics',
-                                      osp.join(d, METRICS)]))
-        for script, args in steps:
-            if script == 'test.py':
-                args[1] = resume_point(d)[0] or 'no-checkpoint'
-            code, error = spawn(self.launcher.command(script, args), log_path)
+        if not (osp.exists(osp.join(d, TRAIN_DONE)) and read_json(osp.join(d, METRICS)) is not None):
+            # one child trains (resuming) and evaluates (harness/run/worker.py); the data were checked before
+            code, error = spawn(self.launcher.command(WORKER, [cfg_path, '--work-dir', d, '--no-data-check']),
+                                log_path)
             if stopped():
                 return None
             if code != 0:
                 failure = read_json(osp.join(d, FAILURE)) if code == EXIT_NON_FINITE else None
-                reason = (failure or {}).get('reason') or error or f'tools/{script} exited with code {code}; see {log_path}'
+                reason = (failure or {}).get('reason') or error or \
+                    f'python -m {WORKER} exited with code {code}; see {log_path}'
                 rec = dict(status='failed', key=entry.key, name=entry.name, reason=reason)
                 if code in (EXIT_BAD_INPUT, EXIT_NON_FINITE):  # it would fail again: recorded
                     write_json(osp.join(d, RECORD), rec)

@@ -11,11 +11,13 @@ from datetime import datetime, timezone
 
 from .hooks import PATCH_REPORT
 from .jsonio import read_json, write_json
+from .timing import summarize
 
 RESULTS = 'results.json'
 TRAIN_DONE = 'train_meta.json'
 METRICS = 'metrics.json'
 PROBE = 'probe.json'
+PROBE_FAILED = 'probe_failed.json'  # why the probe failed (the run itself is done)
 INIT = 'init.json'  # how the backbone was initialised (harness/run/pretrain.py)
 
 
@@ -41,11 +43,12 @@ def image_size(cfg):
     return 'as stored'
 
 
-def write_result(run, d, cfg, env, started, wall_s, failure, probe=None):
+def write_result(run, d, cfg, env, started, wall_s, failure, probe=None, preflight_s=0.0):
     """Write `<d>/results.json` for `run` (status done, or failed with `failure['reason']`); return the status.
     `probe`: the grid's probe settings with its status ('done' / 'failed') and error, or None when the grid
     has none. A run without a readable metrics.json fails, with why; one whose COCO model predicted nothing
-    is done, with AP 0, `no_detections: true` and a note (tools/test.py, evaluation.empty)."""
+    is done, with AP 0, `no_detections: true` and a note (tools/test.py, evaluation.empty). `timing`: where the
+    run's wall time and its `preflight_s` share of the grid's checks went (harness/run/timing.py), or None."""
     train = read_json(osp.join(d, TRAIN_DONE)) or {}
     test, problem = _read_metrics(osp.join(d, METRICS))
     if failure is None and problem:  # evaluated-but-unrecorded is a failure, never an empty result
@@ -68,7 +71,8 @@ def write_result(run, d, cfg, env, started, wall_s, failure, probe=None):
         run=run.name, variant=run.variant.name, seed=run.seed, task=dataset_of(cfg),
         status='failed' if failure else 'done', error=failure and failure['reason'],
         iteration=failure and failure.get('iteration'), metrics=metrics, probe=probe, meta=meta,
-        no_detections=bool(test.get('no_detections')) and failure is None, notes=list(test.get('notes') or [])))
+        no_detections=bool(test.get('no_detections')) and failure is None, notes=list(test.get('notes') or []),
+        timing=summarize(d, wall_s, preflight_s)))
     return 'failed' if failure else 'done'
 
 

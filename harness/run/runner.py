@@ -3,24 +3,25 @@
 Each run lives in `<work-dir>/<grid>/<variant>_seed<k>/`. A run is done when its `results.json`
 exists; that file is written last and atomically (temp file + rename), so a killed runner leaves
 either no result (the run is resumed from its last checkpoint next time) or a whole one (the run is
-skipped). Training and evaluation are child processes (`launch`), and a lock file (flock, released
-by the kernel when the runner dies, however it dies) stops two runners from working on one grid at once.
+skipped). Each run is one child process that trains, evaluates and probes (harness/run/worker.py, started
+by `launch`), and a lock file (flock, released by the kernel when the runner dies, however it dies)
+stops two runners from working on one grid at once.
 
-Before anything runs, every run's config is resolved, every variant's model is built once and run on
+Before anything runs, every run's config is resolved, every distinct model is built once and run on
 one image of its training input size on CPU (`preflight`: a padding scope or CoordConv site that
 matches nothing, a bad `cfg_options` key, or padding `none` on a layer wider than its input fails
 here), and every dataset is checked: bad input is one `error:` line and exit 2, and no run starts. An
 error that only shows on other data (e.g. a test image smaller than the training size) fails that
 run: its results.json says why, and the grid goes on.
 
-SIGTERM (Slurm preemption, scancel, kill): the runner passes it on to the running child (tools/train.py
-then checkpoints the current iteration and exits 143), waits for it, writes no result for that run,
+SIGTERM (Slurm preemption, scancel, kill): the runner passes it on to the running child (which
+checkpoints the current iteration if it is training, and exits 143), waits for it, writes no result for that run,
 starts nothing more and exits 143. Rerunning the same command (a requeue) resumes where it stopped.
 """
+import json
 import os
 import os.path as osp
 import signal
-import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -35,22 +36,27 @@ from .grid_json import GRID_JSON, dump_resolved
 from .grid_schema import load_grid
 from .hooks import FAILURE, Preempted
 from .jsonio import read_json, write_json
-from .launch import TOOLS, Launcher, run_child, terminate
+from .launch import Launcher, run_child, terminate
 from .lock import GridLock
+from .input_size import train_input_size
 from .preflight import forward_check
 from .pretrain import PRETRAIN_DIR, PretrainStage
-from .results import METRICS, PROBE, RESULTS, TRAIN_DONE, write_result
+from .results import PROBE, PROBE_FAILED, RESULTS, write_result
+from .timing import TIMING
+from .worker import EVALUATING, MODULE as WORKER, PROBING
 
 
 class GridRunner:
     def __init__(self, grid_path, work_root='work_dirs', launcher=Launcher(), only=None, verbose=False,
-                 report_dir=None, log=print):
+                 report_dir=None, log=print, jobs=1):
         self.grid = load_grid(grid_path)
         self.runs = self.grid.runs(only)
         self.dir = osp.join(work_root, self.grid.name)
         self.launcher, self.verbose, self.report_dir, self.log = launcher, verbose, report_dir, log
         self._stop = False  # SIGTERM received
-        self._child = None  # the child process running now
+        self._children = set()  # the child processes running now
+        self.jobs = jobs  # runs at once (`--jobs`: one machine's cores shared by CPU runs)
+        self._preflight_s = 0.0  # seconds of the checks before the runs, per run started (harness/run/timing.py)
         # init: matched -> the classifiers to pretrain first (harness/run/pretrain.py), cached under the work root
         self.pretrain = PretrainStage(self.runs, osp.join(work_root, PRETRAIN_DIR), launcher, log)
 
@@ -73,17 +79,21 @@ class GridRunner:
                 for run in self.runs}
 
     def check_models(self, configs):
-        """Build each variant's model once and run it on one image of its training input size (`preflight`):
-        a bad padding scope, CoordConv site or model key, or a layer too wide for its input, fails here."""
+        """Build each distinct model once and run it on one image of its training input size (`preflight`):
+        a bad padding scope, CoordConv site or model key, or a layer too wide for its input, fails here.
+        Variants that differ only in settings outside the model (seeds, schedules, evaluator) share one check."""
         checked = set()
         for run in self.runs:
-            if run.variant.name not in checked:
-                model = check_model(run.name, configs[run.name])
+            cfg = configs[run.name]
+            key = (run.variant.name if run.variant.init == 'matched' else  # its own pretrained backbone
+                   repr((cfg.model, cfg.get('default_scope'), train_input_size(cfg)[0])))
+            if key not in checked:
+                model = check_model(run.name, cfg)
                 self.pretrain.check_variant(run.name, run.variant, model)  # backbone init fits (pretrain.py)
-                note = forward_check(run.name, model, configs[run.name])
+                note = forward_check(run.name, model, cfg)
                 if note:
                     self.log(note)
-                checked.add(run.variant.name)
+                checked.add(key)
 
     def dry_run(self):
         self.check_models(self.resolve_all())
@@ -91,16 +101,18 @@ class GridRunner:
             self.log(line)
         for i, (run, state) in enumerate(self.plan(), 1):
             d = osp.join(self.dir, run.name)
-            cmd = self.launcher.command('train.py', [osp.join(d, 'config.py'), '--work-dir', d, '--resume'])
+            cmd = self.launcher.command(WORKER, self._worker_args(d))
             self.log(f'[{i}/{len(self.runs)}] {run.name} ({state}): {" ".join(cmd)}')
 
     def run(self, report=True):
         """Every unfinished run, then the report. `report=False`: the runs only, holding the grid's lock
         shared and each run's own (a Slurm array element runs one run this way, harness/run/slurm_run.py)."""
+        start = time.time()
         configs = self.resolve_all()  # bad input fails here, before anything is created
         self.check_models(configs)
         self._check_data(configs)
         self.pretrain.check_data()
+        self._preflight_s = time.time() - start
         check_writable_dir(self.dir)
         if self.report_dir is not None:
             check_writable_dir(self.report_dir, 'report dir')
@@ -115,24 +127,26 @@ class GridRunner:
             lock.close()
 
     def _on_sigterm(self, signum, frame):
-        """Remember it and pass it on to the running child (a child that got it already, from a signal to
+        """Remember it and pass it on to the running children (a child that got it already, from a signal to
         the whole process group or job, only sets its stop flag once more)."""
         self._stop = True
-        child = self._child
-        if child is not None:
+        for child in list(self._children):
             terminate(child)
 
-    def _spawn(self, cmd, log_path):
-        """`_run_child`, with the child known to the SIGTERM handler while it runs."""
-        try:
-            return run_child(cmd, log_path, self.verbose, self._started)
-        finally:
-            self._child = None
+    def _spawn(self, cmd, log_path, on_line=None):
+        """`run_child`, with the child known to the SIGTERM handler while it runs."""
+        procs = []
 
-    def _started(self, proc):
-        self._child = proc
-        if self._stop:  # SIGTERM arrived while it was being started
-            terminate(proc)
+        def started(proc):
+            procs.append(proc)
+            self._children.add(proc)
+            if self._stop:  # SIGTERM arrived while it was being started
+                terminate(proc)
+        try:
+            return run_child(cmd, log_path, self.verbose, started, on_line)
+        finally:
+            for proc in procs:
+                self._children.discard(proc)
 
     def _preempted(self, finished):
         return Preempted(f'grid {self.grid.name}: stopped by SIGTERM with {finished} of {len(self.runs)} runs '
@@ -144,25 +158,12 @@ class GridRunner:
         plan = self.plan()
         todo = [r for r, s in plan if s not in ('done', 'failed')]
         finished = len(self.runs) - len(todo)
+        self._preflight_s /= max(len(todo), 1)
         self.log(f'grid {self.grid.name}: {len(self.runs)} runs, {finished} already finished, '
                  f'work dir {self.dir}')
         if todo and not self.pretrain.run(self._spawn, lambda: self._stop):  # matched pretraining first
             raise self._preempted(finished)
-        t0 = time.time()
-        for k, run in enumerate(todo, 1):
-            if self._stop:
-                raise self._preempted(finished)
-            started = time.time()
-            self.log(f'[{k}/{len(todo)}] {run.name}: training ...')
-            status = self._run_one(run, configs[run.name], env)
-            if status == 'preempted':
-                self.log(f'[{k}/{len(todo)}] {run.name}: stopped by SIGTERM (no result written; rerun to resume)')
-                raise self._preempted(finished)
-            finished += status in ('done', 'failed')
-            elapsed = time.time() - t0
-            eta = elapsed / k * (len(todo) - k)
-            self.log(f'[{k}/{len(todo)}] {run.name}: {status} in {time.time() - started:.0f} s '
-                     f'(grid {elapsed:.0f} s, about {eta:.0f} s left)')
+        finished += self._run_all(todo, configs, env)
         if self._stop:
             raise self._preempted(finished)
         if not report:
@@ -176,6 +177,51 @@ class GridRunner:
         self.log(f'report: {osp.join(out, "report.md")}')
         return out
 
+    def _run_all(self, todo, configs, env):
+        """Run `todo`, `self.jobs` at a time (threads that each wait on one child); returns how many finished
+        (done or failed). Stopped by SIGTERM: nothing more starts, the running ones stop, Preempted is raised."""
+        from concurrent.futures import ThreadPoolExecutor
+        t0, count, lock = time.time(), dict(started=0, ended=0, finished=0), threading.Lock()
+
+        def one(run):
+            with lock:
+                if self._stop:
+                    return 'not started'
+                count['started'] += 1
+                k = count['started']
+            started = time.time()
+            self.log(f'[{k}/{len(todo)}] {run.name}: training ...')
+            status = self._run_one(run, configs[run.name], env)
+            with lock:
+                count['ended'] += 1
+                count['finished'] += status in ('done', 'failed')
+                ended = count['ended']
+            if status == 'preempted':
+                self.log(f'[{k}/{len(todo)}] {run.name}: stopped by SIGTERM (no result written; rerun to resume)')
+            else:
+                elapsed = time.time() - t0
+                eta = elapsed / ended * (len(todo) - ended)
+                self.log(f'[{k}/{len(todo)}] {run.name}: {status} in {time.time() - started:.0f} s '
+                         f'(grid {elapsed:.0f} s, about {eta:.0f} s left)')
+            return status
+
+        jobs = max(1, min(self.jobs, len(todo)))
+        saved = os.environ.get('OMP_NUM_THREADS')
+        if jobs > 1 and saved is None:  # the cores shared out: threads that wait on each other cost (docs/STACK.md)
+            os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
+        try:
+            if jobs == 1:
+                statuses = [one(run) for run in todo]
+            else:
+                with ThreadPoolExecutor(jobs) as pool:
+                    statuses = list(pool.map(one, todo))
+        finally:
+            if jobs > 1 and saved is None:
+                os.environ.pop('OMP_NUM_THREADS', None)
+        if self._stop or 'preempted' in statuses:
+            raise self._preempted(len(self.runs) - len(todo) + count['finished'])
+        return count['finished']
+
     def _check_data(self, configs):
         """Check each dataset the runs read once, before anything runs (the children check it again)."""
         seen = set()
@@ -188,6 +234,12 @@ class GridRunner:
                 except DatasetError as e:
                     raise DatasetError(f'{name}: {e}') from None
 
+    def _worker_args(self, d):
+        args = [osp.join(d, 'config.py'), '--work-dir', d, '--no-data-check']  # the datasets: checked in run()
+        if self.grid.probe:
+            args += ['--probe', json.dumps(self.grid.probe)]
+        return args
+
     def _run_one(self, run, cfg, env):
         d = osp.join(self.dir, run.name)
         os.makedirs(d, exist_ok=True)
@@ -198,58 +250,41 @@ class GridRunner:
         cfg.dump(tmp)
         os.replace(tmp, cfg_path)
         log_path = osp.join(d, 'run.log')
+        if osp.exists(osp.join(d, TIMING)):  # timed from this start, as wall_s is (harness/run/timing.py)
+            os.unlink(osp.join(d, TIMING))
 
         failure = self.pretrain.prepare(run, d, cfg)  # writes init.json; a failed matched pretraining fails the run
         if failure is not None:
             if failure.pop('retry'):
                 self.log(f'    {run.name}: {failure["reason"]} (no result written; rerun to retry)')
                 return 'crashed'
-            write_result(run, d, cfg, env, started, time.time() - t, failure)
+            write_result(run, d, cfg, env, started, time.time() - t, failure, preflight_s=self._preflight_s)
             return 'failed'
-        if not osp.exists(osp.join(d, TRAIN_DONE)):
-            code, error = self._spawn(self.launcher.command('train.py', [cfg_path, '--work-dir', d, '--resume']),
-                                      log_path)
-            if self._stop:
-                return 'preempted'
-            if code != 0:
-                failure = read_json(osp.join(d, FAILURE)) if code == EXIT_NON_FINITE else None
-                failure = failure or dict(reason=error or f'tools/train.py exited with code {code}; see {log_path}')
-        if failure is None:
-            self.log(f'    {run.name}: evaluating ...')
-            ckpt, _ = resume_point(d)
-            code, error = self._spawn(self.launcher.command('test.py', [cfg_path, ckpt or 'no-checkpoint', '--work-dir',
-                                                                       osp.join(d, 'test'), '--out-metrics',
-                                                                       osp.join(d, METRICS)]), log_path)
-            if self._stop:
-                return 'preempted'
-            if code != 0:
-                failure = dict(reason=error or f'tools/test.py exited with code {code}; see {log_path}')
-        probe = None
-        if failure is None and self.grid.probe:
-            probe = self._probe(run, d, log_path)
-            if self._stop:
-                return 'preempted'
-        if failure is None or code in (EXIT_BAD_INPUT, EXIT_NON_FINITE):
-            return write_result(run, d, cfg, env, started, time.time() - t, failure, probe)  # failed without metrics
+
+        def progress(line):  # the child's phases, on the console
+            if line.startswith(EVALUATING):
+                self.log(f'    {run.name}: evaluating ...')
+            elif line.startswith(PROBING):
+                self.log(f'    {run.name}: probing position information ...')
+        code, error = self._spawn(self.launcher.command(WORKER, self._worker_args(d)), log_path, progress)
+        if self._stop:
+            return 'preempted'
+        if code != 0:
+            failure = read_json(osp.join(d, FAILURE)) if code == EXIT_NON_FINITE else None
+            failure = failure or dict(reason=error or f'python -m {WORKER} exited with code {code}; see {log_path}')
+        probe = self._probe_record(d) if failure is None and self.grid.probe else None
+        if failure is None or code in (EXIT_BAD_INPUT, EXIT_NON_FINITE):  # failed without metrics
+            return write_result(run, d, cfg, env, started, time.time() - t, failure, probe, self._preflight_s)
         # A crash we cannot classify (killed child, OOM, bug): no result, so a rerun retries it.
         self.log(f'    {run.name}: {failure["reason"]} (no result written; rerun to retry)')
         return 'crashed'
 
-    def _probe(self, run, d, log_path):
-        """The position read-out probe on the trained backbone, with the grid's probe settings. Returns its
-        record for results.json: a failed probe does not fail the run, it is recorded as failed, with why."""
+    def _probe_record(self, d):
+        """The probe's record for results.json: the grid's probe settings, with status done, or failed and why
+        (a failed probe does not fail the run)."""
         settings = self.grid.probe
         if read_json(osp.join(d, PROBE)) is not None:
             return dict(settings, status='done', error=None)
-        self.log(f'    {run.name}: probing position information ...')
-        cmd = [sys.executable, osp.join(TOOLS, 'probe_position.py'), d, '--out', osp.join(d, PROBE),
-               '--images', *settings['images'], '--seeds', *map(str, settings['seeds']),
-               '--max-images', str(settings['max_images'])]
-        if settings['size']:
-            cmd += ['--size', *map(str, settings['size'])]
-        code, error = self._spawn(cmd, log_path)
-        if code != 0:
-            reason = error or f'tools/probe_position.py exited with code {code}; see {log_path}'
-            self.log(f'    {run.name}: probe failed ({reason})')
-            return dict(settings, status='failed', error=reason)
-        return dict(settings, status='done', error=None)
+        reason = (read_json(osp.join(d, PROBE_FAILED)) or {}).get('reason') or 'the probe wrote no probe.json'
+        self.log(f'    {osp.basename(d)}: probe failed ({reason})')
+        return dict(settings, status='failed', error=reason)

@@ -34,6 +34,7 @@ from .grid_json import GRID_JSON, dump_resolved
 from .jsonio import write_json
 from .lock import submit_lock
 
+SLURM_DIR = 'slurm'  # <grid dir>/slurm/: the jobs' output; it exists once the grid was submitted
 GPUS_PER_NODE = 8  # the launcher's srun puts at most this many tasks on one node (harness/run/launch.py)
 
 
@@ -145,7 +146,7 @@ def submit(runner, grid_path, work_root, opts, log=print):
     check_writable_dir(grid_dir)
     if runner.report_dir is not None:
         check_writable_dir(runner.report_dir, 'report dir')
-    os.makedirs(osp.join(grid_dir, 'slurm'), exist_ok=True)
+    os.makedirs(osp.join(grid_dir, SLURM_DIR), exist_ok=True)
     everything = grid.runs()
     index = {r.name: i for i, r in enumerate(everything)}
     digest = runs_hash(everything)

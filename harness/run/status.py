@@ -1,11 +1,12 @@
 """`tools/run_ablation.sh GRID --status`: where every run of a grid stands, and its GPU-hours so far and to come.
 
-Read from what already exists, nothing recorded for it: results.json (done / failed and why), the
-run's logs (run.log: the launcher command, hence the GPU count; mmengine's own log file of each
-training attempt, `<run>/<timestamp>/<timestamp>.log`: the `Iter(train) [i/n] ... eta ... time` lines
-and the SIGTERM stops, hence how often it was preempted; run.log alone where those are missing: srun
-stops passing a task's output on once Slurm stops the job), and, where `squeue` exists, Slurm's queue
-(queued / running). GPU-hours count training only: for each logged window, the iterations trained
+Read from what already exists, nothing recorded for it: results.json (done / failed and why), the run's logs
+(run.log: the launcher command of each attempt, hence the GPU count; mmengine's own log file of each training
+attempt, `<run>/<timestamp>/<timestamp>.log`: the `Iter(train) [i/n] ... eta ... time` lines and the SIGTERM
+stops, hence how often it was preempted; run.log alone where those are missing: srun stops passing a task's
+output on once Slurm stops the job), and, for a grid submitted to Slurm (`--submit slurm` made its `slurm/`
+folder), Slurm's queue (queued / running); a grid that ran locally is never asked about, and when Slurm cannot
+be asked one short line says so. GPU-hours count training only: for each logged window, the iterations trained
 times mmengine's mean iteration time, times the GPUs.
 """
 import glob
@@ -19,6 +20,12 @@ from .results import RESULTS
 _ITER = re.compile(r'Iter\(train\) \[\s*(\d+)/(\d+)\].*?eta: (.+?)\s+time: ([\d.]+)')
 _RESUMED = re.compile(r'resumed epoch: \d+, iter: (\d+)')
 _PROCS = re.compile(r'--(?:ntasks|nproc_per_node)=(\d+)')
+# the commands that train a run: a grid run's child (harness/run/worker.py), or tools/train.py before it
+_TRAINERS = ('harness.run.worker', 'tools/train.py')
+
+
+def _trains(line):
+    return line.startswith('$ ') and any(t in line for t in _TRAINERS)
 
 
 def parse_log(text):
@@ -26,7 +33,7 @@ def parse_log(text):
     out = dict(iteration=0, max_iters=None, eta=None, sec_per_iter=None, train_s=0.0, gpus=None, stops=0)
     last = 0
     for line in text.splitlines():
-        if line.startswith('$ ') and 'tools/train.py' in line:  # a new training attempt
+        if _trains(line):  # a new training attempt
             m = _PROCS.search(line)
             out['gpus'] = max(int(m.group(1)), 1) if m else 1
             last = 0
@@ -48,7 +55,7 @@ def parse_run(run_dir):
     files = sorted(glob.glob(osp.join(run_dir, '[0-9]*_[0-9]*', '[0-9]*_[0-9]*.log')))
     if not files:
         return parse_log(log)
-    commands = [line for line in log.splitlines() if line.startswith('$ ') and 'tools/train.py' in line]
+    commands = [line for line in log.splitlines() if _trains(line)]
     command = commands[-1] if commands else '$ tools/train.py'
     return parse_log(''.join(f'{command}\n{_read(f)}\n' for f in files))
 
@@ -67,15 +74,20 @@ def _hours(seconds):
 
 
 def _queue(grid_dir, log):
-    """{array index: (job id, state)} from squeue, or {} where there is no Slurm (or none answers)."""
+    """{array index: (job id, state)} from squeue for a grid submitted to Slurm; {} for a grid that never was
+    (nothing asked), or where Slurm cannot be asked (one short line says so)."""
+    from .slurm import SLURM_DIR
+    if not osp.isdir(osp.join(grid_dir, SLURM_DIR)):  # never submitted: its runs ran here
+        return {}
     if shutil.which('squeue') is None:
+        log('Slurm: not asked (no squeue here); queued runs show as not started or stopped')
         return {}
     from ..errors import HarnessError
     from .slurm import queued_jobs
     try:
         return {j.task: (j.job_id, j.state) for j in queued_jobs(grid_dir) if j.task is not None}
-    except HarnessError as e:
-        log(f'(Slurm not asked: {e})')
+    except HarnessError:
+        log('Slurm: cannot be asked (squeue failed); queued runs show as not started or stopped')
         return {}
 
 

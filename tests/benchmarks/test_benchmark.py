@@ -1,6 +1,7 @@
 """tools/benchmark.py's plumbing: rounds, ratios, the report, error rows. Tiny sizes and repeats; no timing asserts."""
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import torch
@@ -174,3 +175,28 @@ def test_coverage_row_writes_the_table_of_every_regime_and_seed_count(tool, tmp_
     assert [r.split(' | ')[1] for r in rows] == ['2', '3', '5'] * 4
     worst = min(float(r.split(' | ')[2].split(' ')[0]) for r in rows)
     assert f'**{worst:.3f}**' in text and '40 grids per cell' in text
+
+
+@pytest.mark.parametrize('overheads,shown,result', [((0.12, 0.31), '31%', 'FAIL'), ((0.12, 0.2), '20%', 'pass')])
+def test_smoke_overhead_row_is_the_worst_runs_timing(tool, tmp_path, monkeypatch, overheads, shown, result):
+    """The overhead row reads `timing` from each results.json the timed smoke grid wrote; a missed target shows
+    as FAIL in the table (the exit status is about measurements that could not be made)."""
+    import json
+    real_run = subprocess.run
+
+    def fake_run(cmd, **kwargs):
+        if cmd[:2] != ['bash', 'tools/run_ablation.sh']:
+            return real_run(cmd, **kwargs)
+        grid = Path(cmd[cmd.index('--work-dir') + 1]) / 'smoke'
+        for i, overhead in enumerate(overheads):
+            (grid / f'run{i}_seed0').mkdir(parents=True)
+            (grid / f'run{i}_seed0' / 'results.json').write_text(json.dumps(dict(timing=dict(
+                overhead=overhead, wall=100.0, phases=dict(train_data=10.0, train_compute=50.0)))))
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(tool.subprocess, 'run', fake_run)
+    out = tmp_path / 'b.md'
+    assert tool.main(['--only', 'smoke-*', '--smoke-grid', '--out', str(out)]) == 0
+    row = next(cells for what, cells in _rows(out.read_text()).items() if 'overhead' in what)
+    assert row[1] == f'**{shown}**' and row[4] == '≤ 25%' and row[5] == result, row
+    assert 'run1_seed0' in out.read_text()  # each run in the note

@@ -17,7 +17,8 @@ The SIGTERM test plays a Slurm preemption: SIGTERM to the grid's process group d
 gives exit code 143, a checkpoint of iteration 3 named by `last_checkpoint`, no result for the
 interrupted run; rerunning resumes at iteration 3 and ends identical to the reference.
 
-These two take several minutes on 2 CPU cores (each restart pays Python / torch start-up). The last
+These two take several minutes on 2 CPU cores (each restart pays Python / torch start-up). A run is one
+child process (harness/run/worker.py) that trains, then evaluates: the kill points are found in its log. The last
 tests check the pieces in process, in seconds, and fail without them: a toy run stopped by the
 PreemptionHook and resumed equals an uninterrupted one only with the RngStateHook, and `resume_point`
 gets past the broken `last_checkpoint` that mmengine's CheckpointHook can leave when killed.
@@ -44,6 +45,7 @@ from mmengine.runner import Runner
 
 from harness.run.checkpoints import is_readable, resume_point
 from harness.run.hooks import Preempted, PreemptionHook
+from harness.run.worker import EVALUATING, MODULE as WORKER
 from harness.paths import REPO_ROOT
 
 REPO = REPO_ROOT
@@ -142,9 +144,10 @@ def _last_checkpoint(run_dir):
 
 
 def _train_attempts(log):
-    """The text of each tools/train.py attempt in a run.log (from its command line to the next one)."""
+    """The text of each attempt of the run's child (harness/run/worker.py) in a run.log, from its command line
+    to the next one."""
     parts = re.split(r'\n(?=\$ )', log)
-    return [p for p in parts if p.startswith('$ ') and 'tools/train.py' in p.splitlines()[0]]
+    return [p for p in parts if p.startswith('$ ') and WORKER in p.splitlines()[0]]
 
 
 def _weights(run_dir):
@@ -211,7 +214,7 @@ def _phases(grid, ctx):
         'training, resumed from iter_2': lambda: re.search(r'resumed epoch: 0, iter: 2\b.*Iter\(train\) \[3/4\]',
                                                            since_start(cur()), re.S) is not None,
         'writing the final checkpoint (the old one is deleted first)': lambda: ckpt_being_written(MAX_ITERS),
-        'evaluating': lambda: 'tools/test.py' in since_start(cur()),
+        'evaluating': lambda: EVALUATING in since_start(cur()),
         'metrics.json written, results.json not yet': lambda: (
             (grid.run_dir(cur()) / 'metrics.json').exists() and not (grid.run_dir(cur()) / 'results.json').exists()),
         'right after a results.json': lambda: len(grid.results()) > ctx['results'],

@@ -1,8 +1,10 @@
-"""The probe inside a grid: the grid's probe settings reach tools/probe_position.py, and a probe that fails
-is recorded as failed in results.json and shown in the report, while its run stays done.
+"""The probe inside a grid: the grid's probe settings reach the probe of a run's child process
+(harness/run/worker.py), and a probe that fails is recorded as failed in results.json and shown in the
+report, while its run stays done.
 
 The run dir is made by hand (the FCN smoke config resolved by the grid runner, random weights saved as
-its checkpoint), so only the probe child runs; the smoke pipeline test covers the probe after training.
+its checkpoint), so only the probe step runs, in this process; the smoke pipeline test covers the probe
+after training.
 """
 import json
 from datetime import datetime, timezone
@@ -15,6 +17,7 @@ from harness.run.grid_json import GRID_JSON, dump_resolved
 from harness.run.jsonio import write_json
 from harness.run.results import METRICS, PROBE, RESULTS, write_result
 from harness.run.runner import GridRunner
+from harness.run.worker import probe as probe_step
 
 pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the probe reads the config's val images in data/
 HEAD = 'base: configs/smoke/fcn_r18-d8_tiny-cityscapes.py\nbaseline: fcn\nvariants: [{name: fcn}]\n'
@@ -35,7 +38,8 @@ def _probed(tmp_path, probe):
     (d / 'last_checkpoint').write_text(str(d / 'iter_2.pth'))
     write_json(str(d / METRICS), {'metrics': {'mIoU': 12.5}})
     write_json(str(tmp_path / 'work' / 'g' / GRID_JSON), dump_resolved(runner.grid))
-    record = runner._probe(run, str(d), str(d / 'run.log'))
+    probe_step(str(d), runner.grid.probe)
+    record = runner._probe_record(str(d))
     write_result(run, str(d), cfg, {}, datetime.now(timezone.utc), 1.0, None, record)
     from harness.report.write import write_report
     out = write_report(str(tmp_path / 'work' / 'g'), str(tmp_path / 'report'))
@@ -57,7 +61,7 @@ def test_grid_probe_settings_reach_the_probe(tmp_path):
 
 
 def test_failed_probe_is_recorded_and_reported_and_the_run_stays_done(tmp_path):
-    """At 8x8 the stride-8 features are 1x1, too small for the 3x3 read-out: the probe exits 2."""
+    """At 8x8 the stride-8 features are 1x1, too small for the 3x3 read-out: the probe fails (one error line)."""
     result, d, report, _ = _probed(tmp_path, '{size: 8, images: synthetic}')
     assert result['status'] == 'done' and result['metrics'] == {'mIoU': 12.5} and not (d / PROBE).exists()
     probe = result['probe']

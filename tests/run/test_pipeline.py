@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 from harness.paths import REPO_ROOT
+from harness.run.worker import THREADS
 
 REPO = REPO_ROOT
 RUN = [str(REPO / 'tools' / 'run_ablation.sh')]
@@ -57,6 +58,8 @@ def test_smoke_grid_trains_evaluates_and_reports_every_run(smoke):
             assert 0 < result['metrics']['coco/segm_mAP'] <= 1 and 'coco/bbox_mAP' not in result['metrics'], result
             assert not result['no_detections'], result
         _assert_border_and_probe(run, result)
+        _assert_timing(result['timing'])
+    assert '| Training loop |' in report
     patch = json.loads((work / 'smoke' / 'mask-rcnn-none_seed0' / 'patch_report.json').read_text())
     assert {e['action'] for e in patch['padding']['layers']} == {'none'}
     assert _result(work, 'smoke', 'mask-rcnn-coordconv_seed0')['meta']['patch_report']
@@ -90,6 +93,19 @@ def _assert_border_and_probe(run, result):
     assert record['input_size'] == ([128, 256] if run.startswith('fcn') else [128, 128]), record
 
 
+def _assert_timing(timing):
+    """results.json's `timing` (harness/run/timing.py): every phase of the one child measured, the phases add up
+    to the run's wall time, and the shares are shares."""
+    phases = timing['phases']
+    assert timing['attempts'] == 1 and sum(phases.values()) == pytest.approx(timing['wall'], abs=0.5), timing
+    assert all(phases[k] > 0 for k in ('preflight', 'startup', 'model_build', 'train_setup', 'train_data',
+                                       'train_compute', 'checkpoint', 'evaluate', 'probe')), timing
+    loop = (phases['train_data'] + phases['train_compute']) / timing['wall']
+    assert timing['train_loop_share'] == pytest.approx(loop, abs=2e-3) and 0 < loop < 1, timing
+    useful = loop + (phases['evaluate'] + phases['probe']) / timing['wall']
+    assert timing['overhead'] == pytest.approx(1 - useful, abs=2e-3), timing
+
+
 def test_rerun_skips_finished_runs(smoke):
     tmp, _ = smoke
     before = {r: (tmp / 'work' / 'smoke' / r / 'results.json').stat().st_mtime_ns for r in SMOKE_RUNS}
@@ -117,6 +133,27 @@ def test_distributed_run_under_torchrun_on_cpu(tmp_path):
     assert result['status'] == 'done' and result['meta']['gpus'] == 2 and 'mIoU' in result['metrics']
     log = (tmp_path / 'work' / 'dist' / 'fcn_seed0' / 'run.log').read_text()
     assert 'Distributed training: True' in log and "backend': 'gloo'" in log
+
+
+def test_two_runs_at_once_with_jobs(tmp_path):
+    """--jobs 2: the second run starts before the first ends, each child on half the cores, both finish."""
+    grid = _grid(tmp_path, 'name: jobs\nbase: configs/smoke/fcn_r18-d8_tiny-cityscapes.py\nbaseline: fcn\n'
+                           'cfg_options: {train_cfg.max_iters: 2}\nvariants:\n  - name: fcn\n'
+                           '  - {name: fcn-reflect, padding: {mode: reflect, scope: backbone}}\n')
+    import os
+    env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
+    proc = subprocess.run(RUN + [grid, '--jobs', '2', '--work-dir', str(tmp_path / 'work'), '--report-dir',
+                                 str(tmp_path / 'report')], cwd=REPO, capture_output=True, text=True, timeout=1200,
+                          env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    second = next(i for i, line in enumerate(lines) if line.startswith('[2/2]') and 'training' in line)
+    first_done = next(i for i, line in enumerate(lines) if ': done in ' in line)
+    assert second < first_done, proc.stdout
+    for run in ('fcn_seed0', 'fcn-reflect_seed0'):
+        assert _result(tmp_path / 'work', 'jobs', run)['status'] == 'done'
+        log = (tmp_path / 'work' / 'jobs' / run / 'run.log').read_text()
+        assert f'{THREADS} {max(1, (os.cpu_count() or 1) // 2)}\n' in log, log[:2000]
 
 
 def test_diverging_run_is_marked_failed_and_the_grid_goes_on(tmp_path):

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from harness.paths import REPO_ROOT as REPO
+from harness.run.worker import EVALUATING, MODULE as WORKER
 
 from slurm_cluster import SlurmCluster, unavailable
 
@@ -74,8 +75,13 @@ def _wait_until_gone(cluster, job_ids, timeout=TIMEOUT):
         time.sleep(1)
 
 
-def _attempts(log, tool):
-    return [line for line in log.splitlines() if line.startswith('$ srun') and f'tools/{tool}' in line]
+def _attempts(log):
+    """The srun command lines of the run's child (harness/run/worker.py: trains, evaluates, probes)."""
+    return [line for line in log.splitlines() if line.startswith('$ srun') and f'-m {WORKER}' in line]
+
+
+def _evaluations(log):
+    return log.count(EVALUATING)
 
 
 def _weights(run_dir):
@@ -120,10 +126,10 @@ def test_array_runs_every_run_exactly_once_and_the_report_job_last(cluster, arra
     report = re.search(r'report: job (\d+), after ' + array, out['first']).group(1)
     for i, run in enumerate(RUNS):
         log = (d / run / 'run.log').read_text()
-        assert len(_attempts(log, 'train.py')) == 1, log[-2000:]  # trained once, under srun
-        assert '--launcher slurm' in _attempts(log, 'train.py')[0]
+        assert len(_attempts(log)) == 1, log[-2000:]  # trained (and evaluated) once, under srun
+        assert '--launcher slurm' in _attempts(log)[0]
         assert cluster.job(f'{array}_{i}')['JobState'] == 'COMPLETED'
-    assert [len(_attempts((d / r / 'run.log').read_text(), 'test.py')) for r in RUNS] == [1, 1, 0]
+    assert [_evaluations((d / r / 'run.log').read_text()) for r in RUNS] == [1, 1, 0]
     assert [_result(d / r)['status'] for r in RUNS] == ['done', 'done', 'failed']
     assert _result(d / 'fcn_seed0')['meta']['iterations'] == MAX_ITERS
     ends = max(cluster.job(f'{array}_{i}')['EndTime'] for i in range(3))  # ISO times sort as text
@@ -187,7 +193,7 @@ def test_scontrol_requeue_resumes_from_the_checkpoint_and_ends_as_the_uninterrup
     resumed = time.time()
     _wait_until_gone(cluster, {job.split('_')[0]})
     log = (d / 'run.log').read_text()
-    first, second = _attempts(log, 'train.py')  # trained twice: stopped once, resumed once
+    first, second = _attempts(log)  # trained twice: stopped once, resumed once
     # srun stops passing its task's output on once Slurm stops the job: mmengine's own log file of the first
     # attempt says where SIGTERM stopped it (a checkpoint between the periodic ones, every 2 iterations)
     first_log = sorted(d.glob('2*/2*.log'))[0].read_text()
@@ -198,7 +204,7 @@ def test_scontrol_requeue_resumes_from_the_checkpoint_and_ends_as_the_uninterrup
     resumed_iters = re.findall(r'Iter\(train\) \[\s*(\d+)/\d+\]', log.split('resumed epoch: 0', 1)[1])
     assert resumed_iters == [str(i) for i in range(stopped + 1, MAX_ITERS + 1)]  # resumed, not restarted
     assert cluster.job(job)['Restarts'] == '1' and cluster.job(job)['JobState'] == 'COMPLETED'
-    assert _result(d)['status'] == 'done' and len(_attempts(log, 'test.py')) == 1
+    assert _result(d)['status'] == 'done' and _evaluations(log) == 1
     ours, theirs = _weights(d), _weights(reference / 'slurm' / 'fcn_seed0')
     assert ours.keys() == theirs.keys()
     assert all(torch.equal(ours[k], theirs[k]) for k in ours), 'weights differ from the uninterrupted run'

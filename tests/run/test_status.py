@@ -163,3 +163,32 @@ variants:
         'on this machine and the training size is unknown (no resize in the training pipeline and its image folder '
         f"{tmp_path / 'no-data'}/train2017 does not exist)")
     assert not (tmp_path / 'no-data').exists() and not (tmp_path / 'w' / 'syn' / 'mrcnn_seed0' / 'results.json').exists()
+
+
+def _fake_squeue(tmp_path, monkeypatch, script):
+    """An `squeue` first on PATH that records each call and then runs `script`."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'squeue').write_text(f'#!/usr/bin/env bash\necho call >> {tmp_path}/squeue-calls\n{script}\n')
+    (bin_dir / 'squeue').chmod(0o755)
+    monkeypatch.setenv('PATH', f'{bin_dir}{os.pathsep}{os.environ["PATH"]}')
+    return tmp_path / 'squeue-calls'
+
+
+def test_status_of_a_local_grid_never_asks_slurm(tmp_path, monkeypatch):
+    """A grid that ran here (no `slurm/` folder: never submitted) is not looked up in Slurm's queue, even where
+    squeue exists; a submitted one whose Slurm cannot answer gets one short line, not Slurm's error text."""
+    calls = _fake_squeue(tmp_path, monkeypatch, 'echo "squeue: error: resolve_ctls_from_dns_srv: res_nsearch error: '
+                                                'Unknown host" >&2; exit 1')
+    grid = tmp_path / 'st.yaml'
+    grid.write_text(GRID)
+    runner = GridRunner(str(grid), str(tmp_path / 'work'))
+    lines = []
+    status_mod.status(runner, log=lines.append)
+    assert not calls.exists() and lines[0].startswith('grid st: 4 runs: 4 not started'), lines
+    (tmp_path / 'work' / 'st' / 'slurm').mkdir(parents=True)  # `--submit slurm` made it
+    lines = []
+    status_mod.status(runner, log=lines.append)
+    assert calls.exists()
+    assert lines[0] == 'Slurm: cannot be asked (squeue failed); queued runs show as not started or stopped', lines
+    assert not any('res_nsearch' in line for line in lines)
