@@ -26,7 +26,7 @@ setup(
         # greedy matching and AP on 1000 resamples, in a fraction of the evaluation time
         'numba>=0.61',
         'cityscapesscripts',  # mmseg's CityscapesMetric; needs the np.in1d shim in harness/compat.py
-        'tensorboard',  # every grid run logs to TensorBoard (mmengine's TensorboardVisBackend, harness/run/tracking.py)
+        'tensorboard',  # every grid run logs to TensorBoard (mmengine's TensorboardVisBackend, harness/engine/tracking.py)
     ],
     extras_require={'dev': ['pytest', 'pytest-timeout', 'selenium']},
 )

@@ -4,7 +4,7 @@ A measurement, not a timing (tools/benchmark.py does not run it): the batch goes
 real `data_preprocessor` (mmdet pads it to the largest image and a multiple of 32) and its backbone +
 neck, per padding mode, once with the stock zero canvas (`padding.canvas='zeros'`: what every mode got
 before the canvas followed the mode) and once with the mode's own input policy
-(harness/data/preprocessors.py). The number is the normalised spatial std of the features (per image:
+(harness/patch/canvas.py). The number is the normalised spatial std of the features (per image:
 spatial std of each channel averaged over channels, over the image's RMS), worst level, worst image,
 worst grey; 0 means no position signal. Random init (seed 0), CPU.
 
@@ -15,28 +15,9 @@ import copy
 
 import torch
 
+from harness.testing import constant_batch, feature_levels, spatial_std
+
 GREYS = (0, 128, 255)
-
-
-def spatial_std(f):
-    """Normalised spatial std of f (n, c, h, w), worst image (tests/data/test_preprocessors.py uses the same)."""
-    f = f.double()
-    std = f.std((-2, -1), unbiased=False).mean(1)
-    rms = f.pow(2).mean((1, 2, 3)).sqrt()
-    return float((std / rms.clamp(min=1e-12)).max())
-
-
-def _batch(scope, sizes, grey):
-    if scope == 'mmseg':
-        from mmseg.structures import SegDataSample
-        from mmengine.structures import PixelData
-        samples = [SegDataSample(metainfo=dict(img_shape=s, ori_shape=s)) for s in sizes]
-        for s, (h, w) in zip(samples, sizes):
-            s.gt_sem_seg = PixelData(data=torch.zeros(1, h, w, dtype=torch.long))
-    else:
-        from mmdet.structures import DetDataSample
-        samples = [DetDataSample(metainfo=dict(img_shape=s, ori_shape=s, scale_factor=(1.0, 1.0))) for s in sizes]
-    return dict(inputs=[torch.full((3, h, w), grey, dtype=torch.uint8) for h, w in sizes], data_samples=samples)
 
 
 @torch.no_grad()
@@ -45,13 +26,9 @@ def leak(model, scope, sizes):
     worst, canvas = 0.0, None
     for grey in GREYS:
         # mmseg stacks (and pads) a batch only in training mode; mmdet pads in both
-        x = model.data_preprocessor(_batch(scope, sizes, grey), scope == 'mmseg')['inputs']
+        x = model.data_preprocessor(constant_batch(scope, sizes, grey), scope == 'mmseg')['inputs']
         canvas = tuple(x.shape[-2:])
-        feats = model.backbone(x)
-        feats = list(feats) if isinstance(feats, (list, tuple)) else [feats]
-        if getattr(model, 'neck', None) is not None:
-            feats += list(model.neck(tuple(feats)))
-        worst = max(worst, *(spatial_std(f) for f in feats))
+        worst = max(worst, *(spatial_std(f) for _, f in feature_levels(model, x)))
     return worst, canvas
 
 
@@ -61,12 +38,12 @@ def main(argv=None):
     parser.add_argument('--sizes', nargs='+', default=['97x123', '115x83'], help='image sizes HxW of the batch')
     parser.add_argument('--scope', default='all', help='padding scope (default all)')
     args = parser.parse_args(argv)
-    import harness  # noqa: F401
-    from harness.data.preprocessors import INPUT_CANVAS
-    from harness.diagnose.loading import drop_pretrained
-    from harness.patch.modes import PADDING_MODES
-    from harness.run.config import quiet_logs, read_config
     from mmengine.registry import MODELS, init_default_scope
+
+    from harness.configs import quiet_logs, read_config
+    from harness.diagnose.loading import drop_pretrained
+    from harness.patch.model import harness_model
+    from harness.patch.modes import INPUT_CANVAS, PADDING_MODES
 
     cfg = read_config(args.config)
     scope = cfg.get('default_scope') or 'mmdet'
@@ -74,16 +51,13 @@ def main(argv=None):
     sizes = [tuple(int(v) for v in s.split('x')) for s in args.sizes]
     base = copy.deepcopy(cfg.model)
     drop_pretrained(base)
-    if base.get('type') != 'HarnessModel':
-        base = dict(type='HarnessModel', base_type=base.pop('type'), **base)
     print(f'{args.config}: batch of constant images {", ".join(args.sizes)}, greys {GREYS}, scope {args.scope}, '
           f'random init seed 0, {torch.get_num_threads()} CPU threads')
     print(f'{"mode":<10}{"input policy":>14}{"before (zero canvas)":>22}{"after":>12}  canvas')
     for mode in PADDING_MODES:
         row = []
         for canvas in ('zeros', INPUT_CANVAS[mode]):
-            model_cfg = copy.deepcopy(base)
-            model_cfg['padding'] = dict(mode=mode, scope=args.scope, canvas=canvas)
+            model_cfg = harness_model(copy.deepcopy(base), padding=dict(mode=mode, scope=args.scope, canvas=canvas))
             torch.manual_seed(0)
             with quiet_logs():
                 model = MODELS.build(model_cfg)

@@ -6,52 +6,30 @@ shared machine absolute times drift by tens of percent, so every claim is a rati
 in the same *round* (one step of each model, back to back, in an order rotated every round) and the
 report gives the median of the per-round ratios: slow drift multiplies both sides and cancels.
 
-Models are the R-18 variants of the shipped configs that the tests build (tests/models.py, the one
-definition of them): random init, nothing downloaded. Timing itself is in `timing`.
+Models are the R-18 variants of the shipped configs that the tests build (harness/testing.py, the one
+definition of them and of their batches): random init, nothing downloaded. Timing itself is in `timing`.
 """
 import copy
 
 import torch
-from mmengine.hub import get_config
-from mmengine.registry import MODELS, init_default_scope
 
-import harness  # noqa: F401  (registers HarnessModel)
-from harness.patch import classify, matches, scope_globs
-from harness.paths import REPO_ROOT, import_file
+from harness.patch.convert import classify, scope_globs
+from harness.patch.modules import matches
+from harness.testing import batch, build
 
-# tests/models.py by path: a wheel (mmsegmentation's) installs a top-level `tests` package that would
-# shadow the repository's tests/ folder for `import tests.models`.
-MODELS_UNDER_TEST = import_file(REPO_ROOT / 'tests' / 'models.py', 'harness_test_models').MODELS_UNDER_TEST
-
-# family -> label, registry scope, packaged base config, overrides, padding scope of the mode variants.
+# family -> label, test model, registry scope, overrides of the test model, padding scope of the mode variants.
 # DeepLabV3 is patched in its backbone only: ASPP's dilated branches cannot be valid convs at small sizes.
 FAMILIES = {
     'mask-rcnn': dict(
-        label='Mask R-CNN R-18-FPN', scope='mmdet', padding_scope='all',
-        base=MODELS_UNDER_TEST['mask_rcnn_r18'][1],
-        overrides=dict(MODELS_UNDER_TEST['mask_rcnn_r18'][2],
-            # Positives = the ground-truth boxes (added as proposals, IoU 1): a random-init RPN proposes
-            # differently under each padding, which changed the mask head's RoIs by up to 30% between
-            # variants (zeros 72, partial 95 per step); with this every variant's RoI heads do the same work.
-            train_cfg=dict(rcnn=dict(assigner=dict(pos_iou_thr=0.99, min_pos_iou=0.99))))),
-    'deeplabv3': dict(
-        label='DeepLabV3 R-18-D8', scope='mmseg', padding_scope='backbone',
-        base=MODELS_UNDER_TEST['deeplabv3_r18'][1],
-        overrides=MODELS_UNDER_TEST['deeplabv3_r18'][2]),
+        label='Mask R-CNN R-18-FPN', model='mask_rcnn_r18', scope='mmdet', padding_scope='all',
+        # Positives = the ground-truth boxes (added as proposals, IoU 1): a random-init RPN proposes
+        # differently under each padding, which changed the mask head's RoIs by up to 30% between
+        # variants (zeros 72, partial 95 per step); with this every variant's RoI heads do the same work.
+        overrides=dict(train_cfg=dict(rcnn=dict(assigner=dict(pos_iou_thr=0.99, min_pos_iou=0.99))))),
+    'deeplabv3': dict(label='DeepLabV3 R-18-D8', model='deeplabv3_r18', scope='mmseg', padding_scope='backbone',
+                      overrides={}),
 }
 PATCHES = {'coordconv': dict(coordconv=dict(sites=['mask_head_first']))}
-_CFG_CACHE = {}
-
-
-def model_cfg(family):
-    """(registry scope, model dict) of `family`, a fresh copy."""
-    if family not in _CFG_CACHE:
-        spec = FAMILIES[family]
-        cfg = get_config(spec['base'])
-        cfg.merge_from_dict(dict(model=copy.deepcopy(spec['overrides'])))
-        _CFG_CACHE[family] = (spec['scope'], cfg.model)
-    scope, model = _CFG_CACHE[family]
-    return scope, copy.deepcopy(model)
 
 
 def variant_patches(family, variant):
@@ -66,14 +44,8 @@ def variant_patches(family, variant):
 
 def build_model(family, variant, seed=0, device='cpu'):
     """Model `family` as `variant`, built after `torch.manual_seed(seed)` (same seed, same weights)."""
-    scope, cfg = model_cfg(family)
-    init_default_scope(scope)
-    patches = variant_patches(family, variant)
-    if patches is not None:
-        cfg.update(type='HarnessModel', base_type=cfg['type'], **patches)
-    torch.manual_seed(seed)
-    model = MODELS.build(cfg)
-    model.init_weights()
+    spec = FAMILIES[family]
+    model = build(spec['model'], seed, spec['overrides'], **(variant_patches(family, variant) or {}))
     if variant == 'torch-reflect':
         torch_reflect(model, FAMILIES[family]['padding_scope'])
     return model.to(device)
@@ -95,18 +67,7 @@ def make_batch(family, h, w, n=2, seed=0, objects=3):
     RoI heads' positives, so the mask head sees `objects` RoIs per image (with 3, as in the tests, it
     saw 6 per step and any cost there vanished; 30 is the tens of positives per image of real training).
     """
-    torch.manual_seed(seed)
-    if FAMILIES[family]['scope'] == 'mmdet':
-        from mmdet.testing import demo_mm_inputs
-        return demo_mm_inputs(n, [(3, h, w)] * n, num_items=[objects] * n, num_classes=3, with_mask=True)
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    samples = []
-    for _ in range(n):
-        s = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
-        s.gt_sem_seg = PixelData(data=torch.randint(0, 19, (1, h, w)))
-        samples.append(s)
-    return dict(inputs=[torch.randint(0, 256, (3, h, w), dtype=torch.uint8) for _ in range(n)], data_samples=samples)
+    return batch(FAMILIES[family]['model'], h, w, n, seed, objects)
 
 
 def count_mask_rois(model):

@@ -1,5 +1,5 @@
 """Time to resume an iteration-based run at iteration k: the data position restored from the samplers
-(harness/run/data_position.py, what RngStateHook does on resume) vs mmengine's replay of the k batches.
+(harness/engine/data_position.py, what RngStateHook does on resume) vs mmengine's replay of the k batches.
 
 The smoke FCN R-18 on tiny Cityscapes (InfiniteSampler, batch 4, 128x256 images, as mmseg's 80k configs
 sample) trains 2 iterations and saves a checkpoint; its iteration counter is then set to k, so a
@@ -23,7 +23,7 @@ def _runner(work_dir, max_iters, resume_from=None):
     from mmengine.runner import Runner
 
     from harness.run.config import load_config
-    from harness.run.hooks import add_harness_hooks
+    from harness.engine.harness_hooks import add_harness_hooks
     cfg = add_harness_hooks(load_config(CONFIG, dict(train_cfg=dict(max_iters=max_iters)), work_dir))
     cfg.default_hooks.checkpoint.interval = 10 ** 9  # no checkpoint inside the timed part
     cfg.default_hooks.logger.interval = 10 ** 9
@@ -82,7 +82,7 @@ def time_resume(work_dir, ckpt, k, replay):
         after_train_iter=lambda s, r, *a, **kw: watch.after_train_iter(r)))()
     runner.register_hook(hook, priority='HIGHEST')
     # replay: RngStateHook finds the samplers "unknown" and leaves the skip to mmengine, as before issue 11
-    with mock.patch('harness.run.hooks.skip_without_loading', return_value=False) if replay else _nothing():
+    with mock.patch('harness.engine.rng_state_hook.skip_without_loading', return_value=False) if replay else _nothing():
         runner.train()
     return dict(skip=watch.skip, total=watch.total)
 
@@ -97,9 +97,9 @@ class _nothing:
 
 def measure(ks=(20, 2000), repeats=1, log=print):
     """{(k, 'positioned' | 'replay'): [time_resume(...), ...]}, rounds interleaved."""
-    import harness  # noqa: F401  (registers the harness hooks and models)
+    import harness.engine.register  # noqa: F401  (registers HarnessModel, the metrics and the hooks)
     from harness.data import ensure_tiny_data
-    from harness.run.cli import quiet_logs
+    from harness.configs import quiet_logs
     ensure_tiny_data()
     out = {}
     with tempfile.TemporaryDirectory(prefix='posharness-resume-') as tmp, quiet_logs():

@@ -1,6 +1,6 @@
 """One shim per known incompatibility of the pinned stack, each saying why and when it can go.
 
-Imported (and applied) by `import harness`. Every shim is idempotent.
+Applied by `import harness.engine.register` (what configs and tools import); every shim is idempotent.
 """
 import os
 

@@ -1,14 +1,10 @@
-"""Where the checkout is (grids name base configs relative to it; reports, tools and tests live in it),
-and importing a file of it that is not in a package (a tools/ script, tests/models.py)."""
-import importlib.util
+"""Where the harness and its checkout are: the folder that holds the `harness` package (a child process
+puts it first on PYTHONPATH, so it imports the same harness as its parent), and the checkout whose
+configs/ grids name relative to it, reports/ and data/ live in (tests and tools use it too).
+
+An installed harness (`pip install .`) is not in a checkout: relative paths are then taken from the
+current directory, where the configs and data of a project are."""
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def import_file(path, name):
-    """The Python file at `path` as a fresh module called `name`."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = PACKAGE_ROOT if (PACKAGE_ROOT / 'configs').is_dir() else Path.cwd()

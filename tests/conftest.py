@@ -1,6 +1,6 @@
 """Fixtures every test folder shares: generated tiny data, a fixed seed, the one-line-error check.
 
-Small real models live in tests/models.py. The repository root goes on sys.path (the tests import
+Small real models live in harness/testing.py. The repository root goes on sys.path (the tests import
 `benchmarks` from it, as tools/benchmark.py does).
 """
 import sys
@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-import harness  # noqa: F401  (registers HarnessModel and the metrics)
+import harness.engine.register  # noqa: F401  (registers HarnessModel, the metrics and the hooks)
 from harness.paths import REPO_ROOT as REPO
 
 if str(REPO) not in sys.path:

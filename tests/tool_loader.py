@@ -1,7 +1,12 @@
-"""Import a CLI from tools/ as a module: the tools are scripts (`parse_args()` + `main()`), not a package."""
-from harness.paths import REPO_ROOT, import_file
+"""Loading a tools/*.py script as a fresh module, the way tests call a CLI's `main` in-process (tools/ is no
+package: its scripts are entry points run by path)."""
+import importlib.util
+
+from harness.paths import REPO_ROOT
 
 
 def load_tool(name):
-    """tools/<name>.py as a fresh module object."""
-    return import_file(REPO_ROOT / 'tools' / f'{name}.py', f'tool_{name}')
+    spec = importlib.util.spec_from_file_location(f'tool_{name}', REPO_ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

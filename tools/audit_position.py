@@ -22,7 +22,7 @@ default --size: 256 256 for mmdet configs, 128 256 for mmseg configs (R-50 model
 
 
 def parse_args(argv=None):
-    import harness  # noqa: F401  (first: registers modules and silences import-time noise)
+    import harness.engine.register  # noqa: F401  (first: registers modules and silences import-time noise)
     from harness.patch import PADDING_MODES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,10 +43,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from harness.diagnose import audit, format_report
-    from harness.run.checkpoints import check_checkpoint
+    from harness.checkpoints import check_checkpoint
     from harness.errors import ConfigError
-    from harness.run.jsonio import write_json
-    from harness.run.config import check_config_file
+    from harness.jsonio import write_json
+    from harness.configs import check_config_file
     from harness.run.environment import hardware
 
     check_config_file(args.config)
@@ -56,10 +56,10 @@ def main(argv=None):
         check_checkpoint(args.checkpoint)
     start = time.time()
     if args.resample:
-        from harness.patch.modes import canonical_mode, canonical_resample
+        from harness.patch.spec import PaddingSpec
         for rule in args.resample:
-            canonical_resample(rule, 'none', '--resample')
-        if 'none' not in {canonical_mode(m, '--padding') for m in args.padding}:
+            PaddingSpec.from_flags('none', resample=rule)
+        if 'none' not in {PaddingSpec.from_flags(m).mode for m in args.padding}:
             raise ConfigError(f'--resample {" ".join(args.resample)}: mode none is not among --padding; '
                               'expected --padding ... none')
     result = audit(args.config, args.padding, args.size, args.checkpoint, args.scope, resample=args.resample)

@@ -402,7 +402,7 @@ def _settings(threads):
     duration of the run; both restored afterwards, so that calling `main` leaves the process as it was."""
     import torch
 
-    from harness.run.cli import quiet_logs
+    from harness.configs import quiet_logs
     saved_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
@@ -418,7 +418,7 @@ def main(argv=None):
     args = parse_args(argv)
     start = time.perf_counter()
     import torch
-    import harness  # noqa: F401
+    import harness.engine.register  # noqa: F401  (registers HarnessModel, the metrics and the hooks)
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if args.device == 'cuda' and not torch.cuda.is_available():

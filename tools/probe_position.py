@@ -27,7 +27,7 @@ config trains at).
 
 
 def parse_args(argv=None):
-    import harness  # noqa: F401  (first: registers modules and silences import-time noise)
+    import harness.engine.register  # noqa: F401  (first: registers modules and silences import-time noise)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('source', metavar='CONFIG_OR_RUN_DIR', help='config file, or a run dir with config.py')
@@ -60,7 +60,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from harness.diagnose.probe_run import run_probe
+    from harness.run.probe import run_probe
     return run_probe(args.source, padding=args.padding, resample=args.resample, checkpoint=args.checkpoint,
                      images=args.images, max_images=args.max_images, out=args.out, iters=args.iters, size=args.size,
                      seeds=args.seeds or ([args.seed] if args.seed is not None else None), kernel=args.kernel,

@@ -21,7 +21,7 @@ EPILOG = '''examples:
 
 
 def parse_args(argv=None):
-    import harness  # noqa: F401  (first: registers modules and silences import-time noise)
+    import harness.engine.register  # noqa: F401  (first: registers modules and silences import-time noise)
     from harness.run.cli import add_runner_args, parse_runner_args
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -37,9 +37,9 @@ def parse_args(argv=None):
 
 def main():
     args = parse_args()
-    from harness.run.checkpoints import check_checkpoint
+    from harness.checkpoints import check_checkpoint
     from harness.run.config import load_config
-    from harness.run.testing import evaluate
+    from harness.run.evaluate import evaluate
 
     check_checkpoint(args.checkpoint)  # before the config creates its work dir
     evaluate(load_config(args.config, args.cfg_options, args.work_dir, args.launcher), args.checkpoint,

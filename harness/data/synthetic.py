@@ -1,7 +1,7 @@
 """Stand-in training data for a config whose dataset is not on this machine, to time a training step.
 
 `tools/run_ablation.sh GRID --dry-run` prices a grid from a few timed training iterations
-(harness/run/estimate.py). Before COCO or Cityscapes is downloaded there is nothing to train on, yet
+(harness/launch/estimate.py). Before COCO or Cityscapes is downloaded there is nothing to train on, yet
 a step's time depends on the model, the batch and the input size, not on what the pixels show. So the
 config's training dataset is pointed at one of the tiny generated sets (`tiny_coco`: 2-5 shapes with
 boxes and masks per image; `tiny_cityscapes`: a full label map with instances), written at the

@@ -15,7 +15,8 @@ CVPR 2020). A few-minute CPU run can only show that if the labels depend on posi
 Files carry the real names (`000000000001.jpg`, `instances_val2017.json`,
 `<city>_<seq>_<frame>_gtFine_labelTrainIds.png`, ...) so mmdet's `CocoDataset`, mmseg's
 `CityscapesDataset` and `CityscapesMetric` read them unchanged and a config switches between tiny
-and real data by `data_root` alone (`checks` checks either). Generators: `tiny_coco`, `tiny_cityscapes`; this module holds what they share.
+and real data by `data_root` alone (`checks` checks either). Generators: `tiny_coco`, `tiny_cityscapes`, `tiny_quadrants`; this module holds what they share, and
+`tiny_sets.ensure_tiny_data` calls them.
 """
 import json
 import shutil
@@ -91,17 +92,3 @@ def _smooth_field(rng, h, w, cells, low, high):
     """Low-frequency colour field: a random `cells`x`cells` grid resized bilinearly."""
     coarse = rng.uniform(low, high, (cells, cells, 3)).astype(np.uint8)
     return np.asarray(Image.fromarray(coarse).resize((w, h), Image.BILINEAR), np.float32)
-
-
-def ensure_tiny_data(repo='.', log=print):
-    """Generate the tiny sets the smoke configs read (`data/tiny_coco`, `data/tiny_cityscapes`,
-    `data/tiny_quadrants` under `repo`) unless a complete one is there already."""
-    from .tiny_cityscapes import make_tiny_cityscapes
-    from .tiny_coco import make_tiny_coco
-    from .tiny_quadrants import make_tiny_quadrants  # the matched-pretraining smoke grid's classifier data
-    for name, make in (('tiny_coco', make_tiny_coco), ('tiny_cityscapes', make_tiny_cityscapes),
-                       ('tiny_quadrants', make_tiny_quadrants)):
-        root = Path(repo) / 'data' / name
-        if not (read_stamp(root) or {}).get('complete'):
-            log(f'generating {root} ...')
-            make(root)

@@ -6,11 +6,13 @@ import os
 
 import torch
 
+from .. import compat
+from ..checkpoints import check_checkpoint
+from ..configs import quiet_logs, read_config
 from ..errors import ConfigError
+from ..patch.model import harness_model
 from ..patch.provenance import check_patch, describe, patch_spec, saved_patch
-from ..patch.modes import canonical_mode, canonical_resample
-from ..run.checkpoints import check_checkpoint
-from ..run.config import quiet_logs, read_config
+from ..patch.spec import PaddingSpec
 
 
 def resolve_source(path, checkpoint=None):
@@ -49,14 +51,9 @@ def build_model(cfg, padding=None, scope='backbone', seed=0, resample=None):
     if resample is not None and padding is None:
         raise ConfigError(f'--resample {resample}: needs --padding none; expected both or neither')
     if padding is not None:
-        mode = canonical_mode(padding, '--padding')
-        if resample is not None:
-            canonical_resample(resample, mode, '--resample')
-        if model_cfg.get('type') != 'HarnessModel':
-            model_cfg = dict(type='HarnessModel', base_type=model_cfg.pop('type'), **model_cfg)
-        model_cfg['padding'] = dict(mode=mode, scope=scope, **({} if resample is None else dict(resample=resample)))
+        model_cfg = harness_model(model_cfg, padding=PaddingSpec.from_flags(padding, scope, resample))
     elif model_cfg.get('type') == 'HarnessModel' and model_cfg.get('padding'):
-        canonical_mode(model_cfg['padding'].get('mode'), 'model.padding.mode')
+        PaddingSpec.parse(model_cfg['padding'], 'model.padding')
     init_default_scope(cfg.get('default_scope') or 'mmdet')
     torch.manual_seed(seed)
     with quiet_logs():
@@ -85,17 +82,18 @@ def drop_pretrained(node):
 
 def load_state(path, with_patch=False):
     """The state dict of a checkpoint file (mmengine's `state_dict` entry, `module.` prefixes dropped);
-    with `with_patch`, (state dict, the patch report it was trained with or None, where that came from)."""
+    with `with_patch`, (state dict, the patch report it was trained with or None)."""
     from mmengine.runner import CheckpointLoader
+    compat.apply()  # torch >= 2.6 refuses mmengine's own checkpoints otherwise
     ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ConfigError(f'checkpoint {path}: no state dict inside; expected a file saved by mmengine')
     state = {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
-    return (state, *saved_patch(ckpt, path)) if with_patch else state
+    return (state, saved_patch(ckpt)) if with_patch else state
 
 
-def check_checkpoint_patch(path, saved, source, report, config, override=None):
+def check_checkpoint_patch(path, saved, report, config, override=None):
     """The probe's and the audit's checkpoint check (`harness.patch.provenance.check_patch`): the patch
     the checkpoint was trained with must be the config's. With `override` (an explicit --padding) it
     is only noted. Returns the note ('' when nothing needs saying)."""
@@ -103,7 +101,7 @@ def check_checkpoint_patch(path, saved, source, report, config, override=None):
         trained = describe(patch_spec(saved)) if saved is not None else 'no harness patch report (stock)'
         note = f'checkpoint {path} ({trained}) measured under --padding {override}, as asked'
     else:
-        note = check_patch(saved, report, path, config, 'evaluate', source)
+        note = check_patch(saved, report, path, config, 'evaluate')
     if note:
         from mmengine.logging import print_log
         print_log(f'[harness] {note}', logger='current')
@@ -133,8 +131,8 @@ def load_backbone(config_or_run_dir, padding=None, checkpoint=None, seed=0, resa
     backbone = model.backbone
     note = ''
     if checkpoint is not None:
-        state, saved, source = load_state(checkpoint, with_patch=True)
-        note = check_checkpoint_patch(checkpoint, saved, source, report, config, padding)
+        state, saved = load_state(checkpoint, with_patch=True)
+        note = check_checkpoint_patch(checkpoint, saved, report, config, padding)
         state = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
         if not state:
             raise ConfigError(f'checkpoint {checkpoint}: no backbone.* weights; expected a checkpoint of this config')

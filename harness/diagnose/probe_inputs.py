@@ -1,7 +1,7 @@
 """What the position probe looks at: which images, at which size, with which seeds.
 
 The settings come from a grid's `probe:` key or tools/probe_position.py's options, with the same
-defaults (`harness.run.grid.PROBE_DEFAULTS`): the size the model trains at (`run.input_size`), the
+defaults (`harness.grid.spec.PROBE_DEFAULTS`): the size the model trains at (`run.input_size`), the
 config's own val images, seed 0. A probe of small synthetic images says how much position a backbone
 gives away on inputs it never sees, at a scale it was not trained at; a grid asks how much its trained
 features carry on its own data, so that is the default. The seed paper's images stay a choice
@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from ..errors import ConfigError, DatasetError
-from ..run.input_size import image_folder, train_input_size
+from ..data.input_size import image_folder, train_input_size
 from .probe import natural_inputs, synthetic_inputs
 
 SOURCES = ('val', 'synthetic')

@@ -1,7 +1,9 @@
-"""Evaluation: COCO AP and mIoU by distance to the image border, per-class IoU (registered metrics)."""
-from .border_bins import bin_of, check_border_bins
-from .border_coco import BACKENDS, BorderCocoMetric
-from .seg_iou import BorderIoUMetric, ClassIoUMetric, pixel_bands
+"""Evaluation: COCO AP and mIoU by distance to the image border, per-class IoU (registered metrics), and
+the per-image data the report resamples."""
+from ..exports import lazy_exports
 
-__all__ = ['BACKENDS', 'BorderCocoMetric', 'BorderIoUMetric', 'ClassIoUMetric', 'bin_of', 'check_border_bins',
-           'pixel_bands']
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    'border_bins': ['bin_of', 'check_border_bins'],
+    'border_coco': ['BACKENDS', 'BorderCocoMetric'],
+    'seg_iou': ['BorderIoUMetric', 'ClassIoUMetric', 'pixel_bands'],
+})

@@ -163,7 +163,7 @@ def collect(evaluator):
 
 def save(path, data):
     """Write {kind: CocoData | SegData} to `path` (npz, atomically)."""
-    from ..run.jsonio import write_atomic
+    from ..jsonio import write_atomic
     arrays = {'format': np.array(FORMAT)}
     for kind, d in data.items():
         arrays.update({f'{kind}.{f.name}': getattr(d, f.name) for f in fields(d)})

@@ -1,15 +1,17 @@
-"""Patching a built model: padding modes, CoordConv channels, SOLO without coordinates, `HarnessModel`,
-and the check that a checkpoint was trained with the config's patch."""
-from .border_layers import BorderMixin, pad_amounts, pad_circular
-from .convert import classify, convert_padding, scope_globs
-from .coordconv import PRESETS as COORDCONV_PRESETS
-from .coordconv import inject_coordconv
-from .model import HarnessModel, patch_model
-from .modes import PADDING_MODES, SCOPES, canonical_mode
-from .modules import matches, rebuild_as, replace_module
-from .provenance import check_patch, patch_spec
-from .solo_coords import remove_solo_coords
+"""Patching a built model: the padding spec, padding modes and border layers, CoordConv channels, SOLO
+without coordinates, the batch canvas that follows the padding mode, `HarnessModel`, and the check that
+a checkpoint was trained with the config's patch."""
+from ..exports import lazy_exports
 
-__all__ = ['BorderMixin', 'COORDCONV_PRESETS', 'HarnessModel', 'PADDING_MODES', 'SCOPES', 'canonical_mode',
-           'check_patch', 'classify', 'convert_padding', 'inject_coordconv', 'matches', 'pad_amounts', 'pad_circular',
-           'patch_model', 'patch_spec', 'rebuild_as', 'remove_solo_coords', 'replace_module', 'scope_globs']
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    'border_layers': ['BorderMixin', 'pad_amounts', 'pad_circular'],
+    'canvas': ['CANVAS_RULES', 'INPUT_CANVAS', 'fill_canvas', 'follow_canvas'],
+    'convert': ['classify', 'convert_padding', 'scope_globs'],
+    'coordconv': ['PRESETS as COORDCONV_PRESETS', 'inject_coordconv'],
+    'model': ['HarnessModel', 'harness_model_config', 'patch_model'],
+    'modes': ['PADDING_MODES', 'SCOPES'],
+    'modules': ['matches', 'rebuild_as', 'replace_module'],
+    'provenance': ['check_patch', 'patch_spec'],
+    'solo_coords': ['remove_solo_coords'],
+    'spec': ['PaddingSpec'],
+})

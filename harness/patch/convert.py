@@ -13,7 +13,8 @@ from mmcv.cnn import ConvModule
 from ..errors import ConfigError
 from .border_layers import make_border_layer, pad_amounts
 from .modules import matches, replace_module
-from .modes import SCOPES, canonical_mode, canonical_resample
+from .modes import SCOPES
+from .spec import PaddingSpec
 
 # Layers that pad inside their own forward with zeros, whatever their `padding` attribute says.
 _SELF_PADDING = ('Conv2dAdaptivePadding', 'Conv2dSame')
@@ -72,14 +73,16 @@ def classify(module):
 
 
 def convert_padding(model, mode, scope='all', resample=None):
-    """Change the padding of every padded layer in `scope` to `mode`, in place. Returns the report.
+    """Change the padding of every padded layer in `scope` to `mode` (a mode name, or a PaddingSpec that
+    then also gives the scope and the rule), in place. Returns (model, report).
 
     `zeros` leaves every layer as it is (the patched model is the stock model) but still reports.
     `resample` is mode none's rule (modes.NONE_RESAMPLE; default modes.DEFAULT_RESAMPLE), recorded in
     every entry of a layer converted to none.
     """
-    mode = canonical_mode(mode)
-    resample = canonical_resample(resample, mode)
+    spec = mode if isinstance(mode, PaddingSpec) else PaddingSpec.parse(
+        dict(mode=mode, scope=scope, **({} if resample is None else dict(resample=resample))), 'padding')
+    mode, scope, resample = spec.mode, spec.scope, spec.rule
     padded = [(n, m, kind) for n, m in model.named_modules() if (kind := classify(m))]
     names = [n for n, _, _ in padded]
     globs = []

@@ -4,7 +4,7 @@ A config turns the harness on by changing the model's `type` and naming the stoc
 every other key of the stock model dict stays where it is, so `_base_` inheritance and
 `--cfg-options model.backbone.depth=18` keep working:
 
-    custom_imports = dict(imports=['harness'], allow_failed_imports=False)
+    custom_imports = dict(imports=['harness.engine.register'], allow_failed_imports=False)
     model = dict(type='HarnessModel', base_type='MaskRCNN',
                  padding=dict(mode='none', scope='backbone'),        # optional
                  coordconv=dict(sites=['mask_head_first']),          # optional
@@ -13,7 +13,8 @@ every other key of the stock model dict stays where it is, so `_base_` inheritan
 The builder returns the stock class (a `MaskRCNN` is still a `MaskRCNN`), patched at build time: the
 runner wraps it in DDP and loads `init_cfg` / `load_from` / resume weights afterwards, into the same
 parameter names. What was patched is kept in `model.harness_report` and saved by
-`harness.run.hooks.PatchReportHook`.
+`harness.engine.patch_report_hook.PatchReportHook`. `harness_model` turns a stock model dict into that
+form: the one place a config is wrapped into HarnessModel.
 """
 from collections import Counter
 
@@ -21,13 +22,29 @@ from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from mmengine.registry import MODELS
 
-from ..data.preprocessors import INPUT_CANVAS, follow_canvas
+from ..errors import ConfigError
+from .canvas import follow_canvas
 from .convert import convert_padding
 from .coordconv import inject_coordconv
-from ..errors import ConfigError
-from .modes import canonical_mode, canonical_resample
 from .pretrained import check_backbone_init
 from .solo_coords import remove_solo_coords
+from .spec import PaddingSpec
+
+
+def harness_model(model, padding=None, coordconv=None, solo_coords=None):
+    """The model dict `model` built through HarnessModel (`base_type` its stock type, unless it is one
+    already), with the patches that are given: `padding` (anything `PaddingSpec.parse` reads, stored
+    canonical), `coordconv` (dict), `solo_coords` (False removes SOLO's coordinates)."""
+    model = dict(model)
+    if model.get('type') != 'HarnessModel':
+        model = dict(model, type='HarnessModel', base_type=model.get('type'))
+    if padding is not None:
+        model['padding'] = PaddingSpec.parse(padding).as_config()
+    if coordconv is not None:
+        model['coordconv'] = dict(coordconv)
+    if solo_coords is not None:
+        model['solo_coords'] = solo_coords
+    return model
 
 
 def patch_model(model, padding=None, coordconv=None, solo_coords=True):
@@ -35,21 +52,14 @@ def patch_model(model, padding=None, coordconv=None, solo_coords=True):
     report = {}
     if not solo_coords:
         report['solo_coords_removed'] = remove_solo_coords(model)
+    spec = PaddingSpec.parse(padding, 'model.padding')
     if padding is not None:
-        if (not isinstance(padding, dict) or 'mode' not in padding
-                or set(padding) - {'mode', 'scope', 'resample', 'canvas'}):
-            raise ConfigError(f'model.padding: got {padding!r}; expected dict(mode=..., scope=..., resample=..., '
-                              'canvas=...)')
-        scope = padding.get('scope', 'all')
-        mode = canonical_mode(padding['mode'], 'model.padding.mode')
-        resample = canonical_resample(padding.get('resample'), mode, 'model.padding.resample')
-        model, layers = convert_padding(model, mode, scope, resample)
-        report['padding'] = dict(mode=padding['mode'], scope=scope, layers=layers)
-        if resample is not None:
-            report['padding']['resample'] = resample
-    if hasattr(model, 'data_preprocessor'):  # the batch canvas follows the mode (harness/data/preprocessors.py)
-        rule = (padding or {}).get('canvas') or INPUT_CANVAS[canonical_mode((padding or {}).get('mode', 'zeros'))]
-        model.data_preprocessor, report['input'] = follow_canvas(model.data_preprocessor, rule)
+        model, layers = convert_padding(model, spec)
+        report['padding'] = dict(mode=spec.mode, scope=spec.as_config()['scope'], layers=layers)
+        if spec.rule is not None:
+            report['padding']['resample'] = spec.rule
+    if hasattr(model, 'data_preprocessor'):  # the batch canvas follows the mode (harness/patch/canvas.py)
+        model.data_preprocessor, report['input'] = follow_canvas(model.data_preprocessor, spec.input_canvas)
     if coordconv is not None:
         if not isinstance(coordconv, dict) or 'sites' not in coordconv or set(coordconv) - {'sites', 'with_r'}:
             raise ConfigError(f'model.coordconv: got {coordconv!r}; expected dict(sites=[...], with_r=False)')
@@ -62,8 +72,7 @@ def summarize(report):
     lines = []
     if 'padding' in report:
         counts = Counter(e['action'] for e in report['padding']['layers'])
-        rule = f" (resample {report['padding']['resample']})" if report['padding'].get('resample') else ''
-        lines.append(f"padding {report['padding']['mode']}{rule} on scope {report['padding']['scope']}: " +
+        lines.append(f"padding {PaddingSpec.parse(report['padding']).describe()}: " +
                      ', '.join(f'{n} {a}' for a, n in sorted(counts.items())))
         lines += [f"  skipped {e['name']} ({e['type']}): {e['reason']}"
                   for e in report['padding']['layers'] if e['action'] == 'skipped']

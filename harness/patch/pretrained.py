@@ -19,8 +19,8 @@ import os
 import torch
 
 from ..errors import ConfigError
-from .modes import canonical_mode
 from .provenance import META_KEY
+from .spec import PaddingSpec
 
 BACKBONE = 'backbone.'
 
@@ -29,7 +29,7 @@ def backbone_patch(report, prefix=BACKBONE):
     """What must agree between a pretrained backbone and the backbone it initialises: {'padding': mode}
     plus, for a non-zero mode, the resample rule and the converted layers (names after `prefix`)."""
     pad = (report or {}).get('padding') or {}
-    mode = canonical_mode(pad.get('mode', 'zeros'), 'patch report padding.mode')
+    mode = PaddingSpec.parse(pad or None, 'patch report padding').mode
     layers = sorted(e['name'][len(prefix):] for e in pad.get('layers') or []
                     if e['name'].startswith(prefix) and e.get('action') == mode)
     if mode == 'zeros' or not layers:

@@ -1,7 +1,7 @@
 """A checkpoint knows how its model was patched: the patch report in its meta, and the one comparison.
 
 Weights trained with reflect padding and evaluated as a `none` model give a number that measures
-neither. `harness.run.hooks.PatchReportHook` writes the model's patch report (mode, scope, per-layer
+neither. `harness.engine.patch_report_hook.PatchReportHook` writes the model's patch report (mode, scope, per-layer
 actions, CoordConv sites, SOLO coordinates, input canvas) into every checkpoint's `meta` under
 `META_KEY`; whatever loads a checkpoint into a config — tools/test.py, `load_from` / resume (the same
 hook), the probe and the audit (`harness.diagnose.loading`) — calls `check_patch`, the one place
@@ -12,15 +12,11 @@ that decides whether the two fit:
   model; into a stock (zeros) config with a note, as a `load_from` starting point for fine-tuning
   under any patch with a note (README: stock weights load into patched models), else refused.
 
-Checkpoints saved before the meta existed fall back to the `patch_report.json` that `PatchReportHook`
-wrote beside them in the run's work dir. Fields a saved report does not have (e.g. the input canvas,
-recorded since) are not compared, and the note says so.
+Fields a saved report does not have (e.g. the input canvas) are not compared, and the note says so.
+The padding part of a report is read and put into words by `PaddingSpec`, as everywhere else.
 """
-import json
-import os
-
 from ..errors import ConfigError
-from .modes import canonical_mode
+from .spec import PaddingSpec
 
 META_KEY = 'harness_patch'
 PATCH_REPORT = 'patch_report.json'
@@ -28,29 +24,18 @@ PURPOSES = ('evaluate', 'finetune', 'resume')
 _LISTS = ('coordconv', 'solo coords removed')
 
 
-def saved_patch(checkpoint, path=None):
-    """(patch report or None, where it came from) of a loaded checkpoint dict saved at `path`."""
+def saved_patch(checkpoint):
+    """The patch report in a loaded checkpoint dict's meta, or None (a stock checkpoint)."""
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    if isinstance(meta, dict) and META_KEY in meta:
-        return meta[META_KEY], 'its meta'
-    beside = os.path.join(os.path.dirname(os.fspath(path)), PATCH_REPORT) if path and os.path.isfile(path) else None
-    if beside and os.path.isfile(beside):
-        try:
-            with open(beside, encoding='utf-8') as f:
-                return json.load(f), f'{beside} (checkpoint without harness meta)'
-        except (OSError, ValueError):
-            pass
-    return None, 'no harness meta'
+    return meta.get(META_KEY) if isinstance(meta, dict) else None
 
 
 def patch_spec(report):
     """What must agree between a checkpoint and a config, from a patch report ({} or None: stock)."""
     report = report or {}
-    pad = report.get('padding') or {}
-    mode = canonical_mode(pad.get('mode', 'zeros'), 'patch report padding.mode')
-    spec = dict(padding=mode)
-    if mode != 'zeros':  # scope, resample, ...: whatever the report records beside the layers
-        spec.update((k, _plain(v)) for k, v in pad.items() if k not in ('mode', 'layers'))
+    pad = PaddingSpec.parse(report.get('padding') or None, 'patch report padding')
+    # zeros leaves every layer stock whatever its scope; the rule in effect, whether or not it was spelled out
+    spec = dict(padding=PaddingSpec() if pad.mode == 'zeros' else PaddingSpec(pad.mode, pad.scope, pad.rule))
     if 'input' in report:
         spec['input canvas'] = (report['input'] or {}).get('canvas')
     spec['coordconv'] = sorted(e['name'] for e in report.get('coordconv') or [])
@@ -58,26 +43,22 @@ def patch_spec(report):
     return spec
 
 
-def _plain(v):
-    return [_plain(x) for x in v] if isinstance(v, (list, tuple)) else v
-
-
 def _is_stock(spec):
-    return (spec['padding'] == 'zeros' and not spec['coordconv'] and not spec['solo coords removed']
+    return (spec['padding'].mode == 'zeros' and not spec['coordconv'] and not spec['solo coords removed']
             and spec.get('input canvas') in (None, 'zeros', 'unpadded'))
 
 
 def describe(spec):
     """'padding none (scope all), input canvas replicate, coordconv on a, b' for messages."""
-    extra = [f'{k} {v}' for k, v in spec.items() if k not in ('padding', 'input canvas') + _LISTS]
-    parts = [f"padding {spec['padding']}" + (f" ({', '.join(extra)})" if extra else '')]
+    pad = spec['padding']
+    parts = [f"padding {pad.describe() if pad.mode != 'zeros' else 'zeros'}"]
     if spec.get('input canvas') is not None:
         parts.append(f"input canvas {spec['input canvas']}")
     parts += [f"{k.replace('coordconv', 'coordconv on')} {', '.join(spec[k])}" for k in _LISTS if spec[k]]
     return ', '.join(parts)
 
 
-def check_patch(saved, report, checkpoint, config, purpose='evaluate', source=''):
+def check_patch(saved, report, checkpoint, config, purpose='evaluate'):
     """Compare the patch a checkpoint was trained with (`saved`, None for a stock checkpoint) with the
     config's (`report`, the built model's `harness_report`; None or {} for a stock model).
 
@@ -102,8 +83,6 @@ def check_patch(saved, report, checkpoint, config, purpose='evaluate', source=''
     if any(have[k] != want[k] for k in set(want) & set(have)):
         raise ConfigError(f'checkpoint {checkpoint} was trained with {describe(have)}, but config {config} has '
                           f'{describe(want)}; expected the config the checkpoint was trained with')
-    if unrecorded or source.endswith('(checkpoint without harness meta)'):
-        where = f'read from {source}' if source else ''
-        missing = f'not recorded, not compared: {", ".join(unrecorded)}' if unrecorded else ''
-        return f'checkpoint {checkpoint}: patch matches {config} ({"; ".join(x for x in (where, missing) if x)})'
+    if unrecorded:
+        return f'checkpoint {checkpoint}: patch matches {config} (not recorded, not compared: {", ".join(unrecorded)})'
     return ''

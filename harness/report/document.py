@@ -10,6 +10,8 @@ unreadable run; the variants as grid.json defines them. The result is a list of 
 import json
 from collections import Counter
 
+from ..patch.spec import PaddingSpec
+
 from .format import SEG_MAIN, cell, delta_cell, fmt, is_ap, label, meta_text, patch_text, task_title, wall
 from .tables import detail_blocks, failed_probes, task_sections
 from .findings import findings_blocks
@@ -107,7 +109,7 @@ def _setup_blocks(res):
 
 
 def _log_blocks(res, work_dir):
-    """Where the training logs are: TensorBoard (every grid run, harness/run/tracking.py), W&B / MLflow if the
+    """Where the training logs are: TensorBoard (every grid run, harness/engine/tracking.py), W&B / MLflow if the
     grid adds them, and each run's own log."""
     import os.path as osp
     items = [f'each run: {osp.join(work_dir, "<run>", "run.log")} (commands, training and evaluation output), '
@@ -221,10 +223,8 @@ def _variant_blocks(res):
     rows = []
     for v in res.grid['variants']:
         pad, cc = v.get('padding'), v.get('coordconv')
-        if isinstance(pad, dict):
-            scope = pad.get('scope')
-            rule = f', resample {pad["resample"]}' if pad.get('resample') else ''
-            pad = f'{pad.get("mode")} ({", ".join(map(str, scope)) if isinstance(scope, list) else scope}{rule})'
+        if isinstance(pad, dict):  # as the grid asks for it: a rule only when it names one
+            pad = PaddingSpec.parse(pad, f'grid.json variant {v["name"]}: padding').describe(rule=False)
         if isinstance(cc, dict):
             cc = ', '.join(map(str, cc.get('sites') or [])) + (' (with r)' if cc.get('with_r') else '')
         opts = v.get('cfg_options')

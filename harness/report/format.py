@@ -9,6 +9,9 @@ Signs are explicit in differences (+0.8, \u22121.2, \u00b10.0).
 """
 import re
 
+from ..errors import ConfigError
+from ..patch.spec import PaddingSpec
+
 COCO_SUFFIXES = (('mAP', 'AP'), ('mAP_50', 'AP50'), ('mAP_75', 'AP75'),
                  ('mAP_s', 'APs'), ('mAP_m', 'APm'), ('mAP_l', 'APl'))
 SEG_MAIN = ('mIoU', 'mAcc', 'aAcc')
@@ -146,13 +149,15 @@ def patch_text(report):
     if not isinstance(report, dict):
         return ''
     pad = report.get('padding') if isinstance(report.get('padding'), dict) else {}
-    mode = {'zero': 'zeros'}.get(pad.get('mode'), pad.get('mode') or 'zeros')
-    extra = ', '.join(f'{k} {v}' for k, v in pad.items() if k not in ('mode', 'layers'))
+    try:
+        spec = PaddingSpec.parse(pad or None, 'patch_report.json padding')
+        parts = [spec.describe() if pad else spec.mode]
+    except ConfigError as e:
+        spec, parts = PaddingSpec(), [f'unreadable ({e})']
     layers = [e for e in pad.get('layers') or [] if isinstance(e, dict)]
     changed = sum(e.get('action') not in ('unchanged', 'skipped') for e in layers)
     skipped = sum(e.get('action') == 'skipped' for e in layers)
-    parts = [f'{mode} ({extra})' if extra else mode]
-    if mode != 'zeros' and layers:
+    if spec.mode != 'zeros' and layers:
         parts[0] += f': {changed} converted' + (f', {skipped} skipped' if skipped else '')
     canvas = (report.get('input') or {}).get('canvas') if isinstance(report.get('input'), dict) else None
     parts.append(f'input canvas {canvas}' if canvas else 'input canvas not recorded')

@@ -9,6 +9,8 @@ downstream drop. Grids written before `init` existed get no table.
 """
 import os.path as osp
 
+from ..patch.spec import PaddingSpec
+
 DESIGNS = {'imagenet': "the base config's own backbone init",
            'matched': 'pretrained with the same backbone padding (mmpretrain classifier)',
            'scratch': 'random init, no pretrained weights'}
@@ -42,11 +44,7 @@ def _pretraining(rec):
     pre = rec.get('pretrain') or {}
     if not pre:
         return ['', '', '']
-    pad = pre.get('padding') or {}
-    scope = pad.get('scope')
-    padding = f"{pad.get('mode', 'zeros')} ({', '.join(scope) if isinstance(scope, list) else scope})"
-    if pad.get('resample'):
-        padding += f", resample {pad['resample']}"
+    padding = PaddingSpec.parse(pre.get('padding') or None, 'init.json pretrain.padding').describe(rule=False)
     top1 = pre.get('top1')
     top1 = 'not recorded' if top1 is None else f'{float(top1):.1f}%'
     scale = ', '.join(x for x in (

@@ -10,7 +10,7 @@ from .format import cell, fmt, label, signed
 from .family import verdict
 from .findings import interval_text
 from .references import FEATURES, orientation
-from .results import train_multi_scale
+from .finished_runs import train_multi_scale
 from .stats import number
 
 

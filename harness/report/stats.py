@@ -17,8 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .family import family
-from ..run.grid_json import read_grid_json
-from .results import COCO_KINDS, evaluated_coco_kinds, load_runs
+from ..grid.grid_json import read_grid_json
+from .finished_runs import COCO_KINDS, evaluated_coco_kinds, load_runs
 from .format import NOUNS, SEG_MAIN, SEG_PER_CLASS, coco_kind, is_ap
 
 _DEFAULT_COCO = ('coco/bbox_mAP', 'coco/segm_mAP')

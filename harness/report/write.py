@@ -45,7 +45,7 @@ import re
 from pathlib import Path
 
 from ..paths import REPO_ROOT
-from ..run.jsonio import write_atomic
+from ..jsonio import write_atomic
 from .references import from_grid
 from .document import document
 from .family import judged_distinguishable, verdict

@@ -1,15 +1,13 @@
-"""What every tool shares at its edges: the runner options, the exit codes, one-line errors, quiet logs.
+"""What every tool shares at its edges: the runner options, the exit codes, one-line errors.
 
 Exit codes, defined here once: 0 done, 2 bad input (`HarnessError`: one line `error: <message>` on
 stderr, no traceback), 3 a diverged run (`NonFiniteLossError`), 143 stopped by SIGTERM after saving
 its state.
 """
 import argparse
-import logging
 import os
 import sys
 import warnings
-from contextlib import contextmanager
 
 from mmengine.config import DictAction
 
@@ -45,25 +43,13 @@ def parse_runner_args(parser, argv=None):
     return args
 
 
-@contextmanager
-def quiet_logs(level=logging.WARNING):
-    """mmengine's current logger at `level` for a while (init_weights logs one block per parameter)."""
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    saved = logger.level
-    logger.setLevel(level)
-    try:
-        yield
-    finally:
-        logger.setLevel(saved)
-
-
 def run_cli(main):
     """Run `main()` with library warnings on stdout. A HarnessError becomes one line `error: <message>`
     on stderr and exit 2 (3 for a diverged run); a run or grid stopped by SIGTERM after saving its state
     prints `preempted: <message>` and exits 143."""
     _warnings_to_stdout()
-    from .hooks import NonFiniteLossError, Preempted
+    from ..engine.non_finite_loss_hook import NonFiniteLossError
+    from ..engine.preemption_hook import Preempted
     try:
         main()
     except Preempted as e:

@@ -1,5 +1,6 @@
-"""Configs: loading one (file or `mmdet::` / `mmseg::`), resolving a grid run's config from its variant,
-building its model once before anything trains, and the CPU/GPU distributed settings.
+"""A run's config: loaded with its overrides (`load_config`), resolved from a grid run's variant
+(`resolve_config`), its model built once before anything trains (`check_model`), and the CPU/GPU
+distributed settings.
 
 CPU-only DDP (CI, laptops): mmengine's `init_dist` calls `torch.cuda.set_device` unconditionally, so
 without CUDA the gloo process group is started here before the Runner exists (the Runner then skips
@@ -13,34 +14,12 @@ import warnings
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config
 
+from ..configs import check_writable_dir, quiet_logs, read_config
+from ..engine.harness_hooks import add_harness
+from ..engine.tracking import add_vis_backends
 from ..errors import ConfigError, HarnessError
-from .cli import quiet_logs
-from .hooks import add_harness_hooks
-from .tracking import add_vis_backends
-
-def check_config_file(path):
-    if not osp.isfile(path):
-        raise ConfigError(f'{path}: config file not found; expected the path of an mmengine config (.py)')
-
-
-def read_config(path):
-    """The config at `path`, a file or `mmdet::` / `mmseg::` inside those packages; ConfigError naming it
-    if it is missing or does not load."""
-    packaged = str(path).startswith(('mmdet::', 'mmseg::', 'mmpretrain::'))  # mmpretrain: matched pretraining
-    if not packaged:
-        check_config_file(path)
-    try:
-        if packaged:
-            from mmengine.hub import get_config
-            return get_config(path)
-        return Config.fromfile(path)
-    except Exception as e:  # mmengine raises many types for a broken config; name the file
-        first = (str(e).splitlines() or [''])[0]
-        raise ConfigError(f'{path}: cannot load config ({type(e).__name__}: {first}); '
-                          'expected a valid mmengine config file') from e
-
+from ..patch.model import harness_model
 
 def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
     """Config from `path` with overrides; work dir: CLI > config > ./work_dirs/<config stem>."""
@@ -62,16 +41,6 @@ def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
         else:
             _setup_cpu_distributed(cfg, launcher)
     return cfg
-
-
-def check_writable_dir(path, what='work dir'):
-    """Create `path` if needed; ConfigError naming it if that fails or it is not writable."""
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as e:
-        raise ConfigError(f'{what} {path}: cannot create it ({e.strerror}); expected a writable folder')
-    if not os.access(path, os.W_OK):
-        raise ConfigError(f'{what} {path}: not writable; expected a writable folder')
 
 
 def _setup_cpu_distributed(cfg, launcher='pytorch'):
@@ -114,21 +83,11 @@ _BORDER_METRICS = {'CocoMetric': 'BorderCocoMetric', 'IoUMetric': 'BorderIoUMetr
 
 def resolve_config(run, run_dir, border=False, vis_backends=()):
     """The run's full config: its variant's base + patches + logging (TensorBoard + `vis_backends`, in the
-    grid's folder: harness/run/tracking.py) + cfg_options + seed + work dir."""
+    grid's folder: harness/engine/tracking.py) + cfg_options + seed + work dir."""
     cfg = read_config(str(run.variant.base))
-    model = cfg.model
-    if model.type != 'HarnessModel':
-        cfg.model = dict(model, type='HarnessModel', base_type=model.type)
     v = run.variant
-    if v.padding is not None:
-        cfg.model.padding = dict(v.padding)
-    if v.coordconv is not None:
-        cfg.model.coordconv = dict(v.coordconv)
-    if not v.solo_coords:
-        cfg.model.solo_coords = False
-    imports = list(cfg.get('custom_imports', {}).get('imports', []))
-    cfg.custom_imports = dict(imports=imports + ['harness'] * ('harness' not in imports), allow_failed_imports=False)
-    add_harness_hooks(cfg)
+    cfg.model = harness_model(cfg.model, v.padding, v.coordconv, None if v.solo_coords else False)
+    add_harness(cfg)
     add_vis_backends(cfg, run, osp.dirname(osp.normpath(run_dir)), vis_backends)
     try:
         cfg.merge_from_dict(dict(v.cfg_options))

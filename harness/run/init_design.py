@@ -19,10 +19,11 @@ import hashlib
 import json
 
 from ..errors import ConfigError
-from ..patch.modes import canonical_mode
+from ..patch.model import harness_model
+from ..patch.spec import PaddingSpec
 from ..patch.pretrained import BACKBONE
-from .config import read_config
-from .hooks import add_harness_hooks
+from ..configs import read_config
+from ..engine.harness_hooks import add_harness
 
 # Scope items that put the whole backbone in scope.
 _WHOLE_BACKBONE = ('all', 'backbone', '*', 'backbone.*', 'backbone*')
@@ -32,20 +33,17 @@ _SPLITS = ('train', 'val', 'test')
 def classifier_padding(padding):
     """The classifier's `padding` for a variant's: the same mode (and resample rule) on the part of its
     scope that reaches the backbone; `zeros` on the backbone when the variant leaves its backbone stock."""
-    if not padding or canonical_mode(padding['mode']) == 'zeros':
+    spec = PaddingSpec.parse(padding or None)
+    if spec.mode == 'zeros':
         return {'mode': 'zeros', 'scope': 'backbone'}
-    scope = padding.get('scope', 'all')
-    items = [scope] if isinstance(scope, str) else list(scope)
+    items = [spec.scope] if isinstance(spec.scope, str) else list(spec.scope)
     if any(item in _WHOLE_BACKBONE for item in items):
         kept = 'backbone'
     else:  # module-name globs: those that name backbone layers, or could (a leading wildcard)
         kept = sorted(i for i in items if i.startswith(('backbone', '*', '?', '[')))
         if not kept:
             return {'mode': 'zeros', 'scope': 'backbone'}
-    out = {'mode': canonical_mode(padding['mode']), 'scope': kept}
-    if padding.get('resample') is not None:
-        out['resample'] = padding['resample']
-    return out
+    return PaddingSpec(spec.mode, kept if isinstance(kept, str) else tuple(kept), spec.resample).as_config()
 
 
 def _dataset(loader):
@@ -65,14 +63,10 @@ def classifier_config(spec, padding):
     if not isinstance(model, dict) or not isinstance(model.get('backbone'), dict):
         raise ConfigError(f'{where}: its model has no backbone; expected an mmpretrain classifier config '
                           '(e.g. ImageClassifier with a ResNet backbone)')
-    if model.get('type') != 'HarnessModel':
-        cfg.model = dict(model, type='HarnessModel', base_type=model.get('type'))
+    cfg.model = harness_model(model, padding)
     if cfg.get('data_preprocessor') and 'data_preprocessor' not in cfg.model:
         cfg.model.data_preprocessor = copy.deepcopy(cfg.data_preprocessor)  # as mmengine's Runner does
-    cfg.model.padding = dict(padding)
-    imports = list(cfg.get('custom_imports', {}).get('imports', []))
-    cfg.custom_imports = dict(imports=imports + ['harness'] * ('harness' not in imports), allow_failed_imports=False)
-    add_harness_hooks(cfg)
+    add_harness(cfg)
     if spec.get('data_root'):
         for split in _SPLITS:
             ds = _dataset(cfg.get(f'{split}_dataloader'))

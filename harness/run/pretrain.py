@@ -30,14 +30,14 @@ import torch
 
 from ..patch.provenance import META_KEY, PATCH_REPORT
 from ..patch.pretrained import pretrained_backbone
-from .checkpoints import resume_point
+from ..checkpoints import resume_point
 from .cli import EXIT_BAD_INPUT, EXIT_NON_FINITE
 from .config import check_model
-from .hooks import FAILURE
+from ..engine.non_finite_loss_hook import FAILURE
 from .init_design import (apply_init, check_backbone_keys, check_scratch_backbone, classifier_config,
                           classifier_padding, content_key, state_shapes)
-from .jsonio import read_json, write_atomic, write_json
-from .results import INIT, METRICS, TRAIN_DONE
+from ..jsonio import read_json, write_atomic, write_json
+from .outputs import INIT, METRICS, TRAIN_DONE
 from .worker import MODULE as WORKER
 
 PRETRAIN_DIR = 'pretrained'  # the default cache, under the runner's work root

@@ -9,7 +9,7 @@ Phases, in the order a run meets them (seconds):
   model_build    building the training Runner (model, patches, hooks, logger);
   train_setup    `Runner.train` up to the first iteration (dataset and dataloader, optimizer, weight init, resume);
   train_data     data loading inside the training loop;            } the training loop
-  train_compute  the iterations (forward, backward, step, hooks);  } (harness/run/train_timer.py)
+  train_compute  the iterations (forward, backward, step, hooks);  } (harness/engine/train_timer_hook.py)
   checkpoint     saving checkpoints;
   train_end      after the last iteration (mmengine's after_train / after_run hooks, train_meta.json);
   evaluate       building the test Runner from the final checkpoint, inference and the metrics;
@@ -24,7 +24,7 @@ import os
 import time
 from contextlib import contextmanager
 
-from .jsonio import read_json, write_json
+from ..jsonio import read_json, write_json
 
 TIMING = 'timing.json'
 PHASES = ('preflight', 'startup', 'config', 'model_build', 'train_setup', 'train_data', 'train_compute',

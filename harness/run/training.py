@@ -8,9 +8,9 @@ once training has finished: its presence says the run is trained.
 import os
 
 from ..errors import ConfigError
-from .checkpoints import resume_point
-from .jsonio import write_json
-from .results import TRAIN_DONE
+from ..checkpoints import resume_point
+from ..jsonio import write_json
+from .outputs import TRAIN_DONE
 
 
 def set_resume(cfg, resume):

@@ -48,8 +48,8 @@ def main(argv=None):
     import torch
     from mmengine.dist import get_rank
 
-    from .hooks import PreemptionHook, Preempted
-    from .results import TRAIN_DONE
+    from ..engine.preemption_hook import PreemptionHook, Preempted
+    from .outputs import TRAIN_DONE
     from .timing import AttemptTimer, process_age
     rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))  # before the process group exists
     timer = AttemptTimer(args.work_dir, enabled=rank == '0')
@@ -72,8 +72,8 @@ def _train(args, timer):
 
     from ..data import check_data
     from .config import load_config
-    from .hooks import add_harness_hooks
-    from .train_timer import TrainTimerHook
+    from ..engine.harness_hooks import add_harness_hooks
+    from ..engine.train_timer_hook import TrainTimerHook
     from .training import build_runner, set_resume, train
 
     with timer.phase('config'):
@@ -111,10 +111,10 @@ def _import_scope(scope):
 
 
 def _evaluate(args, timer):
-    from .checkpoints import resume_point
+    from ..checkpoints import resume_point
     from .config import load_config
-    from .results import METRICS
-    from .testing import evaluate
+    from .outputs import METRICS
+    from .evaluate import evaluate
 
     with timer.phase('evaluate'):
         ckpt, _ = resume_point(args.work_dir)
@@ -127,8 +127,8 @@ def probe(run_dir, settings, timer=None):
     """The position probe of the trained run in `run_dir` with the grid's `settings` (PROBE_DEFAULTS-like):
     probe.json when it ran, probe_failed.json with why when it failed; nothing when probe.json exists."""
     from ..errors import HarnessError, one_line
-    from .jsonio import read_json, write_json
-    from .results import PROBE, PROBE_FAILED
+    from ..jsonio import read_json, write_json
+    from .outputs import PROBE, PROBE_FAILED
 
     if read_json(osp.join(run_dir, PROBE)) is not None:
         return
@@ -136,7 +136,7 @@ def probe(run_dir, settings, timer=None):
     if osp.exists(failed):
         os.unlink(failed)
     print(PROBING, flush=True)
-    from ..diagnose.probe_run import run_probe
+    from .probe import run_probe
     start = time.perf_counter()
     try:
         run_probe(run_dir, images=settings.get('images'), seeds=settings.get('seeds'),

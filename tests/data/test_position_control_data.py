@@ -129,7 +129,7 @@ def test_control_grid_evaluates_ap_per_class():
     results.json holds AP per class (`coco/<bbox|segm>_mAP_<disk|box_top|box_bottom>`): the report can show
     whether only the two square classes lose AP under circular padding."""
     from harness.evaluation import BorderCocoMetric
-    from harness.run.runner import GridRunner
+    from harness.launch.runner import GridRunner
     runner = GridRunner(str(REPO_ROOT / 'configs/ablations/position_control.yaml'), '/nonexistent/work_dirs')
     configs = runner.resolve_all()
     assert len(configs) == 15

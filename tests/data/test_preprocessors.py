@@ -1,4 +1,4 @@
-"""The batch canvas follows the padding variant (harness/data/preprocessors.py), end to end.
+"""The batch canvas follows the padding variant (harness/patch/canvas.py), end to end.
 
 A mixed-size batch of constant images goes through each model's real `data_preprocessor` (mmdet's
 `DetDataPreprocessor` pads to a multiple of 32 and the largest image, mmseg's `SegDataPreProcessor`
@@ -10,11 +10,10 @@ import copy
 import numpy as np
 import pytest
 import torch
-from mmengine.structures import InstanceData, PixelData
 
-from harness.data.preprocessors import INPUT_CANVAS, canvas_index, fill_canvas
+from harness.patch.canvas import INPUT_CANVAS, canvas_index, fill_canvas
 from harness.errors import ConfigError
-from models import build
+from harness.testing import build, constant_batch, feature_levels, spatial_std
 
 SIZES = [(97, 123), (115, 83)]  # not divisible by 32; each image is padded at the bottom or the right
 GREY = 100
@@ -49,44 +48,11 @@ def test_fill_equals_the_layers_rule_where_f_pad_applies():
 
 
 def _det_batch(sizes, grey=GREY):
-    from mmdet.structures import DetDataSample
-    from mmdet.structures.mask import BitmapMasks
-    samples = []
-    for h, w in sizes:
-        s = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0)))
-        mask = np.zeros((1, h, w), np.uint8)
-        mask[0, 10:30, 20:40] = 1
-        s.gt_instances = InstanceData(bboxes=torch.tensor([[20., 10., 40., 30.]]), labels=torch.tensor([0]),
-                                      masks=BitmapMasks(mask, h, w))
-        samples.append(s)
-    return dict(inputs=[torch.full((3, h, w), grey, dtype=torch.uint8) for h, w in sizes], data_samples=samples)
+    return constant_batch('mmdet', sizes, grey)
 
 
 def _seg_batch(sizes, grey=GREY):
-    from mmseg.structures import SegDataSample
-    samples = []
-    for h, w in sizes:
-        s = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w)))
-        s.gt_sem_seg = PixelData(data=torch.ones(1, h, w, dtype=torch.long))
-        samples.append(s)
-    return dict(inputs=[torch.full((3, h, w), grey, dtype=torch.uint8) for h, w in sizes], data_samples=samples)
-
-
-def _levels(model, x):
-    feats = model.backbone(x)
-    feats = list(feats) if isinstance(feats, (tuple, list)) else [feats]
-    if getattr(model, 'neck', None) is not None:
-        feats += list(model.neck(tuple(feats)))
-    return feats
-
-
-def spatial_std(f):
-    """Normalised spatial std of features f (n, c, h, w): per image, the spatial std of each channel
-    averaged over channels, over the image's RMS over channels and space; the worst image."""
-    f = f.double()
-    std = f.std((-2, -1), unbiased=False).mean(1)
-    rms = f.pow(2).mean((1, 2, 3)).sqrt()
-    return float((std / rms.clamp(min=1e-12)).max())
+    return constant_batch('mmseg', sizes, grey)
 
 
 # (model, batch maker); training=True: mmseg stacks (and pads) a batch only in training mode
@@ -104,7 +70,7 @@ def test_constant_images_give_constant_features_for_every_non_zero_mode(name, ma
             x = model.data_preprocessor(make_batch(SIZES), True)['inputs']
             assert tuple(x.shape[-2:]) != SIZES[0] and tuple(x.shape[-2:]) != SIZES[1]  # a real canvas
             canvas_std = spatial_std(x - x.mean() + 1)  # the input itself (normalised grey is ~0)
-            worst[mode] = max(spatial_std(f) for f in _levels(model, x))
+            worst[mode] = max(spatial_std(f) for _, f in feature_levels(model, x))
         if mode == 'zeros':
             assert canvas_std > 0.05, (name, canvas_std)
         else:  # every non-zero mode, partial included, gets a canvas without a zero strip
@@ -153,7 +119,7 @@ def test_policy_recorded_and_overridable():
 
 def test_a_padding_batch_augment_is_refused():
     from mmdet.models.data_preprocessors import BatchFixedSizePad
-    from harness.data.preprocessors import follow_canvas
+    from harness.patch.canvas import follow_canvas
     from mmdet.models.data_preprocessors import DetDataPreprocessor
     pre = DetDataPreprocessor(pad_size_divisor=32)
     pre.batch_augments = torch.nn.ModuleList([BatchFixedSizePad((256, 256))])
@@ -166,7 +132,7 @@ def test_classifier_preprocessor_refills_and_refuses_mixing_a_padded_canvas():
     mixed-size training batch they would blend on a padded canvas is refused."""
     from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
     from mmpretrain.structures import DataSample
-    from harness.data.preprocessors import follow_canvas
+    from harness.patch.canvas import follow_canvas
 
     def batch():
         return dict(inputs=[torch.full((3, h, w), GREY, dtype=torch.uint8) for h, w in SIZES],

@@ -33,7 +33,7 @@ from harness.data import make_tiny_coco
 from harness.data.tiny_coco import CONTROL_PARAMS
 from harness.diagnose.loading import build_model
 from harness.paths import REPO_ROOT
-from harness.run.config import read_config
+from harness.configs import read_config
 
 CONFIG = REPO_ROOT / 'configs/control/mask-rcnn_r18_fpn_position-control.py'
 SHIFT = CONTROL_PARAMS['size'][0] // 2  # half the height: box_top <-> box_bottom

@@ -4,7 +4,7 @@ import torch
 
 from harness.patch.coordconv import coordinates
 
-from models import build
+from harness.testing import build
 
 
 def _raw_batch(shapes, seed=0):

@@ -8,7 +8,7 @@ from mmcv.cnn import ConvModule
 
 from harness.patch import BorderMixin
 
-from models import DET_MODELS, SEG_MODELS, build
+from harness.testing import DET_MODELS, SEG_MODELS, build
 
 ALL_MODELS = DET_MODELS + SEG_MODELS
 _PAD_LAYERS = (nn.ZeroPad2d, nn.ConstantPad2d, nn.ReflectionPad2d, nn.ReplicationPad2d)

@@ -7,7 +7,7 @@ from mmengine.registry import MODELS, init_default_scope
 from harness import ConfigError, PaddingError, convert_padding
 from harness.patch import BorderMixin
 
-from models import DET_MODELS, SEG_MODELS, batch, build
+from harness.testing import DET_MODELS, SEG_MODELS, batch, build
 
 ALL_MODELS = DET_MODELS + SEG_MODELS
 NON_ZERO_MODES = ['none', 'reflect', 'replicate', 'circular', 'partial']

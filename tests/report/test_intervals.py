@@ -28,7 +28,7 @@ from harness.report.intervals import image_weights, paired_interval, resolution,
 from harness.report.format import signed
 from harness.report.references import REFERENCES, orientation
 from harness.report.write import md_escape
-from harness.run.results import write_result
+from harness.run.outputs import write_result
 
 T_2 = 4.302652729749464  # t(0.975) with 2 degrees of freedom, from a table
 Z = 1.959963984540054  # standard normal 0.975 quantile

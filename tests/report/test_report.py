@@ -458,10 +458,10 @@ def test_no_detections_run_is_na_where_the_val_set_has_no_such_objects(tmp_path)
 
 
 def test_evaluated_coco_kinds_reads_config_without_running_it(tmp_path):
-    from harness.report.results import Run, evaluated_coco_kinds
+    from harness.report.finished_runs import FinishedRun, evaluated_coco_kinds
     folder = tmp_path / 'r'
     folder.mkdir()
-    run = Run('r', 'r', 0, 'done', folder / 'results.json')
+    run = FinishedRun('r', 'r', 0, 'done', folder / 'results.json')
     assert evaluated_coco_kinds(run) is None  # no config.py
     for text, kinds in ((SOLO_CONFIG, {'segm'}),
                         ("test_evaluator = dict(type='CocoMetric', metric=['bbox', 'segm'])", {'bbox', 'segm'}),

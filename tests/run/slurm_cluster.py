@@ -5,7 +5,7 @@ and state of their own in a temporary folder, and stopped by their PIDs afterwar
 Nothing system-wide is read or touched: `SLURM_CONF` points the daemons and every client command
 (sbatch, squeue, scontrol, and srun inside the jobs, which inherit the environment) at the temporary
 slurm.conf; munge uses its own key and socket; the ports are free ones picked here. Settings are the
-ones seen working on this kind of machine (../shared/STACK_NOTES.md), plus two for test speed, both
+ones seen working on this kind of machine (docs/STACK.md, "Slurm"), plus two for test speed, both
 stated: `cred_expire=10` (Slurm holds a requeued job for the credential lifetime, 120 s by default,
 before it may start again) and `MinJobAge=3600` (finished jobs stay visible to `scontrol show job`,
 whose start and end times the tests compare).
@@ -24,7 +24,7 @@ def unavailable():
     """Why a Slurm cannot be started here (None if it can be tried)."""
     if os.geteuid() != 0:
         return 'the daemons run as root (SlurmUser=root) and this is not root'
-    missing = [d for d in DAEMONS if shutil.which(d) is None and not Path('/usr/sbin', d).exists()]
+    missing = [d for d in DAEMONS if not Path(_exe(d)).exists()]
     if missing:
         return (f'Slurm / munge not installed ({", ".join(missing)} missing): tools/setup.sh installs slurm-wlm and '
                 'munge where apt and root are available')
@@ -38,7 +38,10 @@ def _free_port():
 
 
 def _exe(name):
-    return shutil.which(name) or str(Path('/usr/sbin', name))
+    """`name` on PATH, else in the `sbin` beside the folder of the Slurm clients (a daemon's folder is often
+    not on a user's PATH)."""
+    client = shutil.which('squeue')
+    return shutil.which(name) or str(Path(client).parent.parent / 'sbin' / name if client else name)
 
 
 class SlurmCluster:

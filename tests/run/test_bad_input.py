@@ -356,7 +356,7 @@ def test_make_subset_source_missing(tmp_path):
 
 def test_html_report_escapes_every_string(tmp_path):
     """Strings from the grid (descriptions, names) are data: the HTML shows them, escaped."""
-    from harness.run import dump_resolved, load_grid
+    from harness.grid import dump_resolved, load_grid
     payload = '<script>alert("x")</script>'
     grid = load_grid(_grid(tmp_path, f'name: g\nbase: {FCN}\nbaseline: fcn\ndescription: \'grid {payload}\'\n'
                                      f'variants: [{{name: fcn, description: \'variant {payload}\'}}]\n'))

@@ -11,7 +11,7 @@ from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 from mmengine.runner import Runner
 
-import harness.run.checkpoint_timer as timer
+import harness.engine.checkpoint_timer_hook as timer
 
 
 class _Clock:

@@ -15,7 +15,7 @@ GRIDS = sorted((REPO / 'configs' / 'ablations').glob('*.yaml'))
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(REPO / 'configs')))
 def test_config_builds_its_patched_model(path):
     cfg = Config.fromfile(str(path))
-    assert cfg.model.type == 'HarnessModel' and 'harness' in cfg.custom_imports.imports
+    assert cfg.model.type == 'HarnessModel' and 'harness.engine.register' in cfg.custom_imports.imports
     assert {'PatchReportHook', 'NonFiniteLossHook'} <= {h['type'] for h in cfg.custom_hooks}
     init_default_scope(cfg.default_scope)
     model_cfg = cfg.model
@@ -32,7 +32,7 @@ def test_config_names_follow_the_mmdet_convention():
 
 @pytest.mark.parametrize('path', GRIDS, ids=lambda p: p.name)
 def test_shipped_grids_parse_and_resolve(path):
-    from harness.run.runner import GridRunner
+    from harness.launch.runner import GridRunner
     runner = GridRunner(str(path), work_root='/nonexistent-work-dir')
     configs = runner.resolve_all()
     assert len(configs) == len(runner.runs) > 0

@@ -43,8 +43,8 @@ from mmengine.model import BaseModel
 from mmengine.registry import HOOKS, MODELS
 from mmengine.runner import Runner
 
-from harness.run.checkpoints import is_readable, resume_point
-from harness.run.hooks import Preempted, PreemptionHook
+from harness.checkpoints import is_readable, resume_point
+from harness.engine.preemption_hook import Preempted, PreemptionHook
 from harness.run.worker import EVALUATING, MODULE as WORKER
 from harness.paths import REPO_ROOT
 

@@ -1,4 +1,4 @@
-"""Resuming at iteration k puts the data loader at batch k without loading a batch (harness/run/data_position.py).
+"""Resuming at iteration k puts the data loader at batch k without loading a batch (harness/engine/data_position.py).
 
 The reference is a fresh loader iterated from the start the way mmengine's IterBasedTrainLoop iterates
 (`_InfiniteDataloaderIterator`: a new pass with `set_epoch` when one ends): its batches k, k+1, ... must
@@ -12,7 +12,7 @@ import torch
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 from torch.utils.data import DataLoader
 
-from harness.run.data_position import position
+from harness.engine.data_position import position
 
 
 class _Counted(torch.utils.data.Dataset):

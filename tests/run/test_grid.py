@@ -9,7 +9,7 @@ import re
 import pytest
 
 from harness.errors import ConfigError
-from harness.run import Grid, dump_resolved, load_grid, load_resolved
+from harness.grid import Grid, dump_resolved, load_grid, load_resolved
 from harness.paths import REPO_ROOT
 
 VALID = """\
@@ -204,9 +204,9 @@ ERRORS = [  # (id, grid text (None: no file), expected field path, expected text
     ('padding-scope-item', OK_HEAD + 'variants: [{name: a, padding: {mode: none, scope: [neck, ""]}}]\n',
      r'variants\[0\]\.padding\.scope\[1\]', 'expected a non-empty string'),
     ('padding-resample-unknown', OK_HEAD + 'variants: [{name: a, padding: {mode: none, resample: cubic}}]\n',
-     r'variants\[0\]\.padding\.resample', "got 'cubic'; expected one of input, output, output-corners, replicate"),
+     r'variants\[0\]\.padding\.resample', "unknown resample rule 'cubic'; expected one of input, output, output-corners, replicate"),
     ('padding-resample-not-none', OK_HEAD + 'variants: [{name: a, padding: {mode: reflect, resample: input}}]\n',
-     r'variants\[0\]\.padding\.resample', "got 'input' with mode reflect; expected resample only with mode none"),
+     r'variants\[0\]\.padding\.resample', "got 'input' with mode 'reflect'; expected resample only with mode none"),
     ('with-r-not-bool', OK_HEAD + 'variants: [{name: a, coordconv: {sites: [x], with_r: 1}}]\n',
      r'variants\[0\]\.coordconv\.with_r', 'got 1; expected true or false'),
     ('sites-empty', OK_HEAD + 'variants: [{name: a, coordconv: {sites: []}}]\n', r'variants\[0\]\.coordconv\.sites',
@@ -291,7 +291,7 @@ def test_errors_are_one_line_and_name_file_and_field(root, text, field, what):
 def test_probe_settings(root):
     """`probe: true` is the defaults (training size, own val images, seed 0); a mapping sets any of them;
     a folder is resolved like a base config; off is None."""
-    from harness.run.grid import PROBE_DEFAULTS
+    from harness.grid.spec import PROBE_DEFAULTS
     assert PROBE_DEFAULTS == {'size': None, 'images': ['val'], 'seeds': [0], 'max_images': 32}
 
     def probe(text):
@@ -307,8 +307,7 @@ def test_probe_settings(root):
                                                                           str(root / 'configs')]
 
 
-def test_probe_settings_round_trip_and_old_grid_json(root, tmp_path):
-    from harness.run.grid import PROBE_DEFAULTS
+def test_probe_settings_round_trip(root, tmp_path):
     grid = load_grid(_write(root, OK_HEAD + 'probe: {size: [64, 96], images: [configs], seeds: [0, 1]}\n'
                                             'variants: [{name: a}]\n'), root=root)
     path = tmp_path / 'grid.json'
@@ -316,10 +315,6 @@ def test_probe_settings_round_trip_and_old_grid_json(root, tmp_path):
     assert json.loads(path.read_text())['probe'] == {'size': [64, 96], 'images': [str(root / 'configs')],
                                                      'seeds': [0, 1], 'max_images': 32}
     assert load_resolved(path) == grid
-    # grid.json written before probe settings existed said `"probe": true` (or false)
     old = dump_resolved(grid)
-    for value, expected in ((True, PROBE_DEFAULTS), (False, None)):
-        old['probe'] = value
-        assert Grid.from_dict(old).probe == expected
     del old['probe']
     assert Grid.from_dict(old).probe is None

@@ -1,11 +1,11 @@
-"""The training input size read from a config (harness/run/input_size.py): what the preflight forward pass
+"""The training input size read from a config (harness/data/input_size.py): what the preflight forward pass
 and the position probe use. Expected sizes are worked out by hand from each config's own numbers."""
 import pytest
 from mmengine.config import Config
 from PIL import Image
 
 from harness.paths import REPO_ROOT
-from harness.run.input_size import train_input_size
+from harness.data.input_size import train_input_size
 
 
 def _cfg(pipeline, scope='mmdet', size=None, **dataset):

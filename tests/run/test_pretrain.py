@@ -14,8 +14,10 @@ from harness.errors import ConfigError
 from harness.patch import PADDING_MODES
 from harness.patch.provenance import META_KEY
 from harness.paths import REPO_ROOT as REPO
-from harness.run.config import check_model, read_config
-from harness.run.grid_schema import load_grid
+from harness.configs import read_config
+from harness.report.write import write_report
+from harness.run.config import check_model
+from harness.grid.schema import load_grid
 from harness.run.init_design import (apply_init, check_scratch_backbone, classifier_config, classifier_padding,
                                      content_key)
 
@@ -200,7 +202,7 @@ def test_pretrain_smoke_grid_trains_once_caches_and_reports(repo_tiny_data, tmp_
     """configs/ablations/pretrain_smoke.yaml at a few iterations: one classifier per backbone padding is
     trained, each downstream run starts from its own, the report says how; a second grid with the same
     pretraining trains no classifier."""
-    from harness.run.runner import GridRunner
+    from harness.launch.runner import GridRunner
     data = yaml.safe_load(SMOKE_GRID.read_text())
     data['base'] = str(REPO / data['base'])
     data['pretrain'].update(config=str(REPO / data['pretrain']['config']), cache_dir=str(tmp_path / 'cache'),
@@ -208,7 +210,8 @@ def test_pretrain_smoke_grid_trains_once_caches_and_reports(repo_tiny_data, tmp_
                             cfg_options={'train_cfg.max_iters': 4, 'default_hooks.checkpoint.interval': 4})
     data['cfg_options'].update({'train_cfg.max_iters': 4, 'default_hooks.checkpoint.interval': 4})
     lines = []
-    GridRunner(_grid(tmp_path, data), tmp_path / 'wd', log=lines.append, report_dir=tmp_path / 'report').run()
+    GridRunner(_grid(tmp_path, data), tmp_path / 'wd', log=lines.append).run()
+    write_report(tmp_path / 'wd' / 'pretrain_smoke', tmp_path / 'report')  # what the CLI does after the runs
     entries = sorted((tmp_path / 'cache').iterdir())
     assert [e.name.split('_')[-2] for e in entries] == ['circular', 'zeros']
     records = {e.name: json.loads((e / 'pretrain.json').read_text()) for e in entries}
@@ -231,8 +234,7 @@ def test_pretrain_smoke_grid_trains_once_caches_and_reports(repo_tiny_data, tmp_
     before = {e.name: (e / 'backbone.pth').stat().st_mtime_ns for e in entries}
     lines.clear()
     again = dict(data, name='pretrain_smoke_again', variants=[data['variants'][1]], baseline='circular')
-    GridRunner(_grid(tmp_path, again, name='again'), tmp_path / 'wd', log=lines.append,
-               report_dir=tmp_path / 'report2').run()
+    GridRunner(_grid(tmp_path, again, name='again'), tmp_path / 'wd', log=lines.append).run()
     assert not any('pretraining for' in line for line in lines), lines
     assert any('cached (done' in line for line in lines), lines
     assert before == {e.name: (e / 'backbone.pth').stat().st_mtime_ns for e in entries}

@@ -1,5 +1,5 @@
-"""`--status` (harness/run/status.py), `--dry-run`'s GPU-hour estimate (harness/run/estimate.py) and the
-tracking backends every grid run gets (harness/run/tracking.py).
+"""`--status` (harness/launch/status.py), `--dry-run`'s GPU-hour estimate (harness/launch/estimate.py) and the
+tracking backends every grid run gets (harness/engine/tracking.py).
 
 The status is read from the runs' own files: a run.log in mmengine's format (two attempts, the first
 stopped by SIGTERM, on 8 processes under srun), results.json of a finished and a failed run, and the
@@ -13,9 +13,9 @@ import time
 import pytest
 
 from harness.paths import REPO_ROOT as REPO
-from harness.run import status as status_mod
-from harness.run.runner import GridRunner
-from harness.run.status import parse_log
+from harness.launch import status as status_mod
+from harness.launch.runner import GridRunner
+from harness.launch.status import parse_log
 
 GRID = """name: st
 base: configs/smoke/fcn_r18-d8_tiny-cityscapes.py

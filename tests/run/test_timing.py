@@ -1,4 +1,4 @@
-"""Where a run's time goes (harness/run/timing.py, harness/run/train_timer.py): the training loop's data /
+"""Where a run's time goes (harness/run/timing.py, harness/engine/train_timer_hook.py): the training loop's data /
 compute / checkpoint split on a real mmengine Runner whose data loading and checkpoint saving take a known
 time, the summary results.json gets, and the process start-up clock.
 
@@ -15,7 +15,7 @@ from mmengine.runner import Runner
 
 import toy_regressor  # noqa: F401  (registers ToyRegressor)
 from harness.run.timing import PHASES, TIMING, AttemptTimer, process_age, summarize
-from harness.run.train_timer import TrainTimerHook
+from harness.engine.train_timer_hook import TrainTimerHook
 
 LOAD_S, SAVE_S = 0.03, 0.2
 

@@ -9,8 +9,8 @@ import json
 import os.path as osp
 from datetime import datetime, timezone
 
-from .hooks import PATCH_REPORT
-from .jsonio import read_json, write_json
+from ..engine.patch_report_hook import PATCH_REPORT
+from ..jsonio import read_json, write_json
 from .timing import summarize
 
 RESULTS = 'results.json'

@@ -23,9 +23,11 @@ import torch
 from ..patch.convert import convert_padding
 from ..errors import ConfigError, PaddingError
 from ..patch.model import patch_model
-from ..patch.modes import PADDING_MODES, canonical_mode
+from ..patch.modes import PADDING_MODES
+from ..patch.spec import PaddingSpec
+from .features import feature_levels
 from .loading import build_model, check_checkpoint_patch, load_state, preprocess_stats
-from ..run.config import quiet_logs, read_config
+from ..configs import quiet_logs, read_config
 
 # Default input sizes: an R-50 audit (6 modes) stays near 30 s on 2 CPU cores. mmseg's R-50-D8 keeps
 # stride 8 in its last stages (4x the work of an mmdet R-50 at the same size): its default is the smoke
@@ -46,18 +48,6 @@ def uneven_padding(size, kernel, stride, dilation, before, after, ceil_mode=Fals
         n -= 1
     seen_after = after - (length - ((n - 1) * stride + extent))
     return seen_after, seen_after != before
-
-
-def _levels(model, x):
-    """[(name, tensor)] of every backbone level, then every neck level."""
-    feats = model.backbone(x)
-    feats = [feats] if torch.is_tensor(feats) else list(feats)
-    out = [(f'backbone.{i}', f) for i, f in enumerate(feats)]
-    if getattr(model, 'neck', None) is not None:
-        neck = model.neck(tuple(feats))
-        neck = [neck] if torch.is_tensor(neck) else list(neck)
-        out += [(f'neck.{i}', f) for i, f in enumerate(neck)]
-    return out
 
 
 def leak_score(f):
@@ -82,7 +72,7 @@ def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, g
     `resample`: mode none's rules to measure, each a column `none:<rule>` (default: the default rule, `none`).
     """
     cfg = read_config(config)
-    modes = [canonical_mode(m, '--padding') for m in modes]
+    modes = [PaddingSpec.from_flags(m).mode for m in modes]
     own = cfg.model.get('padding') if cfg.model.get('type') == 'HarnessModel' else None
     scope = scope or (own or {}).get('scope', 'all')
     size = tuple(size or DEFAULT_SIZE.get(cfg.get('default_scope'), (256, 256)))
@@ -92,9 +82,9 @@ def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, g
     model, report = build_model(stock, seed=seed)
     loaded = None
     if checkpoint is not None:
-        state, saved, source = load_state(checkpoint, with_patch=True)
+        state, saved = load_state(checkpoint, with_patch=True)
         # the checkpoint must have been trained with the config's own patch, whatever modes are measured
-        note = check_checkpoint_patch(checkpoint, saved, source, build_model(cfg, seed=seed)[1] if own else report,
+        note = check_checkpoint_patch(checkpoint, saved, build_model(cfg, seed=seed)[1] if own else report,
                                       config)
         missing, unexpected = model.load_state_dict(state, strict=False)
         if len(missing) == len(model.state_dict()):
@@ -113,7 +103,7 @@ def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, g
     hooks = [model.get_submodule(e['name']).register_forward_hook(record(e['name'])) for e in layers]
     x = _constant_images(cfg, size, greys)
     try:
-        levels = _levels(model, x)
+        levels = feature_levels(model, x)
     finally:
         for h in hooks:
             h.remove()
@@ -136,7 +126,7 @@ def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, g
         try:
             with quiet_logs():
                 patched, _ = patch_model(patched, padding=padding)
-            leak[column] = {name: leak_score(f) for name, f in _levels(patched, x)}
+            leak[column] = {name: leak_score(f) for name, f in feature_levels(patched, x)}
         except PaddingError as e:
             errors[column] = str(e)
         del patched

@@ -14,8 +14,8 @@ import os.path as osp
 import re
 import shutil
 
-from .jsonio import read_json
-from .results import RESULTS
+from ..jsonio import read_json
+from ..run.outputs import RESULTS
 
 _ITER = re.compile(r'Iter\(train\) \[\s*(\d+)/(\d+)\].*?eta: (.+?)\s+time: ([\d.]+)')
 _RESUMED = re.compile(r'resumed epoch: \d+, iter: (\d+)')

@@ -1,32 +1,29 @@
 """Starting a run's child process: the command of mmengine's launcher of choice, and a child that logs
 to the run's log and dies with the runner.
 
-A run's child (harness/run/worker.py, or a tool of tools/) is started by mmengine's own launchers (plain,
-torchrun, srun); it dies with the runner (PR_SET_PDEATHSIG), so no orphan keeps writing after a kill,
-and it imports the harness of this checkout (its root leads PYTHONPATH).
+A run's child (`python -m harness.run.worker`; never a file of tools/, so an installed harness runs too)
+is started by mmengine's own launchers (plain, torchrun, srun); it dies with the runner
+(PR_SET_PDEATHSIG), so no orphan keeps writing after a kill, and it imports the same harness as the
+runner (the folder holding it leads PYTHONPATH).
 """
 import ctypes
 import os
-import os.path as osp
 import signal
 import socket
 import subprocess
 import sys
 
-from ..paths import REPO_ROOT
-
-TOOLS = osp.join(REPO_ROOT, 'tools')
+from ..paths import PACKAGE_ROOT
 
 
 class Launcher:
-    """Turns `tools/<script>.py args` or `<package.module> args` (run with `python -m`) into the command of
-    mmengine's launcher of choice."""
+    """Turns `<package.module> args` (run with `python -m`) into the command of mmengine's launcher of choice."""
 
     def __init__(self, kind='none', gpus=1):
         self.kind, self.gpus = kind, gpus
 
-    def command(self, script, args):
-        tool = [osp.join(TOOLS, script)] if script.endswith('.py') else ['-m', script]
+    def command(self, module, args):
+        tool = ['-m', module]
         if self.kind == 'none':
             return [sys.executable, *tool, *args]
         if self.kind == 'pytorch':
@@ -58,10 +55,15 @@ def terminate(proc):
 
 
 def child_env():
-    """The runner's environment, with unbuffered output (log lines as they happen) and this checkout first on
-    PYTHONPATH (`python -m harness...` in a child imports the same harness as the runner)."""
-    path = [str(REPO_ROOT)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
-    return dict(os.environ, PYTHONUNBUFFERED='1', PYTHONPATH=os.pathsep.join(dict.fromkeys(path)))
+    """The runner's environment, with unbuffered output (log lines as they happen) and `python_path()`."""
+    return dict(os.environ, PYTHONUNBUFFERED='1', PYTHONPATH=python_path())
+
+
+def python_path():
+    """PYTHONPATH with the folder holding this `harness` first: `python -m harness...` in a child (or a Slurm
+    job) imports the same harness as the runner."""
+    path = [str(PACKAGE_ROOT)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+    return os.pathsep.join(dict.fromkeys(path))
 
 
 def free_port():

@@ -1,7 +1,7 @@
 """The bill before submitting: a grid's GPU-hours from a short timed warm-up of each variant on this device.
 
 `tools/run_ablation.sh GRID --dry-run` trains each variant of the unfinished runs for a few iterations
-(tools/train.py, one process, the run's own resolved config, a temporary work dir), reads mmengine's
+(`python -m harness.commands.train`, one process, the run's own resolved config, a temporary work dir), reads mmengine's
 iteration times from the log after the first `warmup` iterations, and multiplies: iterations of the
 schedule x seconds per iteration x GPUs per run. On G GPUs the per-GPU batch is the same as here
 (data parallel), so a step takes about as long; communication is not in it, so this is a lower
@@ -21,8 +21,8 @@ import tempfile
 from ..data.synthetic import missing_path, point_at_synthetic
 from ..diagnose.loading import drop_pretrained
 from ..errors import ConfigError
-from .input_size import train_dataset, train_input_size
-from .launch import TOOLS
+from ..data.input_size import train_dataset, train_input_size
+from .launcher import child_env
 from .status import _ITER, _hours
 
 
@@ -68,11 +68,11 @@ def time_variant(cfg, iters, warmup):
             return None, why
         path = osp.join(tmp, 'config.py')
         cfg.dump(path)
-        cmd = [sys.executable, osp.join(TOOLS, 'train.py'), path, '--work-dir', osp.join(tmp, 'work'),
+        cmd = [sys.executable, '-m', 'harness.commands.train', path, '--work-dir', osp.join(tmp, 'work'),
                '--cfg-options', f'train_cfg.max_iters={iters}', 'default_hooks.logger.interval=1',
                f'default_hooks.checkpoint.interval={iters + 1}', 'default_hooks.checkpoint.save_last=False',
                f'train_cfg.val_begin={iters + 1}']  # no validation pass at the end of the warm-up
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env())
     times = [float(m.group(4)) for m in map(_ITER.search, proc.stdout.splitlines()) if m and int(m.group(1)) > warmup]
     if proc.returncode != 0 or not times:
         last = (proc.stderr.strip().splitlines() or [f'exit code {proc.returncode}'])[-1]

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from ..errors import ConfigError, HarnessError, one_line
-from .grid import RESOLVED_FORMAT, Grid
+from .spec import RESOLVED_FORMAT, Grid
 
 GRID_JSON = 'grid.json'
 

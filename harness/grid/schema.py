@@ -14,16 +14,16 @@ import yaml
 
 from ..errors import ConfigError, one_line
 from ..paths import REPO_ROOT
-from ..patch.modes import NONE_RESAMPLE, SCOPES, canonical_mode
-from .grid import PACKAGE_SCOPES, Grid, Variant, _show
-from .grid_pretrain import PretrainFields
-from .grid_probe import ProbeFields
+from ..patch.spec import KEYS as PADDING_KEYS
+from ..patch.spec import PaddingSpec
+from .spec import PACKAGE_SCOPES, Grid, Variant, _show
+from .pretrain_settings import PretrainFields
+from .probe_settings import ProbeFields
 
 GRID_KEYS = ('name', 'description', 'base', 'baseline', 'seeds', 'metrics', 'primary', 'cfg_options', 'references',
              'variants', 'border', 'probe', 'init', 'pretrain', 'vis_backends')
 VARIANT_KEYS = ('name', 'base', 'baseline', 'padding', 'coordconv', 'solo_coords', 'cfg_options', 'description',
                 'init')
-PADDING_KEYS = ('mode', 'scope', 'resample')
 COORDCONV_KEYS = ('sites', 'with_r')
 _NAME_RE = re.compile(r'[A-Za-z0-9._-]+')
 _PLAIN = (str, int, float, bool, type(None))
@@ -228,24 +228,14 @@ class _Parser(ProbeFields, PretrainFields):
             self.fail(f'{where}.mode', 'missing required key', 'a padding mode')
         if not isinstance(raw['mode'], str):
             self.fail(f'{where}.mode', f'got {_show(raw["mode"])}', 'a padding mode name')
-        mode = canonical_mode(raw['mode'], where=f'{self.path}: {where}.mode')
-        scope = raw.get('scope', 'all')
-        if isinstance(scope, list):
-            scope = self._str_list(scope, f'{where}.scope', allow_empty=False)
-        elif scope not in SCOPES:
-            self.fail(f'{where}.scope', f'got {_show(scope)}',
-                      f'one of {", ".join(SCOPES)} or a list of scopes / module-name globs')
-        if 'resample' not in raw:
-            return {'mode': mode, 'scope': scope}
-        if mode != 'none':
-            self.fail(f'{where}.resample', f'got {_show(raw["resample"])} with mode {mode}', 'resample only with mode none')
-        if raw['resample'] not in NONE_RESAMPLE:
-            self.fail(f'{where}.resample', f'got {_show(raw["resample"])}', f'one of {", ".join(NONE_RESAMPLE)}')
-        return {'mode': mode, 'scope': scope, 'resample': raw['resample']}
+        try:  # the setting itself: harness/patch/spec.py, as every other reader of one
+            return PaddingSpec.parse(raw, f'{where}', presets_only=True).as_config()
+        except ConfigError as e:
+            raise ConfigError(one_line(f'{self.path}: {e}')) from None
 
     def _vis_backends(self, value):
         """Extra experiment trackers (TensorBoard is always on): 'wandb', 'mlflow', or mmengine backend mappings."""
-        from .tracking import SHORT_NAMES
+        from ..engine.tracking import SHORT_NAMES
         expected = f'a list of {", ".join(SHORT_NAMES)} or mappings like {{type: WandbVisBackend, init_kwargs: {{...}}}}'
         if not isinstance(value, list):
             self.fail('vis_backends', f'got {_show(value)}', expected)

@@ -8,9 +8,9 @@ metrics.json, whose presence says the evaluation finished.
 """
 import os
 
-from .checkpoints import check_checkpoint
-from .hooks import add_harness_hooks
-from .jsonio import write_json
+from ..checkpoints import check_checkpoint
+from ..engine.harness_hooks import add_harness_hooks
+from ..jsonio import write_json
 
 
 def evaluate(cfg, checkpoint, out_metrics=None, out_per_image=None, data_check=True):

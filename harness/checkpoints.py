@@ -11,7 +11,7 @@ import os
 import re
 import zipfile
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 
 def check_checkpoint(path, what='checkpoint'):

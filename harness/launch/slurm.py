@@ -4,7 +4,7 @@ The real grids are ~20 runs of 8 GPUs x 8-12 h: one allocation running them in t
 clusters' time limits and leaves the cluster's parallelism unused. `tools/run_ablation.sh GRID --submit
 slurm` submits every unfinished run as an element of one job array (`%N` throttles how many run at
 once), each element running exactly that run (`tools/run_ablation.py GRID --run NAME`, the grid
-runner's own per-run logic with `srun` + mmengine's slurm launcher, harness/run/slurm_run.py), and
+runner's own per-run logic with `srun` + mmengine's slurm launcher, harness/launch/slurm_run.py), and
 one job that writes the report once the array has ended (`--dependency=afterany`).
 
 Slurm keeps the state: the runs queued or running are asked from `squeue` (the jobs carry the grid's
@@ -28,14 +28,14 @@ import sys
 from dataclasses import dataclass
 
 from ..errors import ConfigError, HarnessError
-from ..paths import REPO_ROOT
-from .config import check_writable_dir
-from .grid_json import GRID_JSON, dump_resolved
-from .jsonio import write_json
+from .launcher import python_path
+from ..configs import check_writable_dir
+from ..grid.grid_json import GRID_JSON, dump_resolved
+from ..jsonio import write_json
 from .lock import submit_lock
 
 SLURM_DIR = 'slurm'  # <grid dir>/slurm/: the jobs' output; it exists once the grid was submitted
-GPUS_PER_NODE = 8  # the launcher's srun puts at most this many tasks on one node (harness/run/launch.py)
+GPUS_PER_NODE = 8  # the launcher's srun puts at most this many tasks on one node (harness/launch/launcher.py)
 
 
 @dataclass
@@ -46,6 +46,7 @@ class SlurmOptions:
     gpus_per_run: int = 1  # 0: one CPU process per run
     max_requeues: int = 3  # a run stopped (preempted / timed out) more often is marked failed
     signal_lead: int = 300  # seconds before the time limit that a run gets SIGTERM (Slurm may send it up to 60 s early)
+    report_dir: str | None = None  # where the report job writes (default: reports/<grid>/)
 
 
 @dataclass
@@ -104,12 +105,12 @@ def queued_jobs(grid_dir):
 def batch_script(grid, grid_path, work_root, opts):
     """The script every element of the array runs: the run at its index, under srun, requeued on a time limit."""
     names = ' '.join(shlex.quote(r.name) for r in grid.runs())
-    tool = osp.join(REPO_ROOT, 'tools', 'run_ablation.py')
-    cmd = [sys.executable, tool, osp.abspath(grid_path), '--work-dir', osp.abspath(work_root), '--launcher', 'slurm',
+    cmd = [sys.executable, '-m', 'harness.commands.run_ablation', osp.abspath(grid_path), '--work-dir', osp.abspath(work_root), '--launcher', 'slurm',
            '--gpus', str(opts.gpus_per_run), '--max-requeues', str(opts.max_requeues)]
     return '\n'.join([
         '#!/bin/bash',
         f'# posharness grid {grid.name}: one run per array element (tools/run_ablation.py --submit slurm)',
+        f'export PYTHONPATH={shlex.quote(python_path())}',
         f'RUNS=({names})',
         'RUN="${RUNS[$SLURM_ARRAY_TASK_ID]}"',
         f'exec {shlex.join(cmd)} --run "$RUN"', ''])
@@ -216,9 +217,10 @@ def _report_job(runner, grid_dir, digest, arrays, report_jobs, opts, log):
         slurm(['scontrol', 'update', f'JobId={pending[0].job_id}', f'Dependency={dependency}'], 'moving the report job')
         log(f'  report: job {pending[0].job_id}, after {", ".join(arrays)}')
         return pending[0].job_id
-    cmd = [sys.executable, osp.join(REPO_ROOT, 'tools', 'report.py'), osp.abspath(grid_dir)]
-    if runner.report_dir is not None:
-        cmd += ['--out', osp.abspath(runner.report_dir)]
+    cmd = ['env', f'PYTHONPATH={python_path()}', sys.executable, '-m', 'harness.commands.report',
+           osp.abspath(grid_dir)]
+    if opts.report_dir is not None:
+        cmd += ['--out', osp.abspath(opts.report_dir)]
     out = slurm(['sbatch', '--parsable', f'--job-name={job_name(runner.grid.name, report=True)}',
                  f'--comment={_comment(grid_dir, digest)}', f'--dependency={dependency}', '--ntasks=1',
                  f'--chdir={os.getcwd()}', f'--output={osp.abspath(grid_dir)}/slurm/report_%j.out',

@@ -23,11 +23,9 @@ larger than the image (a 400-pixel image in a batch with a 1333-pixel one) where
 import torch
 
 from ..errors import ConfigError
+from .modes import CANVAS_RULES
+from .modules import rebuild_as
 
-CANVAS_RULES = ('zeros', 'replicate', 'reflect', 'circular')
-# The input policy of each padding mode (README, "Padding modes"; patch_report.json `input.canvas`).
-INPUT_CANVAS = dict(zeros='zeros', reflect='reflect', replicate='replicate', circular='circular',
-                    none='replicate', partial='replicate')
 # Batch augmentations that pad the canvas again after the preprocessor did (with zeros).
 _PADDING_AUGMENTS = ('BatchFixedSizePad',)
 
@@ -137,8 +135,6 @@ def _stacking(pre):
 def follow_canvas(pre, rule):
     """(preprocessor, input policy): `pre` refilling its canvas by `rule` (`pre` itself for `zeros` or when
     it never pads a batch), and the dict that patch_report.json records as `input`."""
-    if rule not in CANVAS_RULES:
-        raise ConfigError(f'model.padding.canvas: got {rule!r}; expected one of {", ".join(CANVAS_RULES)}')
     kind = 'canvas' if isinstance(pre, CanvasMixin) else _stacking(pre)
     if isinstance(pre, CanvasMixin):
         pre.canvas = rule
@@ -153,7 +149,6 @@ def follow_canvas(pre, rule):
                 raise ConfigError(f'model.data_preprocessor.batch_augments: {type(aug).__name__} pads the canvas '
                                   f'with zeros again after the {rule} refill; expected no padding batch augment '
                                   f"with a non-zero padding mode, or padding.canvas='zeros'")
-        from ..patch.modules import rebuild_as
         # mmdet / mmseg augment (inputs, data_samples) after padding: deferred past the refill
         try:
             from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor

@@ -7,7 +7,7 @@ errors read like every other field's: `<file>: probe.<field>: <what>; expected <
 """
 import copy
 
-from .grid import PROBE_DEFAULTS, _show
+from .spec import PROBE_DEFAULTS, _show
 
 PROBE_KEYS = tuple(PROBE_DEFAULTS)
 PROBE_SOURCES = ('val', 'synthetic')

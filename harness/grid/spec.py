@@ -37,7 +37,9 @@ class Variant:
 
 
 @dataclass(frozen=True)
-class Run:
+class PlannedRun:
+    """One run a grid plans: a variant at a seed, in `<work dir>/<grid>/<name>/` (what it leaves is read back
+    as harness.report.finished_runs.FinishedRun)."""
     grid: str
     variant: Variant
     seed: int
@@ -68,7 +70,7 @@ class Grid:
     def runs(self, only=None):
         """Variants × seeds in file order; `only` (a glob or list of globs) keeps runs whose run name
         or variant name matches."""
-        runs = [Run(self.name, v, s, f'{v.name}_seed{s}') for v in self.variants for s in self.seeds]
+        runs = [PlannedRun(self.name, v, s, f'{v.name}_seed{s}') for v in self.variants for s in self.seeds]
         if only is None:
             return runs
         globs = [only] if isinstance(only, str) else list(only)
@@ -95,11 +97,9 @@ class Grid:
 
 
 def probe_settings(value):
-    """Probe settings from grid.json: None when off; `true` (written before probe settings existed) is the
-    defaults; a mapping fills in missing defaults."""
-    if value is None or value is False:
-        return None
-    return copy.deepcopy(PROBE_DEFAULTS) if value is True else {**copy.deepcopy(PROBE_DEFAULTS), **value}
+    """Probe settings from grid.json (what `dump_resolved` wrote): None when off, else a mapping whose missing
+    keys take the defaults."""
+    return None if value is None else {**copy.deepcopy(PROBE_DEFAULTS), **value}
 
 
 def _show(value, limit=60):

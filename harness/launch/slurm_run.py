@@ -2,7 +2,7 @@
 
 `tools/run_ablation.py GRID --run NAME` runs exactly that run with the grid runner's own per-run logic
 (train, evaluate, probe, results.json; crash-safe resume), holding that run's lock only, and writes no
-report (the report job does, harness/run/slurm.py).
+report (the report job does, harness/launch/slurm.py).
 
 Stopped by SIGTERM, the run has saved a checkpoint at its current iteration (tools/train.py) and the
 element exits 143. Who sent it decides what happens next, and the job's state tells which:
@@ -20,12 +20,12 @@ import time
 from datetime import datetime, timezone
 
 from ..errors import ConfigError
-from .checkpoints import resume_point
-from .environment import environment
-from .hooks import Preempted
-from .jsonio import read_json
-from .launch import free_port
-from .results import RESULTS, write_result
+from ..checkpoints import resume_point
+from ..run.environment import environment
+from ..engine.preemption_hook import Preempted
+from ..jsonio import read_json
+from .launcher import free_port
+from ..run.outputs import RESULTS, write_result
 from .slurm import slurm
 
 
@@ -81,7 +81,7 @@ def run_one(runner, name, max_requeues):
     # run must not wait for its previous start's port (seen: EADDRINUSE when it was derived from the job id).
     os.environ['MASTER_PORT'] = str(free_port())
     try:
-        runner.run(report=False)
+        runner.run(exclusive=False)
     except Preempted:
         job = os.environ.get('SLURM_JOB_ID')
         if job and job_state(job) == 'RUNNING':  # the time-limit warning: nobody else will requeue it

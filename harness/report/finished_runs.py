@@ -21,7 +21,7 @@ COCO_KINDS = ('bbox', 'segm')
 
 
 @dataclass
-class Run:
+class FinishedRun:
     """One expected run, as found on disk."""
     name: str
     variant: str
@@ -66,7 +66,7 @@ def _run_folder(work_dir, variant, seed):
 
 def _read_run(folder, variant, seed):
     path = folder / 'results.json'
-    run = Run(f'{variant}_seed{seed}', variant, seed, 'missing', path)
+    run = FinishedRun(f'{variant}_seed{seed}', variant, seed, 'missing', path)
     if not folder.is_dir():
         run.error = 'not started (no run folder)'
         return run

@@ -1,4 +1,4 @@
-"""Run an ablation grid: variants x seeds, each trained and evaluated once, crash-safe, then a report.
+"""Run an ablation grid: variants x seeds, each trained and evaluated once, crash-safe (the report is written after it, by harness/commands/run_ablation.py).
 
 Each run lives in `<work-dir>/<grid>/<variant>_seed<k>/`. A run is done when its `results.json`
 exists; that file is written last and atomically (temp file + rename), so a killed runner leaves
@@ -27,32 +27,34 @@ import time
 from datetime import datetime, timezone
 
 from ..data.checks import check_data
-from ..errors import ConfigError, DatasetError
-from .checkpoints import resume_point
-from .cli import EXIT_BAD_INPUT, EXIT_NON_FINITE
-from .config import check_model, check_writable_dir, resolve_config
-from .environment import environment
-from .grid_json import GRID_JSON, dump_resolved
-from .grid_schema import load_grid
-from .hooks import FAILURE, Preempted
-from .jsonio import read_json, write_json
-from .launch import Launcher, run_child, terminate
+from ..errors import DatasetError
+from ..checkpoints import resume_point
+from ..run.cli import EXIT_BAD_INPUT, EXIT_NON_FINITE
+from ..configs import check_writable_dir
+from ..run.config import check_model, resolve_config
+from ..run.environment import environment
+from ..grid.grid_json import GRID_JSON, dump_resolved
+from ..grid.schema import load_grid
+from ..engine.non_finite_loss_hook import FAILURE
+from ..engine.preemption_hook import Preempted
+from ..jsonio import read_json, write_json
+from .launcher import Launcher, run_child, terminate
 from .lock import GridLock
-from .input_size import train_input_size
-from .preflight import forward_check
-from .pretrain import PRETRAIN_DIR, PretrainStage
-from .results import PROBE, PROBE_FAILED, RESULTS, write_result
-from .timing import TIMING
-from .worker import EVALUATING, MODULE as WORKER, PROBING
+from ..data.input_size import train_input_size
+from ..run.preflight import forward_check
+from ..run.pretrain import PRETRAIN_DIR, PretrainStage
+from ..run.outputs import PROBE, PROBE_FAILED, RESULTS, write_result
+from ..run.timing import TIMING
+from ..run.worker import EVALUATING, MODULE as WORKER, PROBING
 
 
 class GridRunner:
     def __init__(self, grid_path, work_root='work_dirs', launcher=Launcher(), only=None, verbose=False,
-                 report_dir=None, log=print, jobs=1):
+                 log=print, jobs=1):
         self.grid = load_grid(grid_path)
         self.runs = self.grid.runs(only)
         self.dir = osp.join(work_root, self.grid.name)
-        self.launcher, self.verbose, self.report_dir, self.log = launcher, verbose, report_dir, log
+        self.launcher, self.verbose, self.log = launcher, verbose, log
         self._stop = False  # SIGTERM received
         self._children = set()  # the child processes running now
         self.jobs = jobs  # runs at once (`--jobs`: one machine's cores shared by CPU runs)
@@ -104,9 +106,10 @@ class GridRunner:
             cmd = self.launcher.command(WORKER, self._worker_args(d))
             self.log(f'[{i}/{len(self.runs)}] {run.name} ({state}): {" ".join(cmd)}')
 
-    def run(self, report=True):
-        """Every unfinished run, then the report. `report=False`: the runs only, holding the grid's lock
-        shared and each run's own (a Slurm array element runs one run this way, harness/run/slurm_run.py)."""
+    def run(self, exclusive=True):
+        """Every unfinished run (the report is written after, by the CLI: harness/commands/run_ablation.py).
+        `exclusive=False`: holding the grid's lock shared and each run's own (a Slurm array element runs one
+        run this way, harness/launch/slurm_run.py)."""
         start = time.time()
         configs = self.resolve_all()  # bad input fails here, before anything is created
         self.check_models(configs)
@@ -114,13 +117,11 @@ class GridRunner:
         self.pretrain.check_data()
         self._preflight_s = time.time() - start
         check_writable_dir(self.dir)
-        if self.report_dir is not None:
-            check_writable_dir(self.report_dir, 'report dir')
-        lock = GridLock(self.dir, None if report else ','.join(r.name for r in self.runs))
+        lock = GridLock(self.dir, None if exclusive else ','.join(r.name for r in self.runs))
         on_main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, self._on_sigterm) if on_main_thread else None
         try:
-            return self._run(configs, report)
+            self._run(configs)
         finally:
             if on_main_thread and previous is not None:
                 signal.signal(signal.SIGTERM, previous)
@@ -152,7 +153,7 @@ class GridRunner:
         return Preempted(f'grid {self.grid.name}: stopped by SIGTERM with {finished} of {len(self.runs)} runs '
                          'finished; rerun the same command to resume')
 
-    def _run(self, configs, report=True):
+    def _run(self, configs):
         write_json(osp.join(self.dir, GRID_JSON), dump_resolved(self.grid))
         env = environment()
         plan = self.plan()
@@ -166,16 +167,6 @@ class GridRunner:
         finished += self._run_all(todo, configs, env)
         if self._stop:
             raise self._preempted(finished)
-        if not report:
-            return None
-        from ..report.write import write_report
-        try:
-            out = write_report(self.dir, self.report_dir)
-        except OSError as e:
-            raise ConfigError(f'report of {self.dir}: cannot write {e.filename or self.report_dir} '
-                              f'({e.strerror or e}); expected a writable report dir') from None
-        self.log(f'report: {osp.join(out, "report.md")}')
-        return out
 
     def _run_all(self, todo, configs, env):
         """Run `todo`, `self.jobs` at a time (threads that each wait on one child); returns how many finished

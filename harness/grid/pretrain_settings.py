@@ -16,7 +16,7 @@ its errors read like every other field's.
 """
 import dataclasses
 
-from .grid import _show
+from .spec import _show
 
 INIT_DESIGNS = ('imagenet', 'matched', 'scratch')
 PRETRAIN_KEYS = ('config', 'data_root', 'seed', 'cfg_options', 'cache_dir')

@@ -1,0 +1,55 @@
+"""Reading an mmengine config file (or a packaged `mmdet::` / `mmseg::` one) with errors that name it, the
+work / report folders a tool writes to, and mmengine's logger turned down for a while: what the diagnosis,
+the run and the tools all need before any of them builds a model.
+"""
+import logging
+import os
+import os.path as osp
+from contextlib import contextmanager
+
+from mmengine.config import Config
+
+from .errors import ConfigError
+
+
+def check_config_file(path):
+    if not osp.isfile(path):
+        raise ConfigError(f'{path}: config file not found; expected the path of an mmengine config (.py)')
+
+
+def read_config(path):
+    """The config at `path`, a file or `mmdet::` / `mmseg::` inside those packages; ConfigError naming it
+    if it is missing or does not load."""
+    packaged = str(path).startswith(('mmdet::', 'mmseg::', 'mmpretrain::'))  # mmpretrain: matched pretraining
+    if not packaged:
+        check_config_file(path)
+    try:
+        if packaged:
+            from mmengine.hub import get_config
+            return get_config(path)
+        return Config.fromfile(path)
+    except Exception as e:  # mmengine raises many types for a broken config; name the file
+        first = (str(e).splitlines() or [''])[0]
+        raise ConfigError(f'{path}: cannot load config ({type(e).__name__}: {first}); '
+                          'expected a valid mmengine config file') from e
+
+def check_writable_dir(path, what='work dir'):
+    """Create `path` if needed; ConfigError naming it if that fails or it is not writable."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f'{what} {path}: cannot create it ({e.strerror}); expected a writable folder')
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f'{what} {path}: not writable; expected a writable folder')
+
+@contextmanager
+def quiet_logs(level=logging.WARNING):
+    """mmengine's current logger at `level` for a while (init_weights logs one block per parameter)."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    saved = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)

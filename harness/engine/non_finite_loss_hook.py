@@ -1,0 +1,43 @@
+"""Stop training at the first NaN / inf loss, and say so.
+
+A random-init tiny run with circular padding went to NaN by iteration 40 here and then "finished"
+with an empty COCO result (docs/STACK.md): a grid must see that as a failure with its reason, not as
+a model that detects nothing. `NonFiniteLossHook` raises `NonFiniteLossError` after writing
+`failure.json` beside the checkpoints; the tools turn it into a distinct exit code (harness/run/cli.py).
+"""
+import math
+import os
+
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+from ..errors import HarnessError
+from ..jsonio import write_json
+
+
+FAILURE = 'failure.json'
+
+
+class NonFiniteLossError(HarnessError):
+    """Training produced a NaN / inf loss."""
+
+    def __init__(self, iteration, losses):
+        self.iteration = iteration
+        shown = ', '.join(f'{k}={v:.4g}' for k, v in losses.items())
+        super().__init__(f'loss is not finite at iteration {iteration} ({shown})')
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Stops training at the first iteration whose loss is NaN or inf."""
+    priority = 'VERY_HIGH'
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if not outputs:
+            return
+        losses = {k: float(v) for k, v in outputs.items() if 'loss' in k}
+        if not all(math.isfinite(v) for v in losses.values()):
+            error = NonFiniteLossError(runner.iter + 1, losses)
+            if runner.rank == 0:
+                write_json(os.path.join(runner.work_dir, FAILURE), dict(reason=str(error), iteration=error.iteration))
+            raise error
