@@ -39,6 +39,9 @@ def parse_args(argv=None):
     parser.add_argument('--resample', metavar='RULE',
                         help="with --padding none: how a valid layer's output gets back to size (input, output, "
                              "output-corners, replicate; default: the harness default, see docs/PROBE.md)")
+    parser.add_argument('--scope', metavar='SCOPE', nargs='+',
+                        help='where --padding applies (default backbone): a scope preset (e.g. mixffn, patch_embed, '
+                             'dwconv) or module-name globs')
     parser.add_argument('--checkpoint', metavar='PTH',
                         help="weights (default: random init; for a run dir, its last_checkpoint)")
     parser.add_argument('--images', nargs='+', metavar='SOURCE', default=None,
@@ -81,8 +84,9 @@ def main(argv=None):
     start = time.time()
 
     def load(seed):
+        scope = args.scope[0] if args.scope and len(args.scope) == 1 else args.scope
         return load_backbone(args.source, padding=args.padding, checkpoint=args.checkpoint, seed=seed,
-                             resample=args.resample)
+                             resample=args.resample, scope=scope)
 
     backbone, info = load(seeds[0])
     cfg = read_config(info['config'])
@@ -99,7 +103,8 @@ def main(argv=None):
     result = dict(results[0], **{key: mean_over_seeds([r[key] for r in results])
                                  for key in ('metrics', 'raw_pixels', 'by_input', 'raw_by_input')})
     out = dict(metrics=result['metrics'], raw_pixels=result['raw_pixels'], config=info['config'],
-               padding=info['padding'], resample=info.get('resample'), checkpoint=info['checkpoint'],
+               padding=info['padding'], scope=info.get('scope'), resample=info.get('resample'),
+               checkpoint=info['checkpoint'],
                patch_note=info.get('patch_note') or None,
                inputs=dict(train=_count(train), test=_count(test), images=used, size=list(size), size_from=size_from,
                            max_images=max_images, normalize=dict(mean=info['mean'], std=info['std'], bgr=info['bgr'])),
@@ -112,7 +117,7 @@ def main(argv=None):
                by_input=result['by_input'], raw_pixels_by_input=result['raw_by_input'],
                per_seed=[dict(seed=seed, metrics=r['metrics'], raw_pixels=r['raw_pixels']) for seed, r in runs],
                hardware=hardware(), python=platform.python_version(), seconds=round(time.time() - start, 1))
-    print(f"probe: {info['config']}  padding {info['padding']}  checkpoint {info['checkpoint'] or '(random init)'}  "
+    print(f"probe: {info['config']}  padding {info['padding']}  scope {info.get('scope')}  checkpoint {info['checkpoint'] or '(random init)'}  "
           f"size {size[0]}x{size[1]} ({size_from})  images {' '.join(images)}  seeds {' '.join(map(str, seeds))}  "
           f"{args.iters} steps  {out['seconds']} s")
     print(format_table(result) + (f'\n(mean of {len(seeds)} seeds)' if len(seeds) > 1 else ''))
