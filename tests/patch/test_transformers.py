@@ -10,8 +10,7 @@ import torch
 import torch.nn as nn
 
 from harness import ConfigError
-from harness.patch import BorderMixin
-from harness.patch.modes import SCOPE_PRESETS
+from harness.patch import SCOPE_PRESETS, BorderMixin
 from harness.run.init_design import classifier_padding
 
 from models import batch, build
@@ -160,3 +159,26 @@ def test_coordconv_stem_preset_reaches_both_and_starts_bit_identical(name, conv)
     with torch.no_grad():
         for a, b in zip(_features(model, x), _features(plain, x)):
             assert torch.equal(a, b)
+
+
+SEGFORMER_SMOKE = 'configs/smoke/segformer_mit-b0_tiny-cityscapes.py'
+
+
+def test_audit_and_probe_loading_take_the_scope_presets():
+    """The audit's leak score by scope (random-init MiT-b0, constant images): circular on every padded conv
+    leaves none, on the Mix-FFN convs alone some, zeros the most; the probe's backbone is patched on the
+    preset alone, and a scope without a mode is refused."""
+    from harness.diagnose import audit
+    from harness.diagnose.loading import load_backbone
+    from harness.paths import REPO_ROOT
+    config = str(REPO_ROOT / SEGFORMER_SMOKE)
+    leak = {scope: audit(config, modes=('zeros', 'circular'), size=(64, 128), scope=scope)['leak']
+            for scope in ('all', 'mixffn')}
+    zeros = leak['all']['zeros']
+    assert min(zeros.values()) > 0.1 and max(leak['all']['circular'].values()) == 0
+    assert all(0 < leak['mixffn']['circular'][lv] < zeros[lv] for lv in zeros), leak
+    backbone, info = load_backbone(config, padding='circular', scope='mixffn')
+    assert sorted(f'backbone.{n}' for n, m in backbone.named_modules() if isinstance(m, BorderMixin)) == MIT_B0[4:]
+    assert info['padding'] == 'circular' and info['scope'] == 'mixffn'
+    with pytest.raises(ConfigError, match=r'--scope mixffn: needs --padding; expected both or neither'):
+        load_backbone(config, scope='mixffn')

@@ -198,7 +198,7 @@ ERRORS = [  # (id, grid text (None: no file), expected field path, expected text
     ('padding-mode-not-str', OK_HEAD + 'variants: [{name: a, padding: {mode: [none]}}]\n',
      r'variants\[0\]\.padding\.mode', r"got \['none'\]"),
     ('padding-scope-unknown', OK_HEAD + 'variants: [{name: a, padding: {mode: none, scope: backbones}}]\n',
-     r'variants\[0\]\.padding\.scope', "got 'backbones'; expected one of backbone, neck, head, all or a list"),
+     r'variants\[0\]\.padding\.scope', "got 'backbones'; expected one of backbone, neck, head, all, patch_embed, mixffn, dwconv or a list"),
     ('padding-scope-empty', OK_HEAD + 'variants: [{name: a, padding: {mode: none, scope: []}}]\n',
      r'variants\[0\]\.padding\.scope', 'expected a non-empty list'),
     ('padding-scope-item', OK_HEAD + 'variants: [{name: a, padding: {mode: none, scope: [neck, ""]}}]\n',
