@@ -117,7 +117,8 @@ def main(argv=None):
                by_input=result['by_input'], raw_pixels_by_input=result['raw_by_input'],
                per_seed=[dict(seed=seed, metrics=r['metrics'], raw_pixels=r['raw_pixels']) for seed, r in runs],
                hardware=hardware(), python=platform.python_version(), seconds=round(time.time() - start, 1))
-    print(f"probe: {info['config']}  padding {info['padding']}  scope {info.get('scope')}  checkpoint {info['checkpoint'] or '(random init)'}  "
+    print(f"probe: {info['config']}  padding {info['padding']}  scope {info.get('scope')}  "
+          f"checkpoint {info['checkpoint'] or '(random init)'}  "
           f"size {size[0]}x{size[1]} ({size_from})  images {' '.join(images)}  seeds {' '.join(map(str, seeds))}  "
           f"{args.iters} steps  {out['seconds']} s")
     print(format_table(result) + (f'\n(mean of {len(seeds)} seeds)' if len(seeds) > 1 else ''))

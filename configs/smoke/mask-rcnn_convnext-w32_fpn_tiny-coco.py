@@ -4,8 +4,9 @@ _base_ = ['../convnext/mask-rcnn_convnext-t-p4-w7_fpn_amp-ms-crop-3x_coco.py', '
 # are resized to 256x256: at 128 the stride-32 stage is 4x4, smaller than the 7x7 depth-wise kernel,
 # so padding mode none could not run a valid conv there.
 model = dict(
-    backbone=dict(arch=dict(_delete_=True, depths=[1, 1, 2, 1], channels=[32, 64, 128, 256]), drop_path_rate=0.0,  # tiny: 0.4 -> 0
-                  init_cfg=None),
+    backbone=dict(arch=dict(_delete_=True, depths=[1, 1, 2, 1], channels=[32, 64, 128, 256]),  # 'tiny' -> narrower
+                  drop_path_rate=0.0,  # 0.4 -> 0: nothing to regularise in a few iterations
+                  init_cfg=None),      # the ImageNet ConvNeXt-T -> random init
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     rpn_head=dict(in_channels=64, feat_channels=64),
     roi_head=dict(

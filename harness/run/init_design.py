@@ -38,7 +38,7 @@ def classifier_padding(padding):
     items = [scope] if isinstance(scope, str) else list(scope)
     if any(item in _WHOLE_BACKBONE for item in items):
         kept = 'backbone'
-    else:  # backbone presets (patch_embed, mixffn, dwconv), globs that name backbone layers or could (a leading wildcard)
+    else:  # backbone presets (patch_embed, mixffn, dwconv), globs naming backbone layers or that could (a wildcard)
         kept = sorted(i for i in items if any(g.startswith(('backbone', '*', '?', '['))
                                               for g in SCOPE_PRESETS.get(i) or [i]))
         if not kept:

@@ -15,7 +15,8 @@ from harness.paths import REPO_ROOT as REPO
 
 GRID = REPO / 'configs/ablations/smoke_transformers.yaml'
 ITERS = 2
-PADDED = {'segformer': 12, 'convnext': 14}  # MiT-b0: 4 patch embeddings + 8 Mix-FFN convs; ConvNeXt 1/1/2/1 + FPN, RPN, mask head
+# padded convs: MiT-b0's 4 patch embeddings + 8 Mix-FFN convs; ConvNeXt's 1/1/2/1 depth-wise + FPN, RPN, mask head
+PADDED = {'segformer': 12, 'convnext': 14}
 
 
 @pytest.fixture(scope='module')
