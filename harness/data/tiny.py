@@ -93,6 +93,15 @@ def _smooth_field(rng, h, w, cells, low, high):
     return np.asarray(Image.fromarray(coarse).resize((w, h), Image.BILINEAR), np.float32)
 
 
+def ensure_made(root, make, params, log=print):
+    """Run `make(root, **params)` unless `root` holds a complete set that `make` wrote with `params`."""
+    stamp = read_stamp(root) or {}
+    expected = dict(params, size=list(params['size']))
+    if not (stamp.get('complete') and stamp.get('params') == expected):
+        log(f'generating {root} ...')
+        make(root, **params)
+
+
 def ensure_tiny_data(repo='.', log=print):
     """Generate the tiny sets the smoke configs read (`data/tiny_coco`, `data/tiny_cityscapes`,
     `data/tiny_quadrants` under `repo`) unless a complete one is there already."""

@@ -13,7 +13,7 @@ from mmcv.cnn import ConvModule
 from ..errors import ConfigError
 from .border_layers import make_border_layer, pad_amounts
 from .modules import matches, replace_module
-from .modes import SCOPES, canonical_mode, canonical_resample
+from .modes import SCOPE_PRESETS, SCOPES, canonical_mode, canonical_resample
 
 # Layers that pad inside their own forward with zeros, whatever their `padding` attribute says.
 _SELF_PADDING = ('Conv2dAdaptivePadding', 'Conv2dSame')
@@ -29,10 +29,10 @@ def _is_padded(module):
 
 
 def scope_globs(model, scope):
-    """[(item, globs)] for `scope`: a keyword of SCOPES, a module-name glob, or a list of those."""
+    """[(item, globs)] for `scope`: a name of SCOPE_PRESETS, a module-name glob, or a list of those."""
     items = [scope] if isinstance(scope, str) else list(scope)
     heads = [f'{name}.*' for name, _ in model.named_children() if name.endswith('head')]
-    keyword = {'all': ['*'], 'backbone': ['backbone.*'], 'neck': ['neck.*'], 'head': heads}
+    keyword = {name: heads if globs is None else globs for name, globs in SCOPE_PRESETS.items()}
     return [(item, keyword.get(item, [item])) for item in items]
 
 

@@ -19,7 +19,7 @@ import hashlib
 import json
 
 from ..errors import ConfigError
-from ..patch.modes import canonical_mode
+from ..patch.modes import SCOPE_PRESETS, canonical_mode
 from ..patch.pretrained import BACKBONE
 from .config import read_config
 from .hooks import add_harness_hooks
@@ -38,8 +38,9 @@ def classifier_padding(padding):
     items = [scope] if isinstance(scope, str) else list(scope)
     if any(item in _WHOLE_BACKBONE for item in items):
         kept = 'backbone'
-    else:  # module-name globs: those that name backbone layers, or could (a leading wildcard)
-        kept = sorted(i for i in items if i.startswith(('backbone', '*', '?', '[')))
+    else:  # backbone presets (patch_embed, mixffn, dwconv), globs naming backbone layers or that could (a wildcard)
+        kept = sorted(i for i in items if any(g.startswith(('backbone', '*', '?', '['))
+                                              for g in SCOPE_PRESETS.get(i) or [i]))
         if not kept:
             return {'mode': 'zeros', 'scope': 'backbone'}
     out = {'mode': canonical_mode(padding['mode']), 'scope': kept}
