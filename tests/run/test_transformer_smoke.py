@@ -1,5 +1,6 @@
 """configs/ablations/smoke_transformers.yaml through the real grid runner, cut to suite size: SegFormer
-MiT-b0 and Mask R-CNN with a narrow ConvNeXt, every padding mode, 2 iterations, 1 seed, no probe.
+MiT-b0 and Mask R-CNN with a narrow ConvNeXt, every padding mode, 2 iterations, 1 seed, no probe, 4 test
+images, two runs at a time (`jobs=2`, as the main job runs the smoke grid).
 
 Each run must patch every padded conv with its mode (patch_report.json), train with a finite loss at
 every iteration (a NaN / inf stops a run as failed: NonFiniteLossHook) and evaluate (its metric keys
@@ -15,6 +16,7 @@ from harness.paths import REPO_ROOT as REPO
 
 GRID = REPO / 'configs/ablations/smoke_transformers.yaml'
 ITERS = 2
+EVAL_IMAGES = 4  # the first images of each val set: the suite checks that evaluation runs, not its numbers
 # padded convs: MiT-b0's 4 patch embeddings + 8 Mix-FFN convs; ConvNeXt's 1/1/2/1 depth-wise + FPN, RPN, mask head
 PADDED = {'segformer': 12, 'convnext': 14}
 
@@ -32,11 +34,12 @@ def grid_run(repo_tiny_data, tmp_path_factory):
     data['border'] = False  # reports/segformer_control/ (the suite's time goes to training and evaluating)
     data['cfg_options'].pop('test_evaluator.border_bins')  # a BorderIoUMetric / BorderCocoMetric setting
     data['cfg_options'].update({'train_cfg.max_iters': ITERS, 'default_hooks.checkpoint.interval': ITERS,
-                                'default_hooks.logger.interval': 1})
+                                'default_hooks.logger.interval': 1,
+                                'test_dataloader.dataset.indices': EVAL_IMAGES})  # plumbing, not numbers
     path = tmp / 'smoke_transformers.yaml'
     path.write_text(yaml.safe_dump(data))
     lines = []
-    GridRunner(str(path), tmp / 'work', log=lines.append, report_dir=tmp / 'report').run()
+    GridRunner(str(path), tmp / 'work', log=lines.append, report_dir=tmp / 'report', jobs=2).run()
     return tmp / 'work' / data['name'], data, lines, (tmp / 'report' / 'report.md').read_text()
 
 
