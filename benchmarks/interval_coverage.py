@@ -18,7 +18,7 @@ sources (seed, image, interaction) contributes to Var(Δ) at 3 seeds, at a total
 Reported per regime and seed count: the coverage of the interval (its Monte-Carlo standard error
 sqrt(p(1 − p) / R)), the coverage of the seed-only paired t interval (which takes the test set as fixed,
 so misses the image term) and of the previous interval (bootstrap variance of the seed mean added to s²/n,
-Welch–Satterthwaite degrees of freedom; replaced in this commit's parent history, reproduced in
+Welch–Satterthwaite degrees of freedom: the report's interval up to commit f1e8af7, reproduced in
 `previous_interval` for the comparison), and the mean width of the interval and of the previous one
 relative to the seed-only t interval (ratio of mean widths over the same grids).
 """

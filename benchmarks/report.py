@@ -140,8 +140,8 @@ def render(rows, args, clock, threads, load_summary, command, elapsed):
                       'grids whose interval holds the true \u0394 (Monte-Carlo SE in brackets). "Seed-only t": the '
                       'paired t interval over seeds, which takes the test set as fixed. "Previous": the interval '
                       'reported before (bootstrap variance of the seed mean added to s\u00b2/n, '
-                      'Welch\u2013Satterthwaite degrees of freedom). Widths: mean ratio to the seed-only t interval '
-                      'of the same grid.', '', *m['lines']]
+                      'Welch\u2013Satterthwaite degrees of freedom). Widths: mean width over mean width of the seed-only t '
+                      'interval on the same grids.', '', *m['lines']]
     by_note = {}
     for m in rows:
         if m.get('note'):

@@ -16,7 +16,7 @@ from .diagnose.features import feature_levels, spatial_std
 from .engine import register  # noqa: F401  (registers HarnessModel, the metrics and the hooks)
 from .patch.model import harness_model
 
-__all__ = ['DET_MODELS', 'MODELS_UNDER_TEST', 'SEG_MODELS', 'batch', 'build', 'constant_batch', 'feature_levels',
+__all__ = ['BEYOND_RESNET', 'DET_MODELS', 'MODELS_UNDER_TEST', 'SEG_MODELS', 'batch', 'build', 'constant_batch', 'feature_levels',
            'model_cfg', 'spatial_std']
 
 # R-18 versions of the packaged R-50 configs, small enough for CPU.
@@ -43,9 +43,22 @@ MODELS_UNDER_TEST = {
                                 norm_cfg=dict(type='GN', num_groups=8)))),
     'deeplabv3_r18': ('mmseg', 'mmseg::deeplabv3/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py', R18_D8),
     'fcn_r18': ('mmseg', 'mmseg::fcn/fcn_r50-d8_4xb2-80k_cityscapes-512x1024.py', R18_D8),
+    # Beyond ResNets: SegFormer MiT-b0 as packaged (it is small), and Mask R-CNN with a narrow ConvNeXt
+    # (mmpretrain's, 1/1/2/1 blocks of 32-256 channels; ConvNeXt-T is 3/3/9/3 of 96-768).
+    'segformer_b0': ('mmseg', 'mmseg::segformer/segformer_mit-b0_8xb1-160k_cityscapes-1024x1024.py', dict(
+        data_preprocessor=dict(size=None, size_divisor=32), backbone=dict(init_cfg=None),
+        decode_head=dict(channels=32, norm_cfg=dict(type='BN')))),
+    'mask_rcnn_convnext': ('mmdet', 'mmdet::convnext/mask-rcnn_convnext-t-p4-w7_fpn_amp-ms-crop-3x_coco.py', dict(
+        backbone=dict(arch=dict(_delete_=True, depths=[1, 1, 2, 1], channels=[32, 64, 128, 256]), drop_path_rate=0.0,
+                      init_cfg=None),
+        neck=dict(in_channels=[32, 64, 128, 256], out_channels=64), rpn_head=dict(in_channels=64, feat_channels=64),
+        roi_head=dict(bbox_roi_extractor=dict(out_channels=64), bbox_head=dict(in_channels=64, num_classes=3),
+                      mask_roi_extractor=dict(out_channels=64),
+                      mask_head=dict(in_channels=64, conv_out_channels=64, num_classes=3)))),
 }
 DET_MODELS = ['mask_rcnn_r18', 'solo_r18', 'solov2_r18']
 SEG_MODELS = ['deeplabv3_r18', 'fcn_r18']
+BEYOND_RESNET = ['segformer_b0', 'mask_rcnn_convnext']  # tests/patch/test_transformers.py
 _CFG_CACHE = {}
 
 
@@ -81,7 +94,7 @@ def batch(name, h=125, w=130, n=2, seed=0, objects=3):
     """A raw batch (dict(inputs=[uint8 CHW], data_samples=[...])) with ground truth for model `name`, as a
     dataloader gives it: random images, `objects` random boxes with masks per image for a detector."""
     torch.manual_seed(seed)
-    if name in DET_MODELS:
+    if MODELS_UNDER_TEST[name][0] == 'mmdet':
         from mmdet.testing import demo_mm_inputs
         return demo_mm_inputs(n, [(3, h, w)] * n, num_items=[objects] * n, num_classes=3, with_mask=True)
     from mmseg.structures import SegDataSample

@@ -37,6 +37,9 @@ def parse_args(argv=None):
     parser.add_argument('--resample', metavar='RULE',
                         help="with --padding none: how a valid layer's output gets back to size (input, output, "
                              "output-corners, replicate; default: the harness default, see docs/PROBE.md)")
+    parser.add_argument('--scope', metavar='SCOPE', nargs='+',
+                        help='where --padding applies (default backbone): a scope preset (e.g. mixffn, patch_embed, '
+                             'dwconv) or module-name globs')
     parser.add_argument('--checkpoint', metavar='PTH',
                         help="weights (default: random init; for a run dir, its last_checkpoint)")
     parser.add_argument('--images', nargs='+', metavar='SOURCE', default=None,
@@ -64,7 +67,8 @@ def main(argv=None):
     return run_probe(args.source, padding=args.padding, resample=args.resample, checkpoint=args.checkpoint,
                      images=args.images, max_images=args.max_images, out=args.out, iters=args.iters, size=args.size,
                      seeds=args.seeds or ([args.seed] if args.seed is not None else None), kernel=args.kernel,
-                     readout_padding=args.readout_padding, lr=args.lr)
+                     readout_padding=args.readout_padding, lr=args.lr,
+                     scope=args.scope[0] if args.scope and len(args.scope) == 1 else args.scope)
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ command after a crash, a kill or a Slurm preemption. With no GRID, runs the smok
 that it generates itself (nothing is downloaded).
 """
 import argparse
+import importlib
 import os
 
 from harness.configs import check_writable_dir
@@ -23,8 +24,11 @@ EPILOG = '''examples:
 '''
 SMOKE = 'configs/ablations/smoke.yaml'
 SMOKE_JOBS = 2  # the smoke grid's runs are single-threaded CPU runs: two at a time use a 2-core machine's cores
-TINY_DATA_GRIDS = (SMOKE, 'configs/ablations/pretrain_smoke.yaml')  # grids on data that ensure_tiny_data makes
-CONTROL = 'configs/ablations/position_control.yaml'  # the positive control: its data is generated too
+TINY_DATA_GRIDS = (SMOKE, 'configs/ablations/pretrain_smoke.yaml',  # grids on data that ensure_tiny_data makes
+                   'configs/ablations/smoke_transformers.yaml')
+# The positive controls: their data is generated too, by `ensure_control_data` of the named harness.data module.
+CONTROLS = {'configs/ablations/position_control.yaml': 'tiny_coco',
+            'configs/ablations/segformer_position_control.yaml': 'tiny_cityscapes'}
 
 
 def parse_args(argv=None):
@@ -99,10 +103,10 @@ def main(argv=None):
     if args.grid in TINY_DATA_GRIDS and not args.status and (not args.dry_run or args.warmup_iters > 0):
         from harness.data import ensure_tiny_data
         ensure_tiny_data()
-    control = os.path.join(REPO_ROOT, CONTROL)
-    if not args.dry_run and os.path.realpath(args.grid) == os.path.realpath(control):
-        from harness.data.tiny_coco import ensure_control_data
-        ensure_control_data()
+    grid = os.path.realpath(args.grid)
+    control = next((m for g, m in CONTROLS.items() if grid == os.path.realpath(os.path.join(REPO_ROOT, g))), None)
+    if not args.dry_run and control is not None:
+        importlib.import_module(f'harness.data.{control}').ensure_control_data()
     runner = GridRunner(args.grid, args.work_dir, Launcher(args.launcher, args.gpus), args.only, args.verbose,
                         jobs=args.jobs)
     if args.submit:

@@ -6,7 +6,8 @@ Where it comes from, in order:
 2. the training pipeline, step by step: `Resize` (its scale; with `keep_ratio` an image is fitted
    inside it, so a landscape image gets the shorter side as height), `RandomResize` (its scale times
    the smallest ratio, or the smaller end of a scale range), `RandomChoiceResize` (its smallest
-   scale), `RandomCrop` (an absolute crop caps each side) and `Pad` (a fixed size or a divisor);
+   scale), `RandomCrop` (an absolute crop caps each side), `Pad` (a fixed size or a divisor) and
+   `RandomChoice` (the branch that gives the smallest size);
 3. otherwise the first training image as it is stored (its header only).
 mmcv and mmdet write scales, crop and pad sizes as (w, h); mmseg writes its crops and the
 data_preprocessor's size as (h, w). Where the scale varies the smallest is taken: that is where a layer
@@ -28,8 +29,14 @@ def train_input_size(cfg):
     dataset, pipeline = train_dataset(cfg)
     if dataset is None:
         return None, 'the config has no train_dataloader.dataset'
-    mmseg = cfg.get('default_scope') == 'mmseg'
-    size, how = None, []
+    size, how = _walk(pipeline, None, [], cfg.get('default_scope') == 'mmseg')
+    if size is not None:
+        return size, ', '.join(how)
+    return _stored_size(dataset)
+
+
+def _walk(pipeline, size, how, mmseg):
+    """(size, how) after the pipeline's steps, from (size, how); `RandomChoice` takes its smallest branch."""
     for step in pipeline:
         kind = _type_name(step)
         if kind == 'Resize' and step.get('scale') is not None:
@@ -56,9 +63,13 @@ def train_input_size(cfg):
         elif kind == 'Pad' and size is not None:
             size, note = _pad(size, step)
             how += [note] if note else []
-    if size is not None:
-        return size, ', '.join(how)
-    return _stored_size(dataset)
+        elif kind == 'RandomChoice' and step.get('transforms'):  # e.g. mmdet's ConvNeXt / DETR multi-scale crops
+            branches = [_walk(b if isinstance(b, (list, tuple)) else [b], size, [], mmseg) for b in step['transforms']]
+            branches = [(s, h) for s, h in branches if s is not None]
+            if branches:
+                size, chosen = min(branches, key=lambda b: b[0][0] * b[0][1])
+                how = how + [f'RandomChoice, smallest branch: {", ".join(chosen)}']
+    return size, how
 
 
 def train_dataset(cfg):

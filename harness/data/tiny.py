@@ -92,3 +92,12 @@ def _smooth_field(rng, h, w, cells, low, high):
     """Low-frequency colour field: a random `cells`x`cells` grid resized bilinearly."""
     coarse = rng.uniform(low, high, (cells, cells, 3)).astype(np.uint8)
     return np.asarray(Image.fromarray(coarse).resize((w, h), Image.BILINEAR), np.float32)
+
+
+def ensure_made(root, make, params, log=print):
+    """Run `make(root, **params)` unless `root` holds a complete set that `make` wrote with `params`."""
+    stamp = read_stamp(root) or {}
+    expected = dict(params, size=list(params['size']))
+    if not (stamp.get('complete') and stamp.get('params') == expected):
+        log(f'generating {root} ...')
+        make(root, **params)

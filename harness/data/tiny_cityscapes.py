@@ -1,6 +1,9 @@
 """Tiny Cityscapes: road and sidewalk share one texture and differ only in where they are.
 
-See `tiny` for why and for the layout; `make_tiny_cityscapes` writes one set.
+See `tiny` for why and for the layout; `make_tiny_cityscapes` writes one set. With `halves=True` it
+writes the segmentation positive control instead (`_halves_image`): one texture that tiles over the
+whole image, `sky` above the middle and `road` below it, so that only a position cue from the border
+(zero padding) tells the two classes apart.
 """
 from pathlib import Path
 
@@ -8,18 +11,28 @@ import numpy as np
 from PIL import Image
 
 from .cityscapes_labels import CITYSCAPES_CLASSES, CITYSCAPES_LABELS, LABEL_ID_TO_TRAIN_ID
-from .tiny import SPLITS, TinyDataset, _claim_root, _noise, _write_stamp, check_tiny_args
+from ..errors import ConfigError
+from .tiny import SPLITS, TinyDataset, _claim_root, _noise, _write_stamp, check_tiny_args, ensure_made
 
 _LABEL_ID = {name: id_ for name, id_, *_ in CITYSCAPES_LABELS}
 _CITIES = {'train': ('aachen', 'bochum'), 'val': ('frankfurt', 'lindau')}
+# The SegFormer positive control's set (configs/control/segformer_*, configs/ablations/segformer_position_control.yaml):
+# all images 64x128, so there is no batch padding canvas and half the height (32) is a multiple of
+# MiT's total stride: a circular shift by H/2 maps the images onto themselves and swaps the labels.
+CONTROL_ROOT = 'data/tiny_cityscapes_control'
+CONTROL_PARAMS = dict(n_train=128, n_val=32, size=(64, 128), seed=0, halves=True)
 
 
-def make_tiny_cityscapes(root, n_train=32, n_val=8, size=(128, 256), seed=0):
-    """Write a tiny Cityscapes set (leftImg8bit + gtFine labelIds/labelTrainIds/instanceIds/color)."""
+def make_tiny_cityscapes(root, n_train=32, n_val=8, size=(128, 256), seed=0, halves=False):
+    """Write a tiny Cityscapes set (leftImg8bit + gtFine labelIds/labelTrainIds/instanceIds/color).
+    `halves=True`: the position-control images of `_halves_image` (H must be even)."""
     h, w = check_tiny_args(n_train, n_val, size)
+    if halves and h % 2:
+        raise ConfigError(f'size={tuple(size)!r}: odd height with halves=True; expected an even H '
+                          '(the two halves must be shifted onto each other)')
     root = Path(root)
     owned = [f'{d}/{s}' for d in ('leftImg8bit', 'gtFine') for s in SPLITS]
-    params = dict(n_train=n_train, n_val=n_val, size=[h, w], seed=seed)
+    params = dict(n_train=n_train, n_val=n_val, size=[h, w], seed=seed, **({'halves': True} if halves else {}))
     _claim_root(root, owned, 'cityscapes', params)
     palette = np.zeros((256, 3), np.uint8)
     for _name, id_, _t, _i, colour in CITYSCAPES_LABELS:
@@ -29,7 +42,7 @@ def make_tiny_cityscapes(root, n_train=32, n_val=8, size=(128, 256), seed=0):
         objects = 0
         for i in range(n):
             rng = np.random.default_rng([seed, 100 + split_idx, i])
-            rgb, label_ids, instance_ids = _city_image(rng, h, w)
+            rgb, label_ids, instance_ids = (_halves_image if halves else _city_image)(rng, h, w)
             city = _CITIES[split][i % len(_CITIES[split])]
             stem = f'{city}_{i // 2:06d}_{19:06d}'
             img_dir, gt_dir = root / 'leftImg8bit' / split / city, root / 'gtFine' / split / city
@@ -47,6 +60,27 @@ def make_tiny_cityscapes(root, n_train=32, n_val=8, size=(128, 256), seed=0):
         out.counts[split] = (n, objects)
     _write_stamp(root, 'cityscapes', params, complete=True)
     return out
+
+
+def ensure_control_data(repo='.', log=print):
+    """Generate `CONTROL_ROOT` under `repo` unless a complete one made with `CONTROL_PARAMS` is there."""
+    ensure_made(Path(repo) / CONTROL_ROOT, make_tiny_cityscapes, CONTROL_PARAMS, log)
+
+
+def _halves_image(rng, h, w):
+    """One position-control image: a texture that tiles (a flat colour, a plane wave with a whole number
+    of periods across the image at a random phase, i.i.d. noise) over the whole image, labelled `sky`
+    above the middle row and `road` below it. A circular shift by H/2 maps this image distribution onto
+    itself with the two labels swapped, so a network that sees the image as a torus (circular padding
+    everywhere, H/2 a multiple of its total stride) can do no better than chance; only a cue from the
+    border (zero padding) tells the halves apart."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.broadcast_to(rng.uniform(60, 190, 3).astype(np.float32), (h, w, 3)).copy()
+    ky, kx = rng.integers(0, 4, 2)
+    rgb += 12 * np.sin(2 * np.pi * (kx * xx / w + ky * yy / h) + rng.uniform(0, 2 * np.pi))[..., None]
+    rgb += _noise(rng, rgb.shape, 10)
+    label = np.where(yy < h // 2, _LABEL_ID['sky'], _LABEL_ID['road']).astype(np.uint8)
+    return np.clip(rgb, 0, 255).astype(np.uint8), label, label.astype(np.uint16)
 
 
 def _city_image(rng, h, w):

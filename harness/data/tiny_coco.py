@@ -14,7 +14,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from ..errors import ConfigError
-from .tiny import SPLITS, TinyDataset, _claim_root, _noise, _smooth_field, _write_stamp, check_tiny_args, read_stamp
+from .tiny import SPLITS, TinyDataset, _claim_root, _noise, _smooth_field, _write_stamp, check_tiny_args, ensure_made
 
 COCO_CLASSES = ('disk', 'box_top', 'box_bottom')
 # The positive control's set (configs/control/, configs/ablations/position_control.yaml): 64x64, so that
@@ -65,12 +65,7 @@ def make_tiny_coco(root, n_train=64, n_val=16, size=(128, 128), seed=0, seamless
 
 def ensure_control_data(repo='.', log=print):
     """Generate `CONTROL_ROOT` under `repo` unless a complete one made with `CONTROL_PARAMS` is there."""
-    root = Path(repo) / CONTROL_ROOT
-    stamp = read_stamp(root) or {}
-    expected = dict(CONTROL_PARAMS, size=list(CONTROL_PARAMS['size']))
-    if not (stamp.get('complete') and stamp.get('params') == expected):
-        log(f'generating {root} ...')
-        make_tiny_coco(root, **CONTROL_PARAMS)
+    ensure_made(Path(repo) / CONTROL_ROOT, make_tiny_coco, CONTROL_PARAMS, log)
 
 
 def _coco_image(rng, h, w):

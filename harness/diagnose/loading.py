@@ -117,17 +117,20 @@ def preprocess_stats(cfg):
     return mean, std, not (pre.get('bgr_to_rgb') or pre.get('rgb_to_bgr'))
 
 
-def load_backbone(config_or_run_dir, padding=None, checkpoint=None, seed=0, resample=None):
+def load_backbone(config_or_run_dir, padding=None, checkpoint=None, seed=0, resample=None, scope=None):
     """(backbone, info): the backbone of a config (random init) or of a trained run dir (its weights).
 
-    A run dir's config already holds its padding variant; `padding` overrides it (backbone scope). A
+    A run dir's config already holds its padding variant; `padding` overrides it, on `scope` (default
+    backbone; e.g. mixffn, patch_embed, dwconv, or module-name globs). A
     checkpoint trained with another patch than the config's is refused unless `padding` is given
     (then `info['patch_note']` says what it was trained with).
     `info`: config, checkpoint, padding mode actually on the backbone, mean / std / bgr for images.
     """
+    if scope is not None and padding is None:
+        raise ConfigError(f'--scope {scope}: needs --padding; expected both or neither')
     config, checkpoint = resolve_source(config_or_run_dir, checkpoint)
     cfg = read_config(config)
-    model, report = build_model(cfg, padding=padding, seed=seed, resample=resample)
+    model, report = build_model(cfg, padding=padding, scope=scope or 'backbone', seed=seed, resample=resample)
     backbone = model.backbone
     note = ''
     if checkpoint is not None:
@@ -147,6 +150,7 @@ def load_backbone(config_or_run_dir, padding=None, checkpoint=None, seed=0, resa
              if e['name'].startswith('backbone.') and e['action'] not in ('skipped', 'unchanged')}
     info = dict(config=config, checkpoint=checkpoint, padding=modes.pop() if len(modes) == 1 else
                 ('zeros' if not modes else sorted(modes)), mean=mean, std=std, bgr=bgr,
-                resample=report.get('padding', {}).get('resample'), patch_note=note)
+                resample=report.get('padding', {}).get('resample'), scope=report.get('padding', {}).get('scope'),
+                patch_note=note)
     backbone.eval()  # mmdet's ResNet.train() returns None: no chaining
     return backbone.requires_grad_(False), info

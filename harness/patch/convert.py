@@ -30,11 +30,10 @@ def _is_padded(module):
 
 
 def scope_globs(model, scope):
-    """[(item, globs)] for `scope`: a keyword of SCOPES, a module-name glob, or a list of those."""
-    items = [scope] if isinstance(scope, str) else list(scope)
+    """[(item, globs)] for `scope` (a preset of modes.SCOPE_PRESETS, a module-name glob, or a list of those) in
+    `model`: `PaddingSpec.scope_globs`, with the model's `*head` children for the preset `head`."""
     heads = [f'{name}.*' for name, _ in model.named_children() if name.endswith('head')]
-    keyword = {'all': ['*'], 'backbone': ['backbone.*'], 'neck': ['neck.*'], 'head': heads}
-    return [(item, keyword.get(item, [item])) for item in items]
+    return PaddingSpec('zeros', scope if isinstance(scope, str) else tuple(scope)).scope_globs(heads)
 
 
 def _entry(name, module, action, reason=''):

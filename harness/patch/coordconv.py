@@ -25,9 +25,12 @@ from .modules import matches, rebuild_as, replace_module
 # Named sites: each a list of module-name globs; a preset applies to the models where one matches.
 PRESETS = {
     'mask_head_first': ['roi_head.mask_head.convs.0.conv'],   # Mask R-CNN FCN mask head, first conv
-    'backbone_stem': ['backbone.conv1', 'backbone.stem.0'],  # ResNet stem / ResNetV1c deep stem
+    # ResNet stem / ResNetV1c deep stem / MiT's first patch embedding (SegFormer) / ConvNeXt's 4x4 stem
+    'backbone_stem': ['backbone.conv1', 'backbone.stem.0', 'backbone.layers.0.0.projection',
+                      'backbone.downsample_layers.0.0'],
     'fpn_out': ['neck.fpn_convs.*.conv'],                      # FPN 3x3 output convs
-    'decode_head_first': ['decode_head.convs.0.conv', 'decode_head.bottleneck.conv'],  # FCN / ASPP
+    # FCN / ASPP; SegFormer's head: the 1x1 conv of its stride-4 level
+    'decode_head_first': ['decode_head.convs.0.conv', 'decode_head.bottleneck.conv'],
 }
 # Children whose convs see whole images (not RoIs): their coordinates follow each image's region.
 FULL_IMAGE = ('backbone', 'neck', 'decode_head', 'auxiliary_head')

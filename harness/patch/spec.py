@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from .modes import ALIASES, CANVAS_RULES, DEFAULT_RESAMPLE, INPUT_CANVAS, NONE_RESAMPLE, PADDING_MODES, SCOPES
+from .modes import (ALIASES, CANVAS_RULES, DEFAULT_RESAMPLE, INPUT_CANVAS, NONE_RESAMPLE, PADDING_MODES, SCOPE_PRESETS,
+                    SCOPES)
 
 KEYS = ('mode', 'scope', 'resample', 'canvas')
 
@@ -65,6 +66,13 @@ class PaddingSpec:
     def input_canvas(self) -> str:
         """How the batch canvas outside each image is filled: the one asked for, else the mode's policy."""
         return self.canvas or INPUT_CANVAS[self.mode]
+
+    def scope_globs(self, heads: list[str] | None = None) -> list[tuple[str, list[str]]]:
+        """[(scope item, module-name globs)]: a preset's globs (modes.SCOPE_PRESETS; `head` is `heads`, the
+        model's top-level `*head` children), any other item its own glob."""
+        items = [self.scope] if isinstance(self.scope, str) else list(self.scope)
+        presets = {name: list(heads or []) if globs is None else globs for name, globs in SCOPE_PRESETS.items()}
+        return [(item, presets.get(item, [item])) for item in items]
 
     def as_config(self) -> dict:
         """The dict a config's `model.padding` (and grid.json) holds: what was asked for, canonical."""

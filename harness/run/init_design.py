@@ -39,8 +39,9 @@ def classifier_padding(padding):
     items = [spec.scope] if isinstance(spec.scope, str) else list(spec.scope)
     if any(item in _WHOLE_BACKBONE for item in items):
         kept = 'backbone'
-    else:  # module-name globs: those that name backbone layers, or could (a leading wildcard)
-        kept = sorted(i for i in items if i.startswith(('backbone', '*', '?', '[')))
+    else:  # backbone presets (patch_embed, mixffn, dwconv), globs naming backbone layers or that could (a wildcard)
+        kept = sorted(i for i, globs in spec.scope_globs() if any(g.startswith(('backbone', '*', '?', '['))
+                                                                 for g in globs or [i]))
         if not kept:
             return {'mode': 'zeros', 'scope': 'backbone'}
     return PaddingSpec(spec.mode, kept if isinstance(kept, str) else tuple(kept), spec.resample).as_config()

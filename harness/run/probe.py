@@ -17,7 +17,7 @@ from ..diagnose.probe_inputs import mean_over_seeds, probe_inputs, probe_size
 
 
 def run_probe(source, padding=None, resample=None, checkpoint=None, images=None, max_images=None, out=None, iters=200,
-              size=None, seeds=None, kernel=3, readout_padding=0, lr=1e-3):
+              size=None, seeds=None, kernel=3, readout_padding=0, lr=1e-3, scope=None):
     """Probe the backbone of `source` (a config, or a run dir: its config.py and last checkpoint); print the
     table, write `out` (JSON, atomically) if given, and return the record. The options are
     tools/probe_position.py's; None takes the grid defaults (`PROBE_DEFAULTS`)."""
@@ -32,8 +32,8 @@ def run_probe(source, padding=None, resample=None, checkpoint=None, images=None,
     start = time.time()
 
     def load(seed):
-        return load_backbone(source, padding=padding, checkpoint=checkpoint, seed=seed,
-                                resample=resample)
+        return load_backbone(source, padding=padding, checkpoint=checkpoint, seed=seed, resample=resample,
+                             scope=scope)
 
     backbone, info = load(seeds[0])
     cfg = read_config(info['config'])
@@ -50,7 +50,8 @@ def run_probe(source, padding=None, resample=None, checkpoint=None, images=None,
     result = dict(results[0], **{key: mean_over_seeds([r[key] for r in results])
                                  for key in ('metrics', 'raw_pixels', 'by_input', 'raw_by_input')})
     record = dict(metrics=result['metrics'], raw_pixels=result['raw_pixels'], config=info['config'],
-                  padding=info['padding'], resample=info.get('resample'), checkpoint=info['checkpoint'],
+                  padding=info['padding'], scope=info.get('scope'), resample=info.get('resample'),
+                  checkpoint=info['checkpoint'],
                   patch_note=info.get('patch_note') or None,
                   inputs=dict(train=_count(train), test=_count(test), images=used, size=list(size),
                               size_from=size_from, max_images=max_images,
@@ -64,7 +65,8 @@ def run_probe(source, padding=None, resample=None, checkpoint=None, images=None,
                   by_input=result['by_input'], raw_pixels_by_input=result['raw_by_input'],
                   per_seed=[dict(seed=seed, metrics=r['metrics'], raw_pixels=r['raw_pixels']) for seed, r in runs],
                   hardware=hardware(), python=platform.python_version(), seconds=round(time.time() - start, 1))
-    print(f"probe: {info['config']}  padding {info['padding']}  checkpoint {info['checkpoint'] or '(random init)'}  "
+    print(f"probe: {info['config']}  padding {info['padding']}  scope {info.get('scope')}  "
+          f"checkpoint {info['checkpoint'] or '(random init)'}  "
           f"size {size[0]}x{size[1]} ({size_from})  images {' '.join(images)}  seeds {' '.join(map(str, seeds))}  "
           f"{iters} steps  {record['seconds']} s")
     print(format_table(result) + (f'\n(mean of {len(seeds)} seeds)' if len(seeds) > 1 else ''))

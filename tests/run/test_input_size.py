@@ -46,6 +46,15 @@ def test_pipeline_steps():
     assert train_input_size(_cfg([dict(type='Resize', scale=(100, 50)),
                                   dict(type='RandomCrop', crop_size=(0.5, 0.5), crop_type='relative')]))[0] == (50, 100)
     assert train_input_size(_cfg([dict(type='RandomResize', scale=[(200, 100), (150, 120)])]))[0] == (100, 150)
+    # RandomChoice (mmdet's ConvNeXt / DETR recipes): the branch that gives the smallest size; a branch that
+    # resizes again after its crop ends at that resize
+    choice = dict(type='RandomChoice', transforms=[
+        [dict(type='RandomChoiceResize', scales=[(480, 1333), (800, 1333)], keep_ratio=True)],
+        [dict(type='RandomChoiceResize', scales=[(400, 1333)], keep_ratio=True),
+         dict(type='RandomCrop', crop_type='absolute_range', crop_size=(384, 600)),
+         dict(type='RandomChoiceResize', scales=[(416, 1333)], keep_ratio=True)]])
+    size, how = train_input_size(_cfg([load, choice]))
+    assert size == (416, 1333) and 'RandomChoice, smallest branch' in how, how
     # the data_preprocessor's fixed size wins over the pipeline
     assert train_input_size(_cfg([dict(type='Resize', scale=(640, 480))], size=(96, 64)))[0] == (96, 64)
 
