@@ -2,6 +2,7 @@
 backends (pycocotools and faster-coco-eval), alone and inside mmdet's CocoMetric."""
 import copy
 
+
 def synthetic_coco(n_images=300, n_cats=80, size=(480, 640), false_positives=20, seed=0):
     """(ground-truth dataset dict, predictions list) with RLE masks, like mmdet's CocoMetric produces.
 

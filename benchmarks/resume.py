@@ -22,8 +22,8 @@ CONFIG = 'configs/smoke/fcn_r18-d8_tiny-cityscapes.py'
 def _runner(work_dir, max_iters, resume_from=None):
     from mmengine.runner import Runner
 
-    from harness.run.config import load_config
     from harness.engine.harness_hooks import add_harness_hooks
+    from harness.run.config import load_config
     cfg = add_harness_hooks(load_config(CONFIG, dict(train_cfg=dict(max_iters=max_iters)), work_dir))
     cfg.default_hooks.checkpoint.interval = 10 ** 9  # no checkpoint inside the timed part
     cfg.default_hooks.logger.interval = 10 ** 9
@@ -98,8 +98,8 @@ class _nothing:
 def measure(ks=(20, 2000), repeats=1, log=print):
     """{(k, 'positioned' | 'replay'): [time_resume(...), ...]}, rounds interleaved."""
     import harness.engine.register  # noqa: F401  (registers HarnessModel, the metrics and the hooks)
-    from harness.data import ensure_tiny_data
     from harness.configs import quiet_logs
+    from harness.data import ensure_tiny_data
     ensure_tiny_data()
     out = {}
     with tempfile.TemporaryDirectory(prefix='posharness-resume-') as tmp, quiet_logs():

@@ -32,7 +32,7 @@ def check_checkpoint(path, what='checkpoint'):
                 raise zipfile.BadZipFile('no data.pkl')
     except (zipfile.BadZipFile, OSError) as e:
         raise ConfigError(f'{what} {path}: not a readable torch checkpoint ({e}); expected a file written by '
-                          'torch.save (re-download it, or delete it to retrain)')
+                          'torch.save (re-download it, or delete it to retrain)') from e
 
 
 _CKPT_NAME = re.compile(r'(?:iter|epoch)_(\d+)\.pth$')

@@ -38,7 +38,7 @@ def check_writable_dir(path, what='work dir'):
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as e:
-        raise ConfigError(f'{what} {path}: cannot create it ({e.strerror}); expected a writable folder')
+        raise ConfigError(f'{what} {path}: cannot create it ({e.strerror}); expected a writable folder') from e
     if not os.access(path, os.W_OK):
         raise ConfigError(f'{what} {path}: not writable; expected a writable folder')
 

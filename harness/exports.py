@@ -7,7 +7,8 @@ Registering the harness with mmengine is an import of its own: `harness.engine.r
 """
 import importlib
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def lazy_exports(package: str, modules: dict[str, list[str]]

@@ -36,12 +36,13 @@ def one_line_errors(capsys):
     `error: ...` holding the message, no traceback."""
     import subprocess
     import sys
+
     from harness.run.cli import run_cli
 
     def check(main, cases, script, argv, message):
         for name, (case_argv, case_message) in cases.items():
             with pytest.raises(SystemExit) as stop:
-                run_cli(lambda: main(case_argv))
+                run_cli(lambda case_argv=case_argv: main(case_argv))
             err = capsys.readouterr().err
             assert stop.value.code == 2 and err.count('\n') == 1, (name, err)
             assert err.startswith('error: ') and case_message in err, (name, err)

@@ -42,11 +42,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from harness.diagnose import audit, format_report
     from harness.checkpoints import check_checkpoint
+    from harness.configs import check_config_file
+    from harness.diagnose import audit, format_report
     from harness.errors import ConfigError
     from harness.jsonio import write_json
-    from harness.configs import check_config_file
     from harness.run.environment import hardware
 
     check_config_file(args.config)

@@ -11,8 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).absolute().parents[1]))  # import harness without `pip install -e`
 
-from harness.data import (check_cityscapes, check_coco, check_tiny_args, make_tiny_cityscapes,  # noqa: E402
-                          make_tiny_coco, read_stamp)
+from harness.data import check_cityscapes, check_coco, check_tiny_args, make_tiny_cityscapes, make_tiny_coco, read_stamp  # noqa: E402
 from harness.data.image_folders import check_image_folders  # noqa: E402
 from harness.data.tiny_quadrants import make_tiny_quadrants  # noqa: E402
 from harness.errors import DatasetError, HarnessError  # noqa: E402

@@ -150,8 +150,8 @@ def write_grid_report(grid_dir, report_dir=None, log=print):
 
 def plan(args, run_hours=None):
     """--plan: what the finished runs of the grid say about the seeds it needs (harness/report/plan.py)."""
-    from harness.report import plan_lines, read_results
     from harness.grid.schema import load_grid
+    from harness.report import plan_lines, read_results
     work = os.path.join(args.work_dir, load_grid(args.grid).name)
     res, _ = read_results(work)
     for line in plan_lines(res, args.effect, run_hours):

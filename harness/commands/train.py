@@ -35,9 +35,9 @@ def parse_args(argv=None):
 def main():
     args = parse_args()
     from harness.data import check_data
-    from harness.run.config import load_config
     from harness.engine.harness_hooks import add_harness_hooks
     from harness.engine.preemption_hook import PreemptionHook
+    from harness.run.config import load_config
     from harness.run.training import amp, build_runner, set_resume, train
 
     signal.signal(signal.SIGTERM, PreemptionHook.request)  # checkpoint at the next iteration, then exit 143

@@ -20,14 +20,14 @@ import copy
 
 import torch
 
-from ..patch.convert import convert_padding
+from ..configs import quiet_logs, read_config
 from ..errors import ConfigError, PaddingError
+from ..patch.convert import convert_padding
 from ..patch.model import patch_model
 from ..patch.modes import PADDING_MODES
 from ..patch.spec import PaddingSpec
 from .features import feature_levels
 from .loading import build_model, check_checkpoint_patch, load_state, preprocess_stats
-from ..configs import quiet_logs, read_config
 
 # Default input sizes: an R-50 audit (6 modes) stays near 30 s on 2 CPU cores. mmseg's R-50-D8 keeps
 # stride 8 in its last stages (4x the work of an mmdet R-50 at the same size): its default is the smoke

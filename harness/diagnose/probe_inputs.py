@@ -13,8 +13,8 @@ import os
 
 import numpy as np
 
-from ..errors import ConfigError, DatasetError
 from ..data.input_size import image_folder, train_input_size
+from ..errors import ConfigError, DatasetError
 from .probe import natural_inputs, synthetic_inputs
 
 SOURCES = ('val', 'synthetic')

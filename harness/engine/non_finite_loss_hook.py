@@ -14,7 +14,6 @@ from mmengine.registry import HOOKS
 from ..errors import HarnessError
 from ..jsonio import write_json
 
-
 FAILURE = 'failure.json'
 
 

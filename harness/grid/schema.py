@@ -13,12 +13,12 @@ from pathlib import Path
 import yaml
 
 from ..errors import ConfigError, one_line
-from ..paths import REPO_ROOT
 from ..patch.spec import KEYS as PADDING_KEYS
 from ..patch.spec import PaddingSpec
-from .spec import PACKAGE_SCOPES, Grid, Variant, _show
+from ..paths import REPO_ROOT
 from .pretrain_settings import PretrainFields
 from .probe_settings import ProbeFields
+from .spec import PACKAGE_SCOPES, Grid, Variant, _show
 
 GRID_KEYS = ('name', 'description', 'base', 'baseline', 'seeds', 'metrics', 'primary', 'cfg_options', 'references',
              'variants', 'border', 'probe', 'init', 'pretrain', 'vis_backends')

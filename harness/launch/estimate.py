@@ -18,10 +18,10 @@ import subprocess
 import sys
 import tempfile
 
+from ..data.input_size import train_dataset, train_input_size
 from ..data.synthetic import missing_path, point_at_synthetic
 from ..diagnose.loading import drop_pretrained
 from ..errors import ConfigError
-from ..data.input_size import train_dataset, train_input_size
 from .launcher import child_env
 from .status import _ITER, _hours
 

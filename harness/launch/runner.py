@@ -26,35 +26,36 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from ..data.checks import check_data
-from ..errors import DatasetError
 from ..checkpoints import resume_point
-from ..run.cli import EXIT_BAD_INPUT, EXIT_NON_FINITE
 from ..configs import check_writable_dir
-from ..run.config import check_model, resolve_config
-from ..run.environment import environment
-from ..grid.grid_json import GRID_JSON, dump_resolved
-from ..grid.schema import load_grid
+from ..data.checks import check_data
+from ..data.input_size import train_input_size
 from ..engine.non_finite_loss_hook import FAILURE
 from ..engine.preemption_hook import Preempted
+from ..errors import DatasetError
+from ..grid.grid_json import GRID_JSON, dump_resolved
+from ..grid.schema import load_grid
 from ..jsonio import read_json, write_json
-from .launcher import Launcher, run_child, terminate
-from .lock import GridLock
-from ..data.input_size import train_input_size
+from ..run.cli import EXIT_BAD_INPUT, EXIT_NON_FINITE
+from ..run.config import check_model, resolve_config
+from ..run.environment import environment
+from ..run.outputs import PROBE, PROBE_FAILED, RESULTS, write_result
 from ..run.preflight import forward_check
 from ..run.pretrain import PRETRAIN_DIR, PretrainStage
-from ..run.outputs import PROBE, PROBE_FAILED, RESULTS, write_result
 from ..run.timing import TIMING
-from ..run.worker import EVALUATING, MODULE as WORKER, PROBING
+from ..run.worker import EVALUATING, PROBING
+from ..run.worker import MODULE as WORKER
+from .launcher import Launcher, run_child, terminate
+from .lock import GridLock
 
 
 class GridRunner:
-    def __init__(self, grid_path, work_root='work_dirs', launcher=Launcher(), only=None, verbose=False,
+    def __init__(self, grid_path, work_root='work_dirs', launcher=None, only=None, verbose=False,
                  log=print, jobs=1):
         self.grid = load_grid(grid_path)
         self.runs = self.grid.runs(only)
         self.dir = osp.join(work_root, self.grid.name)
-        self.launcher, self.verbose, self.log = launcher, verbose, log
+        self.launcher, self.verbose, self.log = launcher or Launcher(), verbose, log
         self._stop = False  # SIGTERM received
         self._children = set()  # the child processes running now
         self.jobs = jobs  # runs at once (`--jobs`: one machine's cores shared by CPU runs)

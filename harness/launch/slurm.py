@@ -27,11 +27,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from ..errors import ConfigError, HarnessError
-from .launcher import python_path
 from ..configs import check_writable_dir
+from ..errors import ConfigError, HarnessError
 from ..grid.grid_json import GRID_JSON, dump_resolved
 from ..jsonio import write_json
+from .launcher import python_path
 from .lock import submit_lock
 
 SLURM_DIR = 'slurm'  # <grid dir>/slurm/: the jobs' output; it exists once the grid was submitted
@@ -79,7 +79,7 @@ def slurm(cmd, what):
         raise ConfigError(f'{cmd[0]}: not found; expected the Slurm client commands (sbatch, squeue, scontrol) '
                           'on PATH, i.e. a Slurm login node') from None
     except subprocess.TimeoutExpired:
-        raise HarnessError(f'{" ".join(cmd[:2])}: no answer from Slurm in 120 s; expected a reachable slurmctld')
+        raise HarnessError(f'{" ".join(cmd[:2])}: no answer from Slurm in 120 s; expected a reachable slurmctld') from None
     if proc.returncode != 0:
         message = ' '.join(proc.stderr.split()) or f'exit code {proc.returncode}'
         raise HarnessError(f'{what}: {cmd[0]} failed ({message}); expected Slurm to accept it')

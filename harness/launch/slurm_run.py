@@ -19,13 +19,13 @@ import re
 import time
 from datetime import datetime, timezone
 
-from ..errors import ConfigError
 from ..checkpoints import resume_point
-from ..run.environment import environment
 from ..engine.preemption_hook import Preempted
+from ..errors import ConfigError
 from ..jsonio import read_json
-from .launcher import free_port
+from ..run.environment import environment
 from ..run.outputs import RESULTS, write_result
+from .launcher import free_port
 from .slurm import slurm
 
 

@@ -5,11 +5,11 @@ from ..exports import lazy_exports
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     'border_layers': ['BorderMixin', 'pad_amounts', 'pad_circular'],
-    'canvas': ['CANVAS_RULES', 'INPUT_CANVAS', 'fill_canvas', 'follow_canvas'],
+    'canvas': ['fill_canvas', 'follow_canvas'],
     'convert': ['classify', 'convert_padding', 'scope_globs'],
     'coordconv': ['PRESETS as COORDCONV_PRESETS', 'inject_coordconv'],
     'model': ['HarnessModel', 'harness_model', 'patch_model'],
-    'modes': ['PADDING_MODES', 'SCOPE_PRESETS', 'SCOPES'],
+    'modes': ['CANVAS_RULES', 'INPUT_CANVAS', 'PADDING_MODES', 'SCOPE_PRESETS', 'SCOPES'],
     'modules': ['matches', 'rebuild_as', 'replace_module'],
     'provenance': ['check_patch', 'patch_spec'],
     'solo_coords': ['remove_solo_coords'],

@@ -12,8 +12,8 @@ from mmcv.cnn import ConvModule
 
 from ..errors import ConfigError
 from .border_layers import make_border_layer, pad_amounts
-from .modules import matches, replace_module
 from .modes import SCOPES
+from .modules import matches, replace_module
 from .spec import PaddingSpec
 
 # Layers that pad inside their own forward with zeros, whatever their `padding` attribute says.

@@ -16,8 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
-from .modes import (ALIASES, CANVAS_RULES, DEFAULT_RESAMPLE, INPUT_CANVAS, NONE_RESAMPLE, PADDING_MODES, SCOPE_PRESETS,
-                    SCOPES)
+from .modes import (
+    ALIASES,
+    CANVAS_RULES,
+    DEFAULT_RESAMPLE,
+    INPUT_CANVAS,
+    NONE_RESAMPLE,
+    PADDING_MODES,
+    SCOPE_PRESETS,
+    SCOPES,
+)
 
 KEYS = ('mode', 'scope', 'resample', 'canvas')
 

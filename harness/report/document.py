@@ -11,14 +11,13 @@ import json
 from collections import Counter
 
 from ..patch.spec import PaddingSpec
-
-from .format import SEG_MAIN, cell, delta_cell, fmt, is_ap, label, meta_text, patch_text, task_title, wall
-from .tables import detail_blocks, failed_probes, task_sections
 from .findings import findings_blocks
+from .format import SEG_MAIN, cell, delta_cell, fmt, is_ap, label, meta_text, patch_text, task_title, wall
+from .init_table import init_blocks
 from .plan import resolve_blocks
 from .published import reference_blocks
-from .init_table import init_blocks
 from .stats import number, seeds_text
+from .tables import detail_blocks, failed_probes, task_sections
 
 META_FIELDS = (('commit', 'commit'), ('versions', 'versions'), ('hardware', 'hardware'),
                ('gpus', 'world size (processes)'), ('iterations', 'iterations'), ('train_images', 'train images'),

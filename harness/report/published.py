@@ -6,11 +6,11 @@ baseline "solo"), so our difference is turned to the reference's direction (`ref
 before the two are put side by side: ours = solo − solo-nocoord, with its 95% interval. Every row says
 where our setting differs from the published one: schedule (training epochs), multi-scale training.
 """
-from .format import cell, fmt, label, signed
 from .family import verdict
 from .findings import interval_text
-from .references import FEATURES, orientation
 from .finished_runs import train_multi_scale
+from .format import cell, fmt, label, signed
+from .references import FEATURES, orientation
 from .stats import number
 
 

@@ -16,8 +16,8 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .family import family
 from ..grid.grid_json import read_grid_json
+from .family import family
 from .finished_runs import COCO_KINDS, evaluated_coco_kinds, load_runs
 from .format import NOUNS, SEG_MAIN, SEG_PER_CLASS, coco_kind, is_ap
 

@@ -9,8 +9,19 @@ and the HTML say the same.
 import os
 
 from ..data.cityscapes_labels import CITYSCAPES_CLASSES
-from .format import (COCO_SUFFIXES, SEG_MAIN, SEG_PER_CLASS, NOUNS, border_parts,
-                            coco_kind, is_ap, label, probe_parts, task_title, with_delta)
+from .format import (
+    COCO_SUFFIXES,
+    NOUNS,
+    SEG_MAIN,
+    SEG_PER_CLASS,
+    border_parts,
+    coco_kind,
+    is_ap,
+    label,
+    probe_parts,
+    task_title,
+    with_delta,
+)
 
 _DELTA = 'Cells: mean \u00b1 std (\u0394 vs. baseline).'
 

@@ -44,16 +44,14 @@ import io
 import re
 from pathlib import Path
 
-from ..paths import REPO_ROOT
 from ..jsonio import write_atomic
-from .references import from_grid
+from ..paths import REPO_ROOT
 from .document import document
 from .family import judged_distinguishable, verdict
 from .format import safe_name
 from .plots import make_plots
+from .references import from_grid
 from .stats import read_results
-
-
 
 _CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:76rem;margin:2rem auto;
 padding:0 1rem;color:#1b1b1b;line-height:1.45}table{border-collapse:collapse;margin:.3rem 0 0;font-size:.9rem}

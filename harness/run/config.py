@@ -21,6 +21,7 @@ from ..engine.tracking import add_vis_backends
 from ..errors import ConfigError, HarnessError
 from ..patch.model import harness_model
 
+
 def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
     """Config from `path` with overrides; work dir: CLI > config > ./work_dirs/<config stem>."""
     cfg = read_config(path)

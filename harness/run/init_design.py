@@ -18,12 +18,12 @@ import copy
 import hashlib
 import json
 
-from ..errors import ConfigError
-from ..patch.model import harness_model
-from ..patch.spec import PaddingSpec
-from ..patch.pretrained import BACKBONE
 from ..configs import read_config
 from ..engine.harness_hooks import add_harness
+from ..errors import ConfigError
+from ..patch.model import harness_model
+from ..patch.pretrained import BACKBONE
+from ..patch.spec import PaddingSpec
 
 # Scope items that put the whole backbone in scope.
 _WHOLE_BACKBONE = ('all', 'backbone', '*', 'backbone.*', 'backbone*')

@@ -14,9 +14,9 @@ import warnings
 
 import torch
 
-from ..errors import ConfigError, HarnessError, one_line
 from ..configs import quiet_logs
 from ..data.input_size import train_input_size
+from ..errors import ConfigError, HarnessError, one_line
 
 # An op without a CPU kernel (mmcv's RoIPool, CARAFE, ...) says so in one of these ways: the model may
 # still train on GPUs, so the check is skipped with a note instead of refusing the grid.

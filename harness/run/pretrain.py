@@ -28,15 +28,22 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..patch.provenance import META_KEY, PATCH_REPORT
-from ..patch.pretrained import pretrained_backbone
 from ..checkpoints import resume_point
+from ..engine.non_finite_loss_hook import FAILURE
+from ..jsonio import read_json, write_atomic, write_json
+from ..patch.pretrained import pretrained_backbone
+from ..patch.provenance import META_KEY, PATCH_REPORT
 from .cli import EXIT_BAD_INPUT, EXIT_NON_FINITE
 from .config import check_model
-from ..engine.non_finite_loss_hook import FAILURE
-from .init_design import (apply_init, check_backbone_keys, check_scratch_backbone, classifier_config,
-                          classifier_padding, content_key, state_shapes)
-from ..jsonio import read_json, write_atomic, write_json
+from .init_design import (
+    apply_init,
+    check_backbone_keys,
+    check_scratch_backbone,
+    classifier_config,
+    classifier_padding,
+    content_key,
+    state_shapes,
+)
 from .outputs import INIT, METRICS, TRAIN_DONE
 from .worker import MODULE as WORKER
 

@@ -6,14 +6,14 @@ import os
 import platform
 import time
 
-from ..errors import ConfigError
 from ..configs import read_config
-from .environment import hardware
-from ..grid.spec import PROBE_DEFAULTS
-from ..jsonio import write_json
 from ..diagnose.loading import load_backbone
 from ..diagnose.probe import format_table, probe_backbone
 from ..diagnose.probe_inputs import mean_over_seeds, probe_inputs, probe_size
+from ..errors import ConfigError
+from ..grid.spec import PROBE_DEFAULTS
+from ..jsonio import write_json
+from .environment import hardware
 
 
 def run_probe(source, padding=None, resample=None, checkpoint=None, images=None, max_images=None, out=None, iters=200,

@@ -7,8 +7,8 @@ once training has finished: its presence says the run is trained.
 """
 import os
 
-from ..errors import ConfigError
 from ..checkpoints import resume_point
+from ..errors import ConfigError
 from ..jsonio import write_json
 from .outputs import TRAIN_DONE
 

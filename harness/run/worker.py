@@ -48,7 +48,7 @@ def main(argv=None):
     import torch
     from mmengine.dist import get_rank
 
-    from ..engine.preemption_hook import PreemptionHook, Preempted
+    from ..engine.preemption_hook import Preempted, PreemptionHook
     from .outputs import TRAIN_DONE
     from .timing import AttemptTimer, process_age
     rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))  # before the process group exists
@@ -71,9 +71,9 @@ def _train(args, timer):
     import gc
 
     from ..data import check_data
-    from .config import load_config
     from ..engine.harness_hooks import add_harness_hooks
     from ..engine.train_timer_hook import TrainTimerHook
+    from .config import load_config
     from .training import build_runner, set_resume, train
 
     with timer.phase('config'):
@@ -113,8 +113,8 @@ def _import_scope(scope):
 def _evaluate(args, timer):
     from ..checkpoints import resume_point
     from .config import load_config
-    from .outputs import METRICS
     from .evaluate import evaluate
+    from .outputs import METRICS
 
     with timer.phase('evaluate'):
         ckpt, _ = resume_point(args.work_dir)

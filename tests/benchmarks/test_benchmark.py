@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from tool_loader import load_tool
 
 from benchmarks import coco_eval, models, timing
 from harness.paths import REPO_ROOT
-from tool_loader import load_tool
 
 ROOT = REPO_ROOT
 
@@ -125,7 +125,7 @@ def test_smoke_grid_is_timed_with_its_own_work_and_report_dirs(tool, tmp_path, m
         seen.append(cmd)
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr(tool.subprocess, 'run', fake_run)
+    monkeypatch.setattr(subprocess, 'run', fake_run)
     out = tmp_path / 'b.md'
     assert tool.main(['--only', 'smoke-grid', '--smoke-grid', '--out', str(out)]) == 0
     (cmd,) = seen
@@ -194,7 +194,7 @@ def test_smoke_overhead_row_is_the_worst_runs_timing(tool, tmp_path, monkeypatch
                 overhead=overhead, wall=100.0, phases=dict(train_data=10.0, train_compute=50.0)))))
         return subprocess.CompletedProcess(cmd, 0)
 
-    monkeypatch.setattr(tool.subprocess, 'run', fake_run)
+    monkeypatch.setattr(subprocess, 'run', fake_run)
     out = tmp_path / 'b.md'
     assert tool.main(['--only', 'smoke-*', '--smoke-grid', '--out', str(out)]) == 0
     row = next(cells for what, cells in _rows(out.read_text()).items() if 'overhead' in what)

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from harness.patch.canvas import INPUT_CANVAS, canvas_index, fill_canvas
 from harness.errors import ConfigError
+from harness.patch.canvas import canvas_index, fill_canvas
+from harness.patch.modes import INPUT_CANVAS
 from harness.testing import build, constant_batch, feature_levels, spatial_std
 
 SIZES = [(97, 123), (115, 83)]  # not divisible by 32; each image is padded at the bottom or the right
@@ -118,9 +119,9 @@ def test_policy_recorded_and_overridable():
 
 
 def test_a_padding_batch_augment_is_refused():
-    from mmdet.models.data_preprocessors import BatchFixedSizePad
+    from mmdet.models.data_preprocessors import BatchFixedSizePad, DetDataPreprocessor
+
     from harness.patch.canvas import follow_canvas
-    from mmdet.models.data_preprocessors import DetDataPreprocessor
     pre = DetDataPreprocessor(pad_size_divisor=32)
     pre.batch_augments = torch.nn.ModuleList([BatchFixedSizePad((256, 256))])
     with pytest.raises(ConfigError, match='BatchFixedSizePad pads the canvas with zeros again'):
@@ -132,6 +133,7 @@ def test_classifier_preprocessor_refills_and_refuses_mixing_a_padded_canvas():
     mixed-size training batch they would blend on a padded canvas is refused."""
     from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
     from mmpretrain.structures import DataSample
+
     from harness.patch.canvas import follow_canvas
 
     def batch():

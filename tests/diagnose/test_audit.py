@@ -5,10 +5,10 @@ import json
 import os
 
 import pytest
+from tool_loader import load_tool
 
 from harness.diagnose import audit, format_report, uneven_padding
 from harness.paths import REPO_ROOT
-from tool_loader import load_tool
 
 ROOT = str(REPO_ROOT)
 SMOKE = os.path.join(ROOT, 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py')

@@ -7,12 +7,12 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
+from tool_loader import load_tool
 
 from harness import convert_padding
-from harness.patch import BorderMixin
 from harness.diagnose import STRIPES, TARGETS, load_backbone, make_targets, probe_backbone, synthetic_inputs
+from harness.patch import BorderMixin
 from harness.paths import REPO_ROOT
-from tool_loader import load_tool
 
 ROOT = str(REPO_ROOT)
 SMOKE = os.path.join(ROOT, 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py')

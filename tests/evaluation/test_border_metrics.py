@@ -6,19 +6,19 @@ import math
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import pytest
 import mmdet.evaluation.metrics.coco_metric as coco_metric
+import numpy as np
 import pycocotools.cocoeval
+import pytest
 import torch
 from faster_coco_eval import COCO as FasterCOCO
 from faster_coco_eval import COCOeval_faster
 from PIL import Image
 from pycocotools.coco import COCO
 
-from harness.evaluation import BorderCocoMetric, BorderIoUMetric, pixel_bands
 from harness.data import CITYSCAPES_CLASSES, COCO_CLASSES, make_tiny_cityscapes, make_tiny_coco
 from harness.errors import ConfigError
+from harness.evaluation import BorderCocoMetric, BorderIoUMetric, pixel_bands
 
 INF = float('inf')
 BACKENDS = ['faster', 'pycocotools']

@@ -29,11 +29,11 @@ import torch
 from mmdet.structures import DetDataSample
 from pycocotools.coco import COCO
 
+from harness.configs import read_config
 from harness.data import make_tiny_coco
 from harness.data.tiny_coco import CONTROL_PARAMS
 from harness.diagnose.loading import build_model
 from harness.paths import REPO_ROOT
-from harness.configs import read_config
 
 CONFIG = REPO_ROOT / 'configs/control/mask-rcnn_r18_fpn_position-control.py'
 SHIFT = CONTROL_PARAMS['size'][0] // 2  # half the height: box_top <-> box_bottom

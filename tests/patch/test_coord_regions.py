@@ -3,7 +3,6 @@ canvas (from img_shape), so a pixel's coordinates do not depend on its batch-mat
 import torch
 
 from harness.patch.coordconv import coordinates
-
 from harness.testing import build
 
 

@@ -7,7 +7,6 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 
 from harness.patch import BorderMixin
-
 from harness.testing import DET_MODELS, SEG_MODELS, build
 
 ALL_MODELS = DET_MODELS + SEG_MODELS

@@ -1,12 +1,10 @@
 """The patching core on real mmdet / mmseg models: identity, every mode, no leak, equivariance, CoordConv, SOLO."""
 import pytest
 import torch
-
 from mmengine.registry import MODELS, init_default_scope
 
 from harness import ConfigError, PaddingError, convert_padding
 from harness.patch import BorderMixin
-
 from harness.testing import DET_MODELS, SEG_MODELS, batch, build
 
 ALL_MODELS = DET_MODELS + SEG_MODELS

@@ -12,7 +12,6 @@ import torch.nn as nn
 from harness import ConfigError
 from harness.patch import SCOPE_PRESETS, BorderMixin
 from harness.run.init_design import classifier_padding
-
 from harness.testing import batch, build
 
 MODES = ['zeros', 'none', 'reflect', 'replicate', 'circular', 'partial']

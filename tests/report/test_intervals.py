@@ -24,8 +24,8 @@ from benchmarks.coco_eval import synthetic_coco
 from harness.evaluation import per_image
 from harness.evaluation.resample import coco_ap
 from harness.report.family import holm
-from harness.report.intervals import image_weights, paired_interval, resolution, t_interval
 from harness.report.format import signed
+from harness.report.intervals import image_weights, paired_interval, resolution, t_interval
 from harness.report.references import REFERENCES, orientation
 from harness.report.write import md_escape
 from harness.run.outputs import write_result

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from benchmarks.interval_coverage import noise_sds, power as simulated_power
+from benchmarks.interval_coverage import noise_sds
+from benchmarks.interval_coverage import power as simulated_power
 from harness.paths import REPO_ROOT as REPO
 from harness.report.plan import detectable_effect, limit_power, power, seeds_needed
 

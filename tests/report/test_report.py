@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 import harness.report as report
-from harness.report.format import signed
-from harness.report.write import md_escape
 from harness.errors import ConfigError, HarnessError
 from harness.paths import REPO_ROOT
+from harness.report.format import signed
+from harness.report.write import md_escape
 
 REPO = REPO_ROOT
 TOOL = REPO / 'tools' / 'report.py'

@@ -14,7 +14,6 @@ import json
 import shutil
 
 import pytest
-
 from test_report import _coco, _write_run
 
 webdriver = pytest.importorskip('selenium.webdriver', reason='selenium is not installed (.venv/bin/pip install '

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
 from harness.paths import REPO_ROOT
 
 REPO = REPO_ROOT

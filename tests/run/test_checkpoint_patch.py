@@ -12,11 +12,11 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner
+from toy_regressor import ToyRegressor  # noqa: F401  (registers it)
 
 from harness.errors import ConfigError
 from harness.patch.provenance import META_KEY, check_patch, patch_spec
 from harness.paths import REPO_ROOT
-from toy_regressor import ToyRegressor  # noqa: F401  (registers it)
 
 SMOKE = 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py'
 _RUNS = itertools.count()

@@ -45,8 +45,9 @@ from mmengine.runner import Runner
 
 from harness.checkpoints import is_readable, resume_point
 from harness.engine.preemption_hook import Preempted, PreemptionHook
-from harness.run.worker import EVALUATING, MODULE as WORKER
 from harness.paths import REPO_ROOT
+from harness.run.worker import EVALUATING
+from harness.run.worker import MODULE as WORKER
 
 REPO = REPO_ROOT
 RUN = [str(REPO / 'tools' / 'run_ablation.sh')]
@@ -250,7 +251,7 @@ def test_sigkill_at_any_moment_then_rerun_completes_every_run_exactly_once(tmp_p
         if point == 'random':
             point = f'random, {delay:.1f} s after start'
             deadline = time.time() + delay
-            condition = lambda: time.time() >= deadline  # noqa: E731
+            condition = lambda deadline=deadline: time.time() >= deadline  # noqa: E731
             following = next((j for j in range(i, len(plan)) if plan[j][0] != 'random'), None)
         else:
             condition = phases.get(point, grid.report_started)
@@ -305,7 +306,7 @@ def test_sigkill_at_any_moment_then_rerun_completes_every_run_exactly_once(tmp_p
     assert proc.wait(timeout=1200) == 0, (grid.root / 'stderr.txt').read_text()[-3000:]
     _assert_session_gone(proc.pid)
     assert sorted(grid.results()) == sorted(RUNS)
-    for run, (data, mtime) in written.items():  # finished before the last kill: never redone
+    for run, (data, _mtime) in written.items():  # finished before the last kill: never redone
         assert (grid.run_dir(run) / 'results.json').read_bytes() == data
     # Each interrupted training resumed from the last complete checkpoint it had, or started over
     # when it had none; it never re-trained an iteration that a checkpoint held.

@@ -15,8 +15,8 @@ from mmengine.registry import MODELS, init_default_scope
 
 from harness.grid.grid_json import GRID_JSON, dump_resolved
 from harness.jsonio import write_json
-from harness.run.outputs import METRICS, PROBE, RESULTS, write_result
 from harness.launch.runner import GridRunner
+from harness.run.outputs import METRICS, PROBE, RESULTS, write_result
 from harness.run.worker import probe as probe_step
 
 pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the probe reads the config's val images in data/

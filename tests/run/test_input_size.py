@@ -4,8 +4,8 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from harness.paths import REPO_ROOT
 from harness.data.input_size import train_input_size
+from harness.paths import REPO_ROOT
 
 
 def _cfg(pipeline, scope='mmdet', size=None, **dataset):

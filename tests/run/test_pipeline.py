@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import pytest
+
 from harness.paths import REPO_ROOT
 from harness.run.worker import THREADS
 

@@ -10,16 +10,21 @@ import torch
 import yaml
 from mmengine.runner.checkpoint import _load_checkpoint_with_prefix
 
+from harness.configs import read_config
 from harness.errors import ConfigError
+from harness.grid.schema import load_grid
 from harness.patch import PADDING_MODES
 from harness.patch.provenance import META_KEY
 from harness.paths import REPO_ROOT as REPO
-from harness.configs import read_config
 from harness.report.write import write_report
 from harness.run.config import check_model
-from harness.grid.schema import load_grid
-from harness.run.init_design import (apply_init, check_scratch_backbone, classifier_config, classifier_padding,
-                                     content_key)
+from harness.run.init_design import (
+    apply_init,
+    check_scratch_backbone,
+    classifier_config,
+    classifier_padding,
+    content_key,
+)
 
 TINY = str(REPO / 'configs/pretrain/resnet18-w16_1xb16_tiny-quadrants.py')
 SMOKE_GRID = REPO / 'configs/ablations/pretrain_smoke.yaml'

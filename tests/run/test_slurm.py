@@ -13,11 +13,11 @@ import time
 
 import pytest
 import torch
+from slurm_cluster import SlurmCluster, unavailable
 
 from harness.paths import REPO_ROOT as REPO
-from harness.run.worker import EVALUATING, MODULE as WORKER
-
-from slurm_cluster import SlurmCluster, unavailable
+from harness.run.worker import EVALUATING
+from harness.run.worker import MODULE as WORKER
 
 RUN = str(REPO / 'tools' / 'run_ablation.sh')
 MAX_ITERS = 10

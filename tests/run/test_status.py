@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from harness.paths import REPO_ROOT as REPO
 from harness.launch import status as status_mod
 from harness.launch.runner import GridRunner
 from harness.launch.status import parse_log
+from harness.paths import REPO_ROOT as REPO
 
 GRID = """name: st
 base: configs/smoke/fcn_r18-d8_tiny-cityscapes.py

@@ -11,11 +11,11 @@ import time
 
 import pytest
 import torch
+import toy_regressor  # noqa: F401  (registers ToyRegressor)
 from mmengine.runner import Runner
 
-import toy_regressor  # noqa: F401  (registers ToyRegressor)
-from harness.run.timing import PHASES, TIMING, AttemptTimer, process_age, summarize
 from harness.engine.train_timer_hook import TrainTimerHook
+from harness.run.timing import PHASES, TIMING, AttemptTimer, process_age, summarize
 
 LOAD_S, SAVE_S = 0.03, 0.2
 
