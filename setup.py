@@ -28,5 +28,6 @@ setup(
         'cityscapesscripts',  # mmseg's CityscapesMetric; needs the np.in1d shim in harness/compat.py
         'tensorboard',  # every grid run logs to TensorBoard (mmengine's TensorboardVisBackend, harness/engine/tracking.py)
     ],
-    extras_require={'dev': ['pytest', 'pytest-timeout', 'selenium']},
+    # dev: what tools/test.sh runs (lint and format rules, type check: pyproject.toml)
+    extras_require={'dev': ['pytest', 'pytest-timeout', 'selenium', 'ruff', 'mypy']},
 )

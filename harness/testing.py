@@ -59,7 +59,7 @@ MODELS_UNDER_TEST = {
 DET_MODELS = ['mask_rcnn_r18', 'solo_r18', 'solov2_r18']
 SEG_MODELS = ['deeplabv3_r18', 'fcn_r18']
 BEYOND_RESNET = ['segformer_b0', 'mask_rcnn_convnext']  # tests/patch/test_transformers.py
-_CFG_CACHE = {}
+_CFG_CACHE: dict[str, tuple] = {}
 
 
 def model_cfg(name):

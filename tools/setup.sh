@@ -127,7 +127,7 @@ if [ -z "${HARNESS_NO_SLURM:-}" ] && ! { PATH="$PATH:/usr/sbin" command -v slurm
   fi
 fi
 
-"$PY" -c "import harness, mmdet, mmseg, mmpretrain, mmcv._ext" || die "the installed stack does not import"  # mmpretrain: setup.py
+"$PY" -c "import harness.engine.register, mmdet, mmseg, mmpretrain, mmcv._ext" || die "the installed stack does not import"  # mmpretrain: setup.py
 source "$ROOT/tools/env.sh"
 setup_stamp > "$VENV/.setup-stamp"  # tools/run_ablation.sh and tools/test.sh: this .venv is up to date
 step "done: $("$PY" -c 'import torch, mmcv, mmdet, mmseg, mmengine; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, mmseg {mmseg.__version__}")')"

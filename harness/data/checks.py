@@ -5,6 +5,8 @@ truncated. The checkers turn the usual failures (wrong folder, truncated JSON, m
 colour PNG given as labels, label ids out of range) into a `DatasetError` that names the file and
 what was expected; `check_data` runs them for every split a config reads.
 """
+from collections.abc import Sequence
+from typing import Any
 import json
 import os.path as osp
 from pathlib import Path
@@ -16,7 +18,7 @@ from ..errors import DatasetError, one_line
 from .image_folders import check_image_folders
 
 
-def load_coco_json(path):
+def load_coco_json(path: str | Path) -> dict:
     """Read a COCO instances file, raising DatasetError (file, line, column) if it is unusable."""
     path = Path(path)
     if not path.is_file():
@@ -40,7 +42,8 @@ def load_coco_json(path):
     return doc
 
 
-def check_coco(data_root, ann_file, img_dir, max_files=None, seed=0):
+def check_coco(data_root: str | Path, ann_file: str, img_dir: str, max_files: int | None = None,
+               seed: int = 0) -> dict:
     """Check a COCO-style split; return {'images', 'annotations', 'categories'} counts.
 
     `ann_file` and `img_dir` are relative to `data_root` (or absolute), as in mmdet configs. Every
@@ -66,7 +69,7 @@ def check_coco(data_root, ann_file, img_dir, max_files=None, seed=0):
             raise DatasetError(f'{ann_path}: image {img["file_name"]} (id {img["id"]}) is listed '
                                f'but {img_path / img["file_name"]} does not exist')
     cat_ids = {c.get('id') for c in doc['categories']}
-    seen = set()
+    seen: set = set()
     for i, ann in enumerate(doc['annotations']):
         _check_annotation(ann_path, i, ann, images, cat_ids, seen)
     sample = list(images.values())
@@ -113,7 +116,7 @@ def _check_annotation(ann_path, i, ann, images, cat_ids, seen):
                            f'{img["width"]}x{img["height"]} image')
 
 
-def cityscapes_split(root, split):
+def cityscapes_split(root: str | Path, split: str) -> Any:
     """(leftImg8bit/<split>, gtFine/<split>, sorted images) of a Cityscapes root; DatasetError if a folder is missing."""
     img_root, gt_root = Path(root) / 'leftImg8bit' / split, Path(root) / 'gtFine' / split
     for folder in (img_root, gt_root):
@@ -123,7 +126,8 @@ def cityscapes_split(root, split):
     return img_root, gt_root, sorted(img_root.rglob('*_leftImg8bit.png'))
 
 
-def check_cityscapes(data_root, split='val', max_files=None, require_label_ids=True, seed=0):
+def check_cityscapes(data_root: str | Path, split: str = 'val', max_files: int | None = None,
+                     require_label_ids: bool = True, seed: int = 0) -> dict:
     """Check a Cityscapes split as mmseg reads it; return {'images', 'checked'} counts.
 
     Every `*_leftImg8bit.png` needs its `_gtFine_labelTrainIds.png` and, with
@@ -186,7 +190,7 @@ def _check_label_png(path, size, what, expected, valid):
                            f'{", ".join(map(str, values[:5].tolist()))})')
 
 
-def check_data(cfg, splits=('train', 'test'), max_files=200):
+def check_data(cfg: Any, splits: Sequence[str] = ('train', 'test'), max_files: int = 200) -> None:
     """Check the datasets a run will read, naming the file at fault, before any model is built."""
     for split in splits:
         loader = cfg.get(f'{split}_dataloader')

@@ -13,13 +13,14 @@ mmcv and mmdet write scales, crop and pad sizes as (w, h); mmseg writes its crop
 data_preprocessor's size as (h, w). Where the scale varies the smallest is taken: that is where a layer
 is likeliest not to fit its input. Sizes come back as (h, w).
 """
+from typing import Any
 import os
 import os.path as osp
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png')
 
 
-def train_input_size(cfg):
+def train_input_size(cfg: Any) -> tuple[tuple[int, int] | None, str]:
     """((h, w), how) the config trains at, or (None, why it cannot tell)."""
     model = cfg.get('model') or {}
     pre = model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
@@ -84,7 +85,7 @@ def train_dataset(cfg):
     return ds, list(ds.get('pipeline') or []) + outer
 
 
-def image_folder(dataset):
+def image_folder(dataset: Any) -> str | None:
     """The image folder of a dataset dict: data_root + data_prefix img (mmdet) / img_path (mmseg)."""
     prefix = dataset.get('data_prefix') or {}
     sub = prefix.get('img', prefix.get('img_path', '')) if isinstance(prefix, dict) else ''

@@ -10,6 +10,7 @@ The CLI is tools/make_subset.py.
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from .checks import check_cityscapes, check_coco, cityscapes_split, load_coco_js
 SPLITS = ('train', 'val')
 
 
-def subset_coco(src, out, counts, seed=0, symlink=False, force=False):
+def subset_coco(src: Path, out: Path, counts: dict, seed: int = 0, symlink: bool = False, force: bool = False) -> dict:
     """Write `counts[split]` sampled images per split; return {split: (images, annotations)}.
     Everything is sampled and checked in the source before anything is written."""
     plans = {}
@@ -51,7 +52,8 @@ def subset_coco(src, out, counts, seed=0, symlink=False, force=False):
     return done
 
 
-def subset_cityscapes(src, out, counts, seed=0, symlink=False, force=False):
+def subset_cityscapes(src: Path, out: Path, counts: dict, seed: int = 0, symlink: bool = False,
+                      force: bool = False) -> dict:
     """Write `counts[split]` sampled images per split with their gtFine files; return
     {split: (images, gtFine files)}. Nothing is written until every split is planned."""
     plans = {}

@@ -10,6 +10,7 @@ optimizer, batch size and schedule stay. What it does not reproduce: COCO's ~7 o
 (the RoI sampler draws a fixed number of RoIs per image, so the heads cost about the same) and real
 JPEG decoding sizes (a data loader that keeps up with the GPU hides them).
 """
+from typing import Any
 import os.path as osp
 
 from ..errors import ConfigError
@@ -20,7 +21,7 @@ from .tiny_coco import COCO_CLASSES, make_tiny_coco
 _PREFIX_KEYS = ('img', 'img_path', 'seg', 'seg_map_path')
 
 
-def missing_path(dataset):
+def missing_path(dataset: dict) -> str | None:
     """The first file or folder the dataset dict names (data_root + ann_file, + each data_prefix folder)
     that does not exist on this machine, or None when all do."""
     root = dataset.get('data_root') or ''
@@ -36,7 +37,7 @@ def missing_path(dataset):
     return next((p for p in paths if not osp.exists(p)), None)
 
 
-def point_at_synthetic(dataset, root, size, images):
+def point_at_synthetic(dataset: dict, root: str, size: tuple[int, int], images: int) -> Any:
     """Write `images` generated training images of `size` (h, w) under `root` and point the dataset
     dict (changed in place) at them. ConfigError for a dataset type with no generator."""
     kind = str(dataset.get('type', ''))

@@ -18,6 +18,7 @@ Files carry the real names (`000000000001.jpg`, `instances_val2017.json`,
 and real data by `data_root` alone (`checks` checks either). Generators: `tiny_coco`, `tiny_cityscapes`, `tiny_quadrants`; this module holds what they share, and
 `tiny_sets.ensure_tiny_data` calls them.
 """
+from collections.abc import Sequence
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ class TinyDataset:
 
 # ---------------------------------------------------------------- ownership of the output folder
 
-def read_stamp(root):
+def read_stamp(root: str | Path) -> dict | None:
     """The generator's stamp in `root` (kind, params, complete) or None if there is none."""
     try:
         return json.loads((Path(root) / _STAMP).read_text())
@@ -74,7 +75,7 @@ def _write_stamp(root, kind, params, complete):
     (root / _STAMP).write_text(json.dumps(stamp, indent=1) + '\n')
 
 
-def check_tiny_args(n_train, n_val, size, min_side=32):
+def check_tiny_args(n_train: int, n_val: int, size: Sequence[int], min_side: int = 32) -> tuple[int, int]:
     """Validate generator arguments; return (H, W) or raise ConfigError."""
     for name, n in (('n_train', n_train), ('n_val', n_val)):
         if not isinstance(n, int) or n < 1:

@@ -5,6 +5,7 @@ writes the segmentation positive control instead (`_halves_image`): one texture 
 whole image, `sky` above the middle and `road` below it, so that only a position cue from the border
 (zero padding) tells the two classes apart.
 """
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,8 @@ CONTROL_ROOT = 'data/tiny_cityscapes_control'
 CONTROL_PARAMS = dict(n_train=128, n_val=32, size=(64, 128), seed=0, halves=True)
 
 
-def make_tiny_cityscapes(root, n_train=32, n_val=8, size=(128, 256), seed=0, halves=False):
+def make_tiny_cityscapes(root: str | Path, n_train: int = 32, n_val: int = 8, size: Sequence[int] = (128, 256),
+                         seed: int = 0, halves: bool = False) -> TinyDataset:
     """Write a tiny Cityscapes set (leftImg8bit + gtFine labelIds/labelTrainIds/instanceIds/color).
     `halves=True`: the position-control images of `_halves_image` (H must be even)."""
     h, w = check_tiny_args(n_train, n_val, size)
@@ -53,8 +55,8 @@ def make_tiny_cityscapes(root, n_train=32, n_val=8, size=(128, 256), seed=0, hal
             Image.fromarray(LABEL_ID_TO_TRAIN_ID[label_ids]).save(
                 gt_dir / f'{stem}_gtFine_labelTrainIds.png')
             Image.fromarray(instance_ids).save(gt_dir / f'{stem}_gtFine_instanceIds.png')
-            colour = np.dstack([palette[label_ids], np.full((h, w), 255, np.uint8)])
-            Image.fromarray(colour).save(gt_dir / f'{stem}_gtFine_color.png')
+            rgba = np.dstack([palette[label_ids], np.full((h, w), 255, np.uint8)])
+            Image.fromarray(rgba).save(gt_dir / f'{stem}_gtFine_color.png')
             objects += len(np.unique(instance_ids[instance_ids >= 1000]))
         out.img_dirs[split], out.ann_files[split] = f'leftImg8bit/{split}', f'gtFine/{split}'
         out.counts[split] = (n, objects)

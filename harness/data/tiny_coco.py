@@ -6,6 +6,7 @@ each lie wholly in the top or the bottom half, so that nothing but a position cu
 (zero padding) separates the two square classes; the default set keeps border-cut shapes and a
 smooth background whose edges a wrap-around (circular) network can still see.
 """
+from collections.abc import Sequence
 import json
 from pathlib import Path
 
@@ -23,7 +24,8 @@ CONTROL_ROOT = 'data/tiny_coco_control'
 CONTROL_PARAMS = dict(n_train=256, n_val=128, size=(64, 64), seed=0, seamless=True)
 
 
-def make_tiny_coco(root, n_train=64, n_val=16, size=(128, 128), seed=0, seamless=False):
+def make_tiny_coco(root: str | Path, n_train: int = 64, n_val: int = 16, size: Sequence[int] = (128, 128), seed: int = 0,
+                   seamless: bool = False) -> TinyDataset:
     """Write a tiny COCO-2017 instance set (classes `COCO_CLASSES`) under `root`; deterministic.
     `seamless=True`: the position-control images of `_seamless_image` (H must be even)."""
     h, w = check_tiny_args(n_train, n_val, size)

@@ -16,6 +16,7 @@ divides half the image size — 32 for ResNets, hence sizes that are multiples o
 than chance, and anything above chance comes from the border. Images are PNG (lossless, so no JPEG
 block grid) and all of one size (so no batch padding canvas).
 """
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,8 @@ def quadrant_image(rng, h, w, quadrant, side, sigma=40.0):
     return np.clip(img, 0, 255).round().astype(np.uint8), (top, left)
 
 
-def make_tiny_quadrants(root, n_train=512, n_val=256, size=(64, 64), seed=0, side=None):
+def make_tiny_quadrants(root: str | Path, n_train: int = 512, n_val: int = 256, size: Sequence[int] = (64, 64),
+                        seed: int = 0, side: int | None = None) -> TinyDataset:
     """Write the set under `root` (deterministic in `seed`); each split balanced over the 4 classes.
 
     `n_train` / `n_val` are rounded down to a multiple of 4; the object's `side` (default a fifth of

@@ -1,9 +1,11 @@
 """A model's feature levels and how much they vary in space: what the leak audit, the canvas measurement
 (benchmarks/canvas_leak.py) and the tests read a constant image's position signal from, written once."""
+from typing import Any
+
 import torch
 
 
-def feature_levels(model, x):
+def feature_levels(model: Any, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
     """[(name, tensor)] of every backbone level, then every neck level, for the batch tensor `x`."""
     feats = model.backbone(x)
     feats = [feats] if torch.is_tensor(feats) else list(feats)
@@ -15,7 +17,7 @@ def feature_levels(model, x):
     return out
 
 
-def spatial_std(f):
+def spatial_std(f: torch.Tensor) -> float:
     """Normalised spatial std of features f (n, c, h, w): per image, the spatial std of each channel
     averaged over channels, over the image's RMS over channels and space; the worst image. 0: no position
     signal."""

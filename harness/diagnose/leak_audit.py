@@ -17,6 +17,8 @@ listed without an input size. A `checkpoint` must have been trained with the con
 (`harness.patch.provenance.check_patch`), whichever modes are then measured on its weights.
 """
 import copy
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -36,7 +38,8 @@ DEFAULT_SIZE = {'mmseg': (128, 256)}  # everything else (mmdet): 256x256
 GREYS = (0, 128, 255)
 
 
-def uneven_padding(size, kernel, stride, dilation, before, after, ceil_mode=False):
+def uneven_padding(size: int, kernel: int, stride: int, dilation: int, before: int, after: int,
+                   ceil_mode: bool = False) -> tuple[int, bool]:
     """(padding the last window sees at the end, True if that differs from `before`) along one axis."""
     extent = dilation * (kernel - 1) + 1
     length = size + before + after
@@ -50,7 +53,7 @@ def uneven_padding(size, kernel, stride, dilation, before, after, ceil_mode=Fals
     return seen_after, seen_after != before
 
 
-def leak_score(f):
+def leak_score(f: torch.Tensor) -> float:
     """Spatial variance / mean square per channel of f (n, c, h, w), averaged over channels and images."""
     f = f.double()
     ms = f.pow(2).mean((-2, -1))
@@ -66,7 +69,9 @@ def _constant_images(cfg, size, greys):
 
 
 @torch.no_grad()
-def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, greys=GREYS, seed=0, resample=None):
+def audit(config: str, modes: Sequence[str] = PADDING_MODES, size: Sequence[int] | None = None,
+          checkpoint: str | None = None, scope: Any = None, greys: Sequence[int] = GREYS, seed: int = 0,
+          resample: Sequence[str] | None = None) -> dict:
     """Audit `config` (a config file). Returns a JSON-ready dict; see the module docstring.
 
     `resample`: mode none's rules to measure, each a column `none:<rule>` (default: the default rule, `none`).
@@ -93,7 +98,7 @@ def audit(config, modes=PADDING_MODES, size=None, checkpoint=None, scope=None, g
 
     # every padded layer: (name, type, kernel, stride, dilation, padding as l, r, t, b, ...); zeros changes nothing
     _, layers = convert_padding(model, 'zeros', 'all')
-    sizes = {}
+    sizes: dict = {}
 
     def record(name):
         def hook(module, args, out):  # returns None: the output is left as it is
@@ -163,7 +168,7 @@ def _hw(v):
     return str(v[0]) if len(set(v)) == 1 else 'x'.join(map(str, v))
 
 
-def format_report(result):
+def format_report(result: dict) -> str:
     """The console view: uneven layers, then the leak table (level x mode)."""
     h, w = result['size']
     layers = result['layers']

@@ -3,6 +3,7 @@ trained run's weights, with the padding variant it was trained under, and the im
 """
 import copy
 import os
+from typing import Any
 
 import torch
 
@@ -15,7 +16,7 @@ from ..patch.provenance import check_patch, describe, patch_spec, saved_patch
 from ..patch.spec import PaddingSpec
 
 
-def resolve_source(path, checkpoint=None):
+def resolve_source(path: str, checkpoint: str | None = None) -> tuple[str, str | None]:
     """(config file, checkpoint or None) for a config file or a run dir `work_dirs/<grid>/<run>/`."""
     if not os.path.exists(path):
         raise ConfigError(f'{path}: not found; expected a config file or a run dir holding config.py')
@@ -39,7 +40,8 @@ def resolve_source(path, checkpoint=None):
     return config, checkpoint
 
 
-def build_model(cfg, padding=None, scope='backbone', seed=0, resample=None):
+def build_model(cfg: Any, padding: str | None = None, scope: Any = 'backbone', seed: int = 0,
+                resample: str | None = None) -> tuple[Any, dict]:
     """The config's model, random init with any pretrained weights dropped; `padding` overrides its mode
     (and `resample` mode none's rule).
 
@@ -63,7 +65,7 @@ def build_model(cfg, padding=None, scope='backbone', seed=0, resample=None):
     return model, getattr(model, 'harness_report', {})
 
 
-def drop_pretrained(node):
+def drop_pretrained(node: Any) -> None:
     """Remove `pretrained` paths and `init_cfg=dict(type='Pretrained')` everywhere: nothing is downloaded."""
     if isinstance(node, dict):
         if node.get('pretrained') is not None:
@@ -80,7 +82,7 @@ def drop_pretrained(node):
             drop_pretrained(v)
 
 
-def load_state(path, with_patch=False):
+def load_state(path: str, with_patch: bool = False) -> Any:
     """The state dict of a checkpoint file (mmengine's `state_dict` entry, `module.` prefixes dropped);
     with `with_patch`, (state dict, the patch report it was trained with or None)."""
     from mmengine.runner import CheckpointLoader
@@ -108,7 +110,7 @@ def check_checkpoint_patch(path, saved, report, config, override=None):
     return note
 
 
-def preprocess_stats(cfg):
+def preprocess_stats(cfg: Any) -> tuple[list[float], list[float], bool]:
     """(mean, std, bgr) of the config's data_preprocessor: what the probe normalises images with."""
     pre = cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
     mean = list(pre.get('mean') or (0.0, 0.0, 0.0))
@@ -117,7 +119,8 @@ def preprocess_stats(cfg):
     return mean, std, not (pre.get('bgr_to_rgb') or pre.get('rgb_to_bgr'))
 
 
-def load_backbone(config_or_run_dir, padding=None, checkpoint=None, seed=0, resample=None, scope=None):
+def load_backbone(config_or_run_dir: str, padding: str | None = None, checkpoint: str | None = None, seed: int = 0,
+                  resample: str | None = None, scope: Any = None) -> tuple[Any, dict]:
     """(backbone, info): the backbone of a config (random init) or of a trained run dir (its weights).
 
     A run dir's config already holds its padding variant; `padding` overrides it, on `scope` (default

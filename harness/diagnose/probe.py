@@ -23,6 +23,7 @@ The five read-outs are the five output channels of one conv: with a per-channel 
 per-parameter steps this is the same as training five read-outs separately.
 """
 import os
+from collections.abc import Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -40,7 +41,7 @@ CONSTANT_RANGE = 1e-5
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png')
 
 
-def make_targets(h, w, out_size=None):
+def make_targets(h: int, w: int, out_size: tuple[int, int] | None = None) -> dict:
     """{name: (h, w) tensor in [0, 1]} for TARGETS, resized to `out_size` (oh, ow) when given."""
     y, x = torch.meshgrid(torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing='ij')
     maps = dict(H=x, V=y, G=torch.exp(-((x - 0.5) ** 2 + (y - 0.5) ** 2) / (2 * GAUSS_SIGMA ** 2)),
@@ -57,7 +58,8 @@ def _sawtooth(t):
     return torch.remainder(t * STRIPES * (1 - 1e-6), 1.0)
 
 
-def synthetic_inputs(size, seed, n_noise_train=24, n_noise_test=8, greys=(32, 64, 96, 160, 192, 224)):
+def synthetic_inputs(size: Sequence[int], seed: int, n_noise_train: int = 24, n_noise_test: int = 8,
+                     greys: tuple[int, ...] = (32, 64, 96, 160, 192, 224)) -> tuple[list, list]:
     """(train, test) lists of (kind, uint8 (3, h, w)) images: the paper's black / white / noise ones.
 
     Train: uniform-noise images and constant grey images; test: black (0), white (255) and other noise
@@ -74,7 +76,8 @@ def synthetic_inputs(size, seed, n_noise_train=24, n_noise_test=8, greys=(32, 64
     return train, test
 
 
-def natural_inputs(folder, size, seed, test_fraction=0.25, bgr=False, max_images=None):
+def natural_inputs(folder: str, size: Sequence[int], seed: int, test_fraction: float = 0.25, bgr: bool = False,
+                   max_images: int | None = None) -> tuple[list, list]:
     """(train, test) lists of ('natural', uint8 (3, h, w)) from the jpg / png images under `folder` (all, or
     `max_images` of them drawn with `seed`), resized to `size`."""
     import mmcv
@@ -208,7 +211,9 @@ def _spearman(pred, target):
     return float(spearmanr(pred, target.flatten().numpy()).statistic)
 
 
-def probe_backbone(backbone, train, test, mean, std, iters=200, kernel=3, padding=0, lr=1e-3, batch_size=8, seed=0):
+def probe_backbone(backbone: nn.Module, train: list, test: list, mean: Sequence[float], std: Sequence[float],
+                   iters: int = 200, kernel: int = 3, padding: int = 0, lr: float = 1e-3, batch_size: int = 8,
+                   seed: int = 0) -> dict:
     """Probe `backbone` on (kind, uint8 image) lists; also the raw-pixel read-out on the same grid.
 
     Returns dict(metrics=..., raw_pixels=..., by_input=..., raw_by_input=..., grid=[h, w]).
@@ -237,7 +242,7 @@ def summary_rows(result):
     return rows
 
 
-def format_table(result):
+def format_table(result: dict) -> str:
     head = f'{"read-out from":<12}' + ''.join(f'{t + " SPC":>9}{t + " MAE":>8}' for t in TARGETS)
     lines = [head]
     for name, vals in summary_rows(result):

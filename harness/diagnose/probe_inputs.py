@@ -10,6 +10,8 @@ borders. Several seeds give one probe each (backbone init for a config, noise im
 draw and split, the read-out's init and batches); the reported value is their mean.
 """
 import os
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +22,7 @@ from .probe import natural_inputs, synthetic_inputs
 SOURCES = ('val', 'synthetic')
 
 
-def val_folder(cfg):
+def val_folder(cfg: Any) -> str | None:
     """The image folder of the set the config is evaluated on (test_dataloader, else val_dataloader)."""
     for key in ('test_dataloader', 'val_dataloader'):
         ds = (cfg.get(key) or {}).get('dataset')
@@ -32,7 +34,7 @@ def val_folder(cfg):
                       'config with an evaluation set, or images synthetic / a folder')
 
 
-def probe_size(cfg, size=None):
+def probe_size(cfg: Any, size: Any = None) -> tuple[tuple[int, ...], str]:
     """((h, w), where it came from): `size` when given, else the size the config trains at."""
     if size:
         return tuple(int(s) for s in size), 'set'
@@ -43,9 +45,13 @@ def probe_size(cfg, size=None):
     return trained, f'the training input size: {how}'
 
 
-def probe_inputs(sources, cfg, size, seed, bgr=False, max_images=None):
+def probe_inputs(sources: list[str], cfg: Any, size: Sequence[int], seed: int, bgr: bool = False,
+                 max_images: int | None = None) -> tuple[list, list, list]:
     """(train, test, used): (kind, uint8 (3, h, w)) lists from `sources` in order, and what each gave."""
-    train, test, used = [], [], []
+    train: list = []
+    test: list = []
+    used: list = []
+    folder: Any
     for source in sources:
         if source == 'synthetic':
             more_train, more_test = synthetic_inputs(tuple(size), seed)
@@ -62,7 +68,7 @@ def probe_inputs(sources, cfg, size, seed, bgr=False, max_images=None):
     return train, test, used
 
 
-def mean_over_seeds(dicts):
+def mean_over_seeds(dicts: list[dict]) -> dict:
     """{key: mean over `dicts`} for flat {key: number} dicts, nested one level for {kind: {key: number}}."""
     first = dicts[0]
     if all(isinstance(v, dict) for v in first.values()):

@@ -10,6 +10,7 @@ time-based interval, so this hook only sets that hook's `interval` (file names, 
 save at the same iterations.
 """
 import time
+from typing import Any
 
 from mmengine.dist import broadcast_object_list
 from mmengine.hooks import CheckpointHook, Hook
@@ -22,17 +23,18 @@ class CheckpointTimerHook(Hook):
     about `minutes` of training at the measured mean iteration time (data loading included)."""
     priority = 'LOW'
 
-    def __init__(self, minutes=30, warmup=10, measure=50):
+    def __init__(self, minutes: float = 30, warmup: int = 10, measure: int = 50) -> None:
         if minutes <= 0 or warmup < 0 or measure < 1:
             raise ValueError(f'CheckpointTimerHook: got minutes={minutes}, warmup={warmup}, measure={measure}; '
                              'expected minutes > 0, warmup >= 0, measure >= 1')
         self.minutes, self.warmup, self.measure = minutes, warmup, measure
-        self._first = self._t0 = None
+        self._first: int | None = None
+        self._t0: float | None = None
 
-    def before_train(self, runner):
+    def before_train(self, runner: Any) -> None:
         self._first, self._t0 = runner.iter, None
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         done = runner.iter + 1 - self._first
         if done == self.warmup:
             self._t0 = time.perf_counter()

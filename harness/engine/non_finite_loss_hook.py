@@ -7,6 +7,7 @@ a model that detects nothing. `NonFiniteLossHook` raises `NonFiniteLossError` af
 """
 import math
 import os
+from typing import Any
 
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
@@ -20,7 +21,7 @@ FAILURE = 'failure.json'
 class NonFiniteLossError(HarnessError):
     """Training produced a NaN / inf loss."""
 
-    def __init__(self, iteration, losses):
+    def __init__(self, iteration: int, losses: dict[str, float]) -> None:
         self.iteration = iteration
         shown = ', '.join(f'{k}={v:.4g}' for k, v in losses.items())
         super().__init__(f'loss is not finite at iteration {iteration} ({shown})')
@@ -31,7 +32,7 @@ class NonFiniteLossHook(Hook):
     """Stops training at the first iteration whose loss is NaN or inf."""
     priority = 'VERY_HIGH'
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         if not outputs:
             return
         losses = {k: float(v) for k, v in outputs.items() if 'loss' in k}

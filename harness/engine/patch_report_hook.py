@@ -2,6 +2,7 @@
 trained with another patch (harness/patch/provenance.py decides; this hook is where mmengine loads and
 saves)."""
 import os
+from typing import Any
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -38,12 +39,12 @@ class PatchReportHook(Hook):
             write_json(os.path.join(runner.work_dir, PATCH_REPORT), report)
         self._written = True
 
-    def before_save_checkpoint(self, runner, checkpoint):
+    def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         report = self._report(runner)
         if report is not None:
             checkpoint.setdefault('meta', {})[META_KEY] = report
 
-    def after_load_checkpoint(self, runner, checkpoint):
+    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         # mmengine calls this for load_from and resume alike; the runner's own flags tell them apart, and
         # only `Runner.train` has built its train loop by then (tests and validation leave it a config)
         path = runner._load_from or (find_latest_checkpoint(runner.work_dir) if runner._resume else None)
@@ -56,11 +57,11 @@ class PatchReportHook(Hook):
             runner.logger.info(f'[harness] {note}')
         self._write(runner)
 
-    def before_train(self, runner):
+    def before_train(self, runner: Any) -> None:
         self._write(runner)
 
-    def before_val(self, runner):
+    def before_val(self, runner: Any) -> None:
         self._write(runner)
 
-    def before_test(self, runner):
+    def before_test(self, runner: Any) -> None:
         self._write(runner)

@@ -1,6 +1,7 @@
 """Preemptible training: on SIGTERM (Slurm preemption, the time-limit warning, scancel, kill) save the
 current iteration and stop with `Preempted`, so the rerun resumes exactly there."""
 import os
+from typing import Any
 
 import torch
 from mmengine.hooks import CheckpointHook, Hook
@@ -39,11 +40,11 @@ class PreemptionHook(Hook):
     requested = False
 
     @staticmethod
-    def request(signum=None, frame=None):
+    def request(signum: int | None = None, frame: Any = None) -> None:
         """The SIGTERM handler."""
         PreemptionHook.requested = True
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         if not _reached_by_every_rank(PreemptionHook.requested):
             return
         step = runner.iter + 1

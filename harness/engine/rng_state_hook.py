@@ -1,6 +1,7 @@
 """Exact resumption: the random state (python, numpy, torch, CUDA) saved in every checkpoint and set back
 on resume, after the samplers have been put at the resumed batch (harness/engine/data_position.py)."""
 import random
+from typing import Any
 
 import numpy as np
 import torch
@@ -71,10 +72,10 @@ class RngStateHook(Hook):
     def __init__(self):
         self._pending = None
 
-    def before_save_checkpoint(self, runner, checkpoint):
+    def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         checkpoint.setdefault('meta', {})[self.KEY] = dict(world_size=runner.world_size, state=_rng_state())
 
-    def after_load_checkpoint(self, runner, checkpoint):
+    def after_load_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         saved = checkpoint.get('meta', {}).get(self.KEY)
         if saved is None:
             return
@@ -83,7 +84,7 @@ class RngStateHook(Hook):
         else:
             runner.logger.info('[harness] distributed resume: random state not restored (saved on rank 0 only)')
 
-    def before_train_epoch(self, runner):
+    def before_train_epoch(self, runner: Any) -> None:
         state, self._pending = self._pending, None
         loop = runner.train_loop
         if isinstance(loop, IterBasedTrainLoop) and loop.iter > 0:  # resumed: k batches to skip

@@ -10,6 +10,8 @@ experiment <grid>, run name <run>. A mapping in `vis_backends` is passed to mmen
 import importlib.util
 import os.path as osp
 import re
+from collections.abc import Sequence
+from typing import Any
 
 SHORT_NAMES = {'wandb': 'WandbVisBackend', 'mlflow': 'MLflowVisBackend', 'tensorboard': 'TensorboardVisBackend'}
 TENSORBOARD = 'tensorboard'  # the folder, under the grid's work dir
@@ -31,7 +33,7 @@ def _backend(entry, run):
     return None  # 'tensorboard': always there
 
 
-def add_vis_backends(cfg, run, grid_dir, extra=()):
+def add_vis_backends(cfg: Any, run: Any, grid_dir: str, extra: Sequence[Any] = ()) -> Any:
     """`cfg.visualizer.vis_backends`: mmengine's local files, TensorBoard (if installed), then `extra`."""
     backends = [dict(type='LocalVisBackend')]
     if importlib.util.find_spec('tensorboard') is not None:  # a declared dependency; absent, the run still trains

@@ -11,6 +11,7 @@ This hook runs last (LOWEST), so each interval it measures ends after every othe
 `started` / `ended` (perf_counter) bracket the loop, for whoever times what comes before and after it.
 """
 import time
+from typing import Any
 
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
@@ -26,19 +27,19 @@ class TrainTimerHook(Hook):
         self.started = self.ended = None
         self._mark = self._iter_start = self._save_start = None
 
-    def before_train(self, runner):
+    def before_train(self, runner: Any) -> None:
         self.started = self._mark = time.perf_counter()
 
-    def before_train_iter(self, runner, batch_idx, data_batch=None):
+    def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None) -> None:
         now = time.perf_counter()
         self.seconds['data'] += now - self._mark
         self._iter_start, self._save_start = now, None
 
-    def before_save_checkpoint(self, runner, checkpoint):
+    def before_save_checkpoint(self, runner: Any, checkpoint: dict) -> None:
         if self._iter_start is not None:  # a save inside an iteration (not mmengine's after_train save_last)
             self._save_start = time.perf_counter()
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:
         now = time.perf_counter()
         saved = now - self._save_start if self._save_start is not None else 0.0
         self.seconds['checkpoint'] += saved
@@ -46,5 +47,5 @@ class TrainTimerHook(Hook):
         self.iterations += 1
         self._mark, self._iter_start, self._save_start = now, None, None
 
-    def after_train(self, runner):
+    def after_train(self, runner: Any) -> None:
         self.ended = time.perf_counter()

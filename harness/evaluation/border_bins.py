@@ -11,11 +11,13 @@ as COCO does for an area range without objects.
 """
 import math
 from bisect import bisect_right
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import ConfigError
 
 
-def check_border_bins(bins, field='border_bins'):
+def check_border_bins(bins: Any, field: str = 'border_bins') -> tuple[list[float], list[str]]:
     """Validate bin edges; return (edges as floats, bin names like '0-1' ... '96-inf')."""
     try:
         edges = [float(e) for e in bins]
@@ -36,6 +38,6 @@ def _fmt(edge):
     return 'inf' if math.isinf(edge) else f'{edge:g}'
 
 
-def bin_of(edges, distance):
+def bin_of(edges: Sequence[float], distance: float) -> int:
     """Index of the bin [edges[k], edges[k+1]) holding `distance`; -1 if below the first edge."""
     return bisect_right(edges, distance) - 1

@@ -14,6 +14,7 @@
 import contextlib
 import io
 import time
+from typing import Any
 
 import mmdet.evaluation.metrics.coco_metric as _coco_metric
 import pycocotools.cocoeval
@@ -161,8 +162,9 @@ class BorderCocoMetric(CocoMetric):
         Other arguments: mmdet's CocoMetric.
     """
 
-    def __init__(self, *args, border_bins=(0, 1, 32, 96), backend='faster', eval_threads=None, keep_per_image=True,
-                 classwise=False, **kwargs):
+    def __init__(self, *args: Any, border_bins: Any = (0, 1, 32, 96), backend: str = 'faster',
+                 eval_threads: int | None = None, keep_per_image: bool = True, classwise: bool = False,
+                 **kwargs: Any) -> None:
         if backend not in BACKENDS:
             raise ConfigError(f"backend={backend!r}: expected 'faster' (faster-coco-eval) or 'pycocotools'")
         if backend == 'faster' and kwargs.get('use_mp_eval'):
@@ -176,12 +178,13 @@ class BorderCocoMetric(CocoMetric):
                               "and backend='faster' (the threads of its mask IoUs)")
         self.border_edges, self.border_names = check_border_bins(border_bins)
         self.backend = backend
-        self.keep_per_image, self.per_image = bool(keep_per_image), {}
+        self.keep_per_image = bool(keep_per_image)
+        self.per_image: dict = {}
         self.eval_kwargs = {} if eval_threads is None else dict(rle_iou_max_workers=eval_threads)
         self.per_class = bool(classwise)
         super().__init__(*args, classwise=False, **kwargs)  # mmdet's own per-class keys collide (class_ap)
 
-    def compute_metrics(self, results):
+    def compute_metrics(self, results: list) -> dict:
         self.per_image = {}
         if not self.format_only and not any(len(pred['labels']) for _, pred in results):
             # mmdet logs this and returns {} with pycocotools; faster-coco-eval would return AP 0.
@@ -210,13 +213,13 @@ class BorderCocoMetric(CocoMetric):
                                   if kind in per_image.COCO_KINDS and capture.evaluation(kind) is not None}
         return metrics
 
-    def evaluate(self, size):
+    def evaluate(self, size: int) -> dict:
         # mmengine prefixes every key with 'coco/'; border keys go out as 'border/...' (the report's and
         # BorderIoUMetric's spelling), the standard ones unchanged.
         return {k[len(self.prefix) + 1:] if k.startswith(f'{self.prefix}/border/') else k: v
                 for k, v in super().evaluate(size).items()}
 
-    def class_names(self):
+    def class_names(self) -> list[str]:
         """The evaluated categories' names, in `cat_ids` order (COCOeval's category axis)."""
         return [self._coco_api.loadCats(c)[0]['name'] for c in self.cat_ids]
 
@@ -249,7 +252,7 @@ class BorderCocoMetric(CocoMetric):
         anns = [dict(ann, area=k) for ann, k in zip(self._coco_api.dataset.get('annotations', []), bins)]
         return _new_api(coco_cls, dict(self._coco_api.dataset, annotations=anns)), counts
 
-    def border_counts(self):
+    def border_counts(self) -> dict:
         """Non-crowd objects of the evaluated images and categories per border bin."""
         return self._gt_bins()[1]
 

@@ -40,7 +40,7 @@ def match(blocks, iou_thrs, tp, ig):
                np.minimum(iou_thrs, 1 - 1e-10), tp, ig)
 
 
-_KERNELS = {}
+_KERNELS: dict = {}
 
 
 def _matcher():

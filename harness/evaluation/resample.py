@@ -32,7 +32,7 @@ _REC_THRS = np.linspace(0.0, 1.0, 101)  # COCO's recall thresholds
 _MISSED_AT_EXACT = np.array([not (r / 100 >= _REC_THRS[r]) for r in range(101)])
 _MISSED = _MISSED_AT_EXACT.astype(np.float64)
 _BLOCK = 256  # resamples per kernel call
-_KERNELS = {}
+_KERNELS: dict = {}
 
 
 def _kernel():

@@ -6,6 +6,9 @@ the classes present in the labels or the predictions. Values are plain floats (J
 `BorderIoUMetric` adds `border/mIoU@<lo>-<hi>` and `border/aAcc@<lo>-<hi>` over pixel bands (see
 `border_bins`), pixel (i, j) of an HxW map being at distance min(i, j, H-1-i, W-1-j).
 """
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import torch
 from mmseg.evaluation import IoUMetric
@@ -20,11 +23,12 @@ class ClassIoUMetric(IoUMetric):
     """IoUMetric plus per-class IoU in results.json, and the per-image pixel counts in `self.per_image`
     ({'seg': SegData}, saved by tools/test.py as per_image.npz for the report's image bootstrap)."""
 
-    def __init__(self, *args, keep_per_image=True, **kwargs):
+    def __init__(self, *args: Any, keep_per_image: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.keep_per_image, self.per_image = bool(keep_per_image), {}
+        self.keep_per_image = bool(keep_per_image)
+        self.per_image: dict = {}
 
-    def compute_metrics(self, results):
+    def compute_metrics(self, results: list) -> dict:
         self.per_image = {}
         if self.keep_per_image and not self.format_only and results:
             self.per_image = {'seg': per_image.seg_data(results, self.dataset_meta['classes'])}
@@ -37,7 +41,7 @@ class ClassIoUMetric(IoUMetric):
         return metrics
 
 
-def pixel_bands(edges, height, width):
+def pixel_bands(edges: Sequence[float], height: int, width: int) -> torch.Tensor:
     """(H, W) long tensor: the band index of each pixel's border distance, -1 below edges[0]."""
     rows, cols = torch.arange(height), torch.arange(width)
     distance = torch.minimum(torch.minimum(rows, height - 1 - rows)[:, None],
@@ -54,12 +58,12 @@ class BorderIoUMetric(ClassIoUMetric):
         Other arguments: mmseg's IoUMetric.
     """
 
-    def __init__(self, border_bins=(0, 32, 128), **kwargs):
+    def __init__(self, border_bins: Any = (0, 32, 128), **kwargs: Any) -> None:
         self.border_edges, self.border_names = check_border_bins(border_bins)
         super().__init__(**kwargs)
-        self._bands = {}  # (H, W) -> band map
+        self._bands: dict = {}  # (H, W) -> band map
 
-    def process(self, data_batch, data_samples):
+    def process(self, data_batch: Any, data_samples: Any) -> None:
         start = len(self.results)
         super().process(data_batch, data_samples)
         if self.format_only:
@@ -76,7 +80,7 @@ class BorderIoUMetric(ClassIoUMetric):
                      for b in range(len(self.border_names))]
             self.results[start + k] += (torch.stack(areas),)  # (bands, 4, classes), after the parent's 4
 
-    def compute_metrics(self, results):
+    def compute_metrics(self, results: list) -> dict:
         metrics = super().compute_metrics([r[:4] for r in results])
         if self.format_only:
             return metrics

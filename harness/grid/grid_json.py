@@ -14,7 +14,7 @@ from .spec import RESOLVED_FORMAT, Grid
 GRID_JSON = 'grid.json'
 
 
-def dump_resolved(grid):
+def dump_resolved(grid: Grid) -> dict:
     """The resolved grid as a JSON-serialisable dict (saved as grid.json next to the runs)."""
     variants = [{'name': v.name, 'base': str(v.base), 'baseline': v.baseline, 'padding': copy.deepcopy(v.padding),
                  'coordconv': copy.deepcopy(v.coordconv), 'solo_coords': v.solo_coords,
@@ -28,7 +28,7 @@ def dump_resolved(grid):
             'runs': [r.name for r in grid.runs()]}
 
 
-def read_grid_json(work_dir):
+def read_grid_json(work_dir: str | Path) -> dict:
     """Read `<work_dir>/grid.json` as plain JSON; raise HarnessError / ConfigError naming the file."""
     work_dir = Path(work_dir)
     if not work_dir.is_dir():
@@ -85,6 +85,6 @@ def _read_object(path):
     return obj
 
 
-def load_resolved(path):
+def load_resolved(path: str | Path) -> Grid:
     """The `Grid` of a grid.json written by `dump_resolved`."""
     return Grid.from_dict(_read_object(path), source=str(path))

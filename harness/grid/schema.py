@@ -29,7 +29,7 @@ _NAME_RE = re.compile(r'[A-Za-z0-9._-]+')
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def load_grid(path, root=None):
+def load_grid(path: str | Path, root: str | Path | None = None) -> Grid:
     """Read, check and resolve a grid file; relative `base` paths are taken from `root` (repo root)."""
     return _Parser(Path(path), Path(root) if root is not None else REPO_ROOT).parse()
 

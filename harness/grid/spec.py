@@ -58,16 +58,16 @@ class Grid:
     baseline: str
     border: bool = False  # evaluate with the border-stratified metrics (harness/evaluation/)
     probe: dict | None = None  # PROBE_DEFAULTS-like settings: run the position probe on every trained backbone
-    vis_backends: list = field(default_factory=list)  # 'wandb' / 'mlflow' / mmengine backend dicts (run/tracking.py)
+    vis_backends: list = field(default_factory=list)  # 'wandb' / 'mlflow' / mmengine backend dicts (engine/tracking.py)
     # the comparisons judged as one family in the report: [{'variant': name, 'metric': key or None (all)}];
     # empty: every headline comparison (harness/report/family.py)
     primary: list = field(default_factory=list)
 
-    def variant(self, name):
+    def variant(self, name: str) -> Variant:
         """The variant called `name` (KeyError if none)."""
         return {v.name: v for v in self.variants}[name]
 
-    def runs(self, only=None):
+    def runs(self, only: str | list[str] | None = None) -> list[PlannedRun]:
         """Variants × seeds in file order; `only` (a glob or list of globs) keeps runs whose run name
         or variant name matches."""
         runs = [PlannedRun(self.name, v, s, f'{v.name}_seed{s}') for v in self.variants for s in self.seeds]
@@ -82,7 +82,7 @@ class Grid:
         return kept
 
     @classmethod
-    def from_dict(cls, d, source='<resolved grid>'):
+    def from_dict(cls, d: dict, source: str = '<resolved grid>') -> 'Grid':
         """Rebuild a grid written by `dump_resolved` (no file checks: bases may live elsewhere)."""
         try:
             if d.get('format') != RESOLVED_FORMAT:

@@ -19,10 +19,10 @@ from ..paths import PACKAGE_ROOT
 class Launcher:
     """Turns `<package.module> args` (run with `python -m`) into the command of mmengine's launcher of choice."""
 
-    def __init__(self, kind='none', gpus=1):
+    def __init__(self, kind: str = 'none', gpus: int = 1) -> None:
         self.kind, self.gpus = kind, gpus
 
-    def command(self, module, args):
+    def command(self, module: str, args: list[str]) -> list[str]:
         tool = ['-m', module]
         if self.kind == 'none':
             return [sys.executable, *tool, *args]

@@ -24,7 +24,9 @@ import os.path as osp
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from ..checkpoints import resume_point
 from ..configs import check_writable_dir
@@ -35,6 +37,7 @@ from ..engine.preemption_hook import Preempted
 from ..errors import DatasetError
 from ..grid.grid_json import GRID_JSON, dump_resolved
 from ..grid.schema import load_grid
+from ..grid.spec import PlannedRun
 from ..jsonio import read_json, write_json
 from ..run.cli import EXIT_BAD_INPUT, EXIT_NON_FINITE
 from ..run.config import check_model, resolve_config
@@ -50,20 +53,21 @@ from .lock import GridLock
 
 
 class GridRunner:
-    def __init__(self, grid_path, work_root='work_dirs', launcher=None, only=None, verbose=False,
-                 log=print, jobs=1):
+    def __init__(self, grid_path: str, work_root: str = 'work_dirs', launcher: Launcher | None = None,
+                 only: str | list[str] | None = None, verbose: bool = False, log: Callable[[str], object] = print,
+                 jobs: int = 1) -> None:
         self.grid = load_grid(grid_path)
         self.runs = self.grid.runs(only)
         self.dir = osp.join(work_root, self.grid.name)
         self.launcher, self.verbose, self.log = launcher or Launcher(), verbose, log
         self._stop = False  # SIGTERM received
-        self._children = set()  # the child processes running now
+        self._children: set = set()  # the child processes running now
         self.jobs = jobs  # runs at once (`--jobs`: one machine's cores shared by CPU runs)
         self._preflight_s = 0.0  # seconds of the checks before the runs, per run started (harness/run/timing.py)
         # init: matched -> the classifiers to pretrain first (harness/run/pretrain.py), cached under the work root
         self.pretrain = PretrainStage(self.runs, osp.join(work_root, PRETRAIN_DIR), launcher, log)
 
-    def plan(self):
+    def plan(self) -> list[tuple[PlannedRun, str]]:
         """[(run, state)] with state done / failed / resume / new."""
         out = []
         for run in self.runs:
@@ -75,13 +79,13 @@ class GridRunner:
                 out.append((run, 'resume' if resume_point(d)[0] else 'new'))
         return out
 
-    def resolve_all(self):
+    def resolve_all(self) -> dict[str, Any]:
         """Every run's config, resolved before anything runs: a bad base or override fails here."""
         return {run.name: self.pretrain.apply(run, resolve_config(run, osp.join(self.dir, run.name), self.grid.border,
                                                                self.grid.vis_backends))
                 for run in self.runs}
 
-    def check_models(self, configs):
+    def check_models(self, configs: dict[str, Any]) -> None:
         """Build each distinct model once and run it on one image of its training input size (`preflight`):
         a bad padding scope, CoordConv site or model key, or a layer too wide for its input, fails here.
         Variants that differ only in settings outside the model (seeds, schedules, evaluator) share one check."""
@@ -98,7 +102,7 @@ class GridRunner:
                     self.log(note)
                 checked.add(key)
 
-    def dry_run(self):
+    def dry_run(self) -> None:
         self.check_models(self.resolve_all())
         for line in self.pretrain.describe():
             self.log(line)
@@ -107,7 +111,7 @@ class GridRunner:
             cmd = self.launcher.command(WORKER, self._worker_args(d))
             self.log(f'[{i}/{len(self.runs)}] {run.name} ({state}): {" ".join(cmd)}')
 
-    def run(self, exclusive=True):
+    def run(self, exclusive: bool = True) -> None:
         """Every unfinished run (the report is written after, by the CLI: harness/commands/run_ablation.py).
         `exclusive=False`: holding the grid's lock shared and each run's own (a Slurm array element runs one
         run this way, harness/launch/slurm_run.py)."""

@@ -25,7 +25,9 @@ import os.path as osp
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..configs import check_writable_dir
 from ..errors import ConfigError, HarnessError
@@ -140,7 +142,8 @@ def _ranges(indices):
     return ','.join(out)
 
 
-def submit(runner, grid_path, work_root, opts, log=print):
+def submit(runner: Any, grid_path: str, work_root: str, opts: SlurmOptions,
+           log: Callable[[str], object] = print) -> tuple[str | None, str | None]:
     """Submit the runs of `runner` (a GridRunner, `--only` applied) that are neither finished nor queued,
     and a report job after every array of the grid. Returns (array job id or None, report job id or None)."""
     grid, grid_dir = runner.grid, runner.dir

@@ -20,6 +20,9 @@ Written by hand because neither library can pad a batch by a rule: mmengine's `s
 mmseg's `stack_batch` take a constant value only. The rules are index maps, so a canvas may be
 larger than the image (a 400-pixel image in a batch with a 1333-pixel one) where `F.pad` refuses.
 """
+from collections.abc import Sequence
+from typing import Any
+
 import torch
 
 from ..errors import ConfigError
@@ -50,7 +53,7 @@ def canvas_index(n, size, rule, device=None):
     raise ConfigError(f'canvas rule {rule!r}: unknown; expected one of {", ".join(CANVAS_RULES)}')
 
 
-def fill_canvas(batch, shapes, rule):
+def fill_canvas(batch: torch.Tensor, shapes: Sequence[Sequence[int]], rule: str) -> torch.Tensor:
     """Refill `batch` (n, c, H, W) outside each image's top-left (h, w) region by `rule`, in place."""
     if rule == 'zeros':
         return batch
@@ -132,7 +135,7 @@ def _stacking(pre):
     return 'unpadded' if pre is None or type(pre) is BaseDataPreprocessor else 'unknown'
 
 
-def follow_canvas(pre, rule):
+def follow_canvas(pre: Any, rule: str) -> tuple[Any, dict]:
     """(preprocessor, input policy): `pre` refilling its canvas by `rule` (`pre` itself for `zeros` or when
     it never pads a batch), and the dict that patch_report.json records as `input`."""
     kind = 'canvas' if isinstance(pre, CanvasMixin) else _stacking(pre)

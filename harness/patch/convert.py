@@ -6,6 +6,7 @@ ends up in the patch report: changed, unchanged (with why) or skipped (with why)
 silently ignored.
 """
 import difflib
+from collections.abc import Sequence
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
@@ -29,7 +30,7 @@ def _is_padded(module):
     return any(p != 0 for p in (pad if isinstance(pad, (tuple, list)) else (pad,)))
 
 
-def scope_globs(model, scope):
+def scope_globs(model: nn.Module, scope: str | Sequence[str]) -> list[tuple[str, list[str]]]:
     """[(item, globs)] for `scope` (a preset of modes.SCOPE_PRESETS, a module-name glob, or a list of those) in
     `model`: `PaddingSpec.scope_globs`, with the model's `*head` children for the preset `head`."""
     heads = [f'{name}.*' for name, _ in model.named_children() if name.endswith('head')]
@@ -47,7 +48,7 @@ def _plain(v):
     return list(v) if isinstance(v, tuple) else v
 
 
-def classify(module):
+def classify(module: nn.Module) -> str | None:
     """'conv', 'pool', 'skip:<why>' for a padded layer; None for a layer that does not pad."""
     name = type(module).__name__
     if isinstance(module, _PAD_LAYERS):
@@ -71,7 +72,8 @@ def classify(module):
     return f'skip:{name} has no padding-mode support (e.g. deformable conv samples zeros off the border)'
 
 
-def convert_padding(model, mode, scope='all', resample=None):
+def convert_padding(model: nn.Module, mode: 'str | PaddingSpec', scope: str | Sequence[str] = 'all',
+                    resample: str | None = None) -> tuple[nn.Module, list[dict]]:
     """Change the padding of every padded layer in `scope` to `mode` (a mode name, or a PaddingSpec that
     then also gives the scope and the rule), in place. Returns (model, report).
 

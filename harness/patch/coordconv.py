@@ -66,7 +66,7 @@ class CoordMixin:
         return region_coordinates(fractions, h, w, self.coord_with_r, x.device, x.dtype)
 
 
-def inject_coordconv(model, sites, with_r=False):
+def inject_coordconv(model: nn.Module, sites: list[str], with_r: bool = False) -> tuple[nn.Module, list[dict]]:
     """Give every conv matched by `sites` (preset names or module-name globs) coordinate channels."""
     if isinstance(sites, str):
         sites = [sites]

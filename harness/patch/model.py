@@ -17,7 +17,9 @@ parameter names. What was patched is kept in `model.harness_report` and saved by
 form: the one place a config is wrapped into HarnessModel.
 """
 from collections import Counter
+from typing import Any
 
+import torch.nn as nn
 from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 from mmengine.registry import MODELS
@@ -31,7 +33,8 @@ from .solo_coords import remove_solo_coords
 from .spec import PaddingSpec
 
 
-def harness_model(model, padding=None, coordconv=None, solo_coords=None):
+def harness_model(model: dict, padding: Any = None, coordconv: dict | None = None,
+                  solo_coords: bool | None = None) -> dict:
     """The model dict `model` built through HarnessModel (`base_type` its stock type, unless it is one
     already), with the patches that are given: `padding` (anything `PaddingSpec.parse` reads, stored
     canonical), `coordconv` (dict), `solo_coords` (False removes SOLO's coordinates)."""
@@ -47,9 +50,10 @@ def harness_model(model, padding=None, coordconv=None, solo_coords=None):
     return model
 
 
-def patch_model(model, padding=None, coordconv=None, solo_coords=True):
+def patch_model(model: nn.Module, padding: Any = None, coordconv: dict | None = None,
+                solo_coords: bool = True) -> tuple[nn.Module, dict]:
     """Apply the harness patches to a built model. Returns (patched model, patch report)."""
-    report = {}
+    report: dict[str, Any] = {}
     if not solo_coords:
         report['solo_coords_removed'] = remove_solo_coords(model)
     spec = PaddingSpec.parse(padding, 'model.padding')
@@ -86,10 +90,11 @@ def summarize(report):
 
 
 @MODELS.register_module()
-def HarnessModel(base_type, padding=None, coordconv=None, solo_coords=True, **model_cfg):
+def HarnessModel(base_type: str, padding: Any = None, coordconv: dict | None = None, solo_coords: bool = True,
+                 **model_cfg: Any) -> nn.Module:
     """Build `dict(type=base_type, **model_cfg)` with the current default scope, then patch it."""
-    model = MODELS.build(ConfigDict(type=base_type, **model_cfg))
-    model, report = patch_model(model, padding, coordconv, solo_coords)
+    model: Any
+    model, report = patch_model(MODELS.build(ConfigDict(type=base_type, **model_cfg)), padding, coordconv, solo_coords)
     model.harness_report = report
     for line in summarize(report):
         print_log(f'[harness] {line}', logger='current')

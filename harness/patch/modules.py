@@ -7,16 +7,18 @@ work), same `weight` / `bias` objects (so checkpoints load unchanged), plus a mi
 replaced, not mutated, and the root itself may be the module replaced.
 """
 import fnmatch
+from collections.abc import Sequence
+from typing import Any
 
-_DERIVED = {}
+_DERIVED: dict[tuple[type, type], type] = {}
 
 
-def matches(name, globs):
+def matches(name: str, globs: Sequence[str]) -> bool:
     """A glob matches a module and, like a plain module name, everything below it."""
     return any(fnmatch.fnmatchcase(name, g) or fnmatch.fnmatchcase(name, g + '.*') for g in globs)
 
 
-def replace_module(root, name, new):
+def replace_module(root: Any, name: str, new: Any) -> Any:
     """Put `new` where module `name` is below `root` and return the root (`new` itself when name is '')."""
     if not name:
         return new
@@ -43,7 +45,7 @@ def derive_class(mixin, base):
     return _DERIVED[key]
 
 
-def rebuild_as(module, mixin, **attrs):
+def rebuild_as(module: Any, mixin: type, **attrs: Any) -> Any:
     """A new instance of `mixin` + `type(module)` sharing `module`'s parameters, buffers and children."""
     cls = derive_class(mixin, type(module))
     new = cls.__new__(cls)

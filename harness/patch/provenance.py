@@ -15,6 +15,8 @@ that decides whether the two fit:
 Fields a saved report does not have (e.g. the input canvas) are not compared, and the note says so.
 The padding part of a report is read and put into words by `PaddingSpec`, as everywhere else.
 """
+from typing import Any
+
 from ..errors import ConfigError
 from .spec import PaddingSpec
 
@@ -30,12 +32,12 @@ def saved_patch(checkpoint):
     return meta.get(META_KEY) if isinstance(meta, dict) else None
 
 
-def patch_spec(report):
+def patch_spec(report: dict | None) -> dict:
     """What must agree between a checkpoint and a config, from a patch report ({} or None: stock)."""
     report = report or {}
     pad = PaddingSpec.parse(report.get('padding') or None, 'patch report padding')
     # zeros leaves every layer stock whatever its scope; the rule in effect, whether or not it was spelled out
-    spec = dict(padding=PaddingSpec() if pad.mode == 'zeros' else PaddingSpec(pad.mode, pad.scope, pad.rule))
+    spec: dict[str, Any] = dict(padding=PaddingSpec() if pad.mode == 'zeros' else PaddingSpec(pad.mode, pad.scope, pad.rule))
     if 'input' in report:
         spec['input canvas'] = (report['input'] or {}).get('canvas')
     spec['coordconv'] = sorted(e['name'] for e in report.get('coordconv') or [])
@@ -58,7 +60,7 @@ def describe(spec):
     return ', '.join(parts)
 
 
-def check_patch(saved, report, checkpoint, config, purpose='evaluate'):
+def check_patch(saved: dict | None, report: dict | None, checkpoint: str, config: str, purpose: str = 'evaluate') -> str:
     """Compare the patch a checkpoint was trained with (`saved`, None for a stock checkpoint) with the
     config's (`report`, the built model's `harness_report`; None or {} for a stock model).
 

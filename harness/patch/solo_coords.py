@@ -29,7 +29,7 @@ class DropCoordMixin:
         return super().forward(x[:, :-self.coord_dropped])
 
 
-def remove_solo_coords(model):
+def remove_solo_coords(model: nn.Module) -> list[dict]:
     """Remove the coordinate inputs of every SOLO-family head in `model`. Returns the report."""
     report = []
     for head_name, head in list(model.named_modules()):

@@ -34,7 +34,7 @@ class FinishedRun:
     metrics: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     no_detections: bool = False
-    patch: dict = None  # the run's patch_report.json (what the model really was), None when there is none
+    patch: dict | None = None  # the run's patch_report.json (what the model really was), None when there is none
     probe: dict = field(default_factory=dict)  # the grid's probe settings, status ('done' / 'failed'), error
     timing: dict = field(default_factory=dict)  # where its wall time went (harness/run/timing.py); {} if not recorded
 

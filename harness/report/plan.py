@@ -23,6 +23,7 @@ detectable effect at α/m is what any one comparison needs whatever the others s
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize, stats
@@ -146,7 +147,7 @@ def resolve_blocks(res):
                      'seeds an effect D needs, and --dry-run beside it their GPU-hours.')]
 
 
-def plan_lines(res, effect=None, run_hours=None):
+def plan_lines(res: Any, effect: float | None = None, run_hours: dict | None = None) -> list[str]:
     """What `tools/run_ablation.sh GRID --plan [--effect D] [--dry-run]` prints, one comparison per line.
 
     effect: in display units (AP x100, mmseg percent); run_hours: {variant: GPU-hours of one run}."""

@@ -17,6 +17,7 @@ this version: the mmdet metafiles of mask_rcnn, solo, solov2, convnext, the mmse
 deeplabv3, segformer and the SOLO paper's text (each entry's `checked`).
 """
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -44,8 +45,8 @@ class Reference:
     kind: str = 'absolute'  # or 'delta'
     compared_to: str = ''  # for a delta: the model without the feature
     backbone: str = ''
-    epochs: float = None  # training epochs, None when the source does not say
-    multi_scale: bool = None  # multi-scale (scale-jitter) training, None when the source does not say
+    epochs: float | None = None  # training epochs, None when the source does not say
+    multi_scale: bool | None = None  # multi-scale (scale-jitter) training, None when the source does not say
     feature: str = ''  # for a delta: what "with" has, one of FEATURES
     checked: str = ''  # what was checked against the source
 
@@ -58,12 +59,12 @@ FEATURES = {
 }
 
 _CITYSCAPES_EPOCHS = round(80000 * 8 / 2975)  # 80k iterations of 4 GPUs x 2 images over 2975 train images
-_COCO_1X = dict(dataset='COCO val2017', schedule='1x (12 epochs)', epochs=12, multi_scale=False)
-_MMSEG_80K = dict(dataset='Cityscapes val', schedule='80k iterations, 512x1024 crops, 4 GPUs x 2 images',
+_COCO_1X: dict[str, Any] = dict(dataset='COCO val2017', schedule='1x (12 epochs)', epochs=12, multi_scale=False)
+_MMSEG_80K: dict[str, Any] = dict(dataset='Cityscapes val', schedule='80k iterations, 512x1024 crops, 4 GPUs x 2 images',
                   epochs=_CITYSCAPES_EPOCHS, multi_scale=True)  # mmseg's Cityscapes pipeline: RandomResize 0.5-2.0
-_MMSEG_160K_1024 = dict(dataset='Cityscapes val', schedule='160k iterations, 1024x1024 crops, 8 GPUs x 1 image',
+_MMSEG_160K_1024: dict[str, Any] = dict(dataset='Cityscapes val', schedule='160k iterations, 1024x1024 crops, 8 GPUs x 1 image',
                         epochs=round(160000 * 8 / 2975), multi_scale=True)  # RandomResize 0.5-2.0 of 2048x1024
-_COCO_3X_MS = dict(dataset='COCO val2017', schedule='3x (36 epochs), multi-scale crops (480-800), AMP', epochs=36,
+_COCO_3X_MS: dict[str, Any] = dict(dataset='COCO val2017', schedule='3x (36 epochs), multi-scale crops (480-800), AMP', epochs=36,
                    multi_scale=True)
 
 
@@ -124,7 +125,7 @@ _ENTRIES = (
                       'ablations on val2017 (paper text)'),
 )
 
-REFERENCES = {}
+REFERENCES: dict[str, list[Reference]] = {}
 for _entry in _ENTRIES:
     REFERENCES.setdefault(_entry.key, []).append(_entry)
 del _entry

@@ -15,6 +15,8 @@ import math
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from ..grid.grid_json import read_grid_json
 from .family import family
@@ -56,7 +58,7 @@ def _is_seg(key):
     return key in SEG_MAIN or key.startswith(tuple(p for p, _ in SEG_PER_CLASS))
 
 
-def read_results(work_dir):
+def read_results(work_dir: str | Path) -> tuple[Any, list[str]]:
     """(`Results`, notes) of the grid in `work_dir` (grid.json and every run's results.json, as plain JSON)."""
     grid = read_grid_json(work_dir)
     runs, notes = load_runs(work_dir, grid)

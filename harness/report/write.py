@@ -175,12 +175,12 @@ def _num(value):
     return '' if value is None else repr(float(value))
 
 
-def default_out_dir(grid_name):
+def default_out_dir(grid_name: str) -> Path:
     """`reports/<grid name>/` in the repository that holds this package."""
     return REPO_ROOT / 'reports' / safe_name(grid_name)
 
 
-def write_report_files(work_dir, out_dir=None):
+def write_report_files(work_dir: str | Path, out_dir: str | Path | None = None) -> list[Path]:
     """Write the report of the grid in `work_dir`; return every path written (report.md first).
 
     `out_dir` defaults to `reports/<grid name>/` in the repository (the folder above `harness/`).
@@ -204,6 +204,6 @@ def write_report_files(work_dir, out_dir=None):
     return [out / name for name, _ in files]
 
 
-def write_report(work_dir, out_dir=None):
+def write_report(work_dir: str | Path, out_dir: str | Path | None = None) -> Path:
     """Write the report of the grid in `work_dir` (see `write_report_files`); return the output folder."""
     return write_report_files(work_dir, out_dir)[0].parent

@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 import warnings
+from collections.abc import Callable
 
 from mmengine.config import DictAction
 
@@ -43,7 +44,7 @@ def parse_runner_args(parser, argv=None):
     return args
 
 
-def run_cli(main):
+def run_cli(main: Callable[[], object]) -> None:
     """Run `main()` with library warnings on stdout. A HarnessError becomes one line `error: <message>`
     on stderr and exit 2 (3 for a diverged run); a run or grid stopped by SIGTERM after saving its state
     prints `preempted: <message>` and exits 143."""

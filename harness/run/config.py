@@ -11,6 +11,8 @@ import logging
 import os
 import os.path as osp
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -19,10 +21,12 @@ from ..configs import check_writable_dir, quiet_logs, read_config
 from ..engine.harness_hooks import add_harness
 from ..engine.tracking import add_vis_backends
 from ..errors import ConfigError, HarnessError
+from ..grid.spec import PlannedRun
 from ..patch.model import harness_model
 
 
-def load_config(path, cfg_options=None, work_dir=None, launcher='none'):
+def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None,
+                launcher: str = 'none') -> Any:
     """Config from `path` with overrides; work dir: CLI > config > ./work_dirs/<config stem>."""
     cfg = read_config(path)
     cfg.launcher = launcher
@@ -82,7 +86,7 @@ _BORDER_METRICS = {'CocoMetric': 'BorderCocoMetric', 'IoUMetric': 'BorderIoUMetr
                    'ClassIoUMetric': 'BorderIoUMetric'}
 
 
-def resolve_config(run, run_dir, border=False, vis_backends=()):
+def resolve_config(run: PlannedRun, run_dir: str, border: bool = False, vis_backends: Sequence[Any] = ()) -> Any:
     """The run's full config: its variant's base + patches + logging (TensorBoard + `vis_backends`, in the
     grid's folder: harness/engine/tracking.py) + cfg_options + seed + work dir."""
     cfg = read_config(str(run.variant.base))
@@ -98,11 +102,11 @@ def resolve_config(run, run_dir, border=False, vis_backends=()):
     cfg.work_dir = run_dir
     evaluator = cfg.get('test_evaluator')
     if border and isinstance(evaluator, dict) and evaluator.get('type') in _BORDER_METRICS:
-        evaluator.type = _BORDER_METRICS[evaluator.type]
+        evaluator['type'] = _BORDER_METRICS[evaluator['type']]
     return cfg
 
 
-def check_model(name, cfg):
+def check_model(name: str, cfg: Any) -> Any:
     """Build the model of `cfg` once (CPU, no weights loaded) and return it: ConfigError naming run `name`
     if it fails."""
     from mmengine.registry import MODELS, DefaultScope

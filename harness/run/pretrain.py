@@ -24,7 +24,9 @@ import io
 import os
 import os.path as osp
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -82,9 +84,12 @@ class PretrainStage:
     """The matched pretrainings of a grid's runs: plan (`entries`), config changes (`apply`), checks
     before anything runs (`check_variant`, `check_data`), training (`run`) and each run's `prepare`."""
 
-    def __init__(self, runs, cache_root, launcher, log=print):
+    def __init__(self, runs: list, cache_root: str, launcher: Any, log: Callable[[str], object] = print) -> None:
         self.launcher, self.log = launcher, log
-        self.entries, self.of, self._records, self._shapes = {}, {}, {}, {}
+        self.entries: dict[str, Entry] = {}
+        self.of: dict[str, Entry] = {}
+        self._records: dict[str, dict] = {}
+        self._shapes: dict = {}
         for run in runs:
             v = run.variant
             if v.init != 'matched' or v.name in self.of:
@@ -100,12 +105,12 @@ class PretrainStage:
             self.entries[key].variants.append(v.name)
             self.of[v.name] = self.entries[key]
 
-    def apply(self, run, cfg):
+    def apply(self, run: Any, cfg: Any) -> Any:
         """The run's resolved config with its variant's backbone init (`init_design.apply_init`)."""
         entry = self.of.get(run.variant.name)
         return apply_init(cfg, run.variant, entry.checkpoint if entry else None)
 
-    def check_variant(self, name, variant, model):
+    def check_variant(self, name: str, variant: Any, model: Any) -> None:
         """Before anything runs, on the variant's built model: a scratch backbone must be able to learn; a
         matched one must be filled exactly by its classifier's backbone (built here once per entry)."""
         if variant.init == 'scratch':
@@ -119,7 +124,7 @@ class PretrainStage:
         check_backbone_keys(name, state_shapes(model, 'backbone.'), self._shapes[entry.key],
                             f'{entry.spec["config"]} ({entry.name})')
 
-    def check_data(self):
+    def check_data(self) -> None:
         from ..data.checks import check_data
         from ..errors import DatasetError
         for entry in self.entries.values():
@@ -129,7 +134,7 @@ class PretrainStage:
                 except DatasetError as e:
                     raise DatasetError(f'pretraining {entry.name} ({entry.spec["config"]}): {e}') from None
 
-    def describe(self):
+    def describe(self) -> Iterator[str]:
         """One line per entry, for --dry-run."""
         for entry in self.entries.values():
             rec = entry.record()
@@ -140,7 +145,7 @@ class PretrainStage:
             yield (f'pretrain {entry.name} ({state}; {entry.padding["mode"]} for {", ".join(entry.variants)}): '
                    f'{" ".join(cmd)}')
 
-    def run(self, spawn, stopped):
+    def run(self, spawn: Callable, stopped: Callable[[], bool]) -> bool:
         """Train, evaluate and export every entry not in the cache. False when stopped by SIGTERM."""
         for i, entry in enumerate(self.entries.values(), 1):
             head = f'[pretrain {i}/{len(self.entries)}] {entry.name}'
@@ -215,7 +220,7 @@ class PretrainStage:
         write_json(osp.join(d, RECORD), rec)
         return rec
 
-    def prepare(self, run, d, cfg):
+    def prepare(self, run: Any, d: str, cfg: Any) -> dict | None:
         """Write the run's init.json (how its backbone starts). Returns None, or a failure dict when its
         matched pretraining failed (`retry`: it crashed, so the run waits for the next grid run)."""
         entry = self.of.get(run.variant.name)

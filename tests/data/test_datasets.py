@@ -244,7 +244,7 @@ def test_cityscapes_evaluation_accepts_tiny_cityscapes(city, monkeypatch):
     """The official evaluator CityscapesMetric calls (with instance-level scores) gives 1.0 for a
     perfect prediction, so labelIds and instanceIds are in the format it expects."""
     cs_eval = pytest.importorskip('cityscapesscripts.evaluation.evalPixelLevelSemanticLabeling')
-    assert hasattr(np, 'in1d')  # removed in numpy 2.4 (cityscapesScripts#196); `import harness` shims it
+    assert hasattr(np, 'in1d')  # removed in numpy 2.4 (cityscapesScripts#196); harness.engine.register (conftest) shims it
     settings = dict(evalInstLevelScore=True, evalPixelAccuracy=True, JSONOutput=False, quiet=True)
     for name, value in settings.items():
         monkeypatch.setattr(cs_eval.args, name, value)

@@ -72,6 +72,7 @@ def test_harness_python_is_used_as_it_is(checkout, tmp_path):
     python.write_text('#!/usr/bin/env bash\necho "mine $*"\n')
     python.chmod(0o755)
     proc = _run(checkout, 'test.sh', '-x', HARNESS_PYTHON=str(python))
-    assert proc.stdout.splitlines() == ['mine -m pytest -x'] and _calls(checkout) == 0
+    checks = ['mine -m ruff check .', 'mine -m ruff format --check .', 'mine -m mypy']  # then the tests
+    assert proc.stdout.splitlines() == checks + ['mine -m pytest -x'] and _calls(checkout) == 0
     proc = _run(checkout, 'test.sh', HARNESS_PYTHON=str(tmp_path / 'nope'))
     assert proc.returncode == 2 and proc.stderr.startswith('test: error: HARNESS_PYTHON=') and _calls(checkout) == 0
