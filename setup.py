@@ -1,4 +1,5 @@
 """posharness: how much do detectors and segmenters depend on the position that padding leaks?"""
+
 from setuptools import find_packages, setup
 
 setup(
@@ -26,7 +27,8 @@ setup(
         # greedy matching and AP on 1000 resamples, in a fraction of the evaluation time
         'numba>=0.61',
         'cityscapesscripts',  # mmseg's CityscapesMetric; needs the np.in1d shim in harness/compat.py
-        'tensorboard',  # every grid run logs to TensorBoard (mmengine's TensorboardVisBackend, harness/engine/tracking.py)
+        # every grid run logs to TensorBoard (mmengine's TensorboardVisBackend, harness/engine/tracking.py)
+        'tensorboard',
     ],
     # dev: what tools/test.sh runs (lint and format rules, type check: pyproject.toml)
     extras_require={'dev': ['pytest', 'pytest-timeout', 'selenium', 'ruff', 'mypy']},

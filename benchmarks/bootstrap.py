@@ -11,6 +11,7 @@ The runs share the ground truth; each run's predictions are the synthetic ones w
 and a tenth of them dropped at random, the variant with more score noise than the baseline. Clock:
 process CPU time, so other jobs on a shared machine do not inflate one side.
 """
+
 import contextlib
 import io
 import json
@@ -31,20 +32,29 @@ def _results(gt, preds):
     out = []
     for img in gt['images']:
         ps = by_image[img['id']]
-        out.append((dict(width=img['width'], height=img['height'], img_id=img['id']), dict(
-            img_id=img['id'], scores=np.array([p['score'] for p in ps], np.float32),
-            bboxes=np.array([[x, y, x + w, y + h] for x, y, w, h in (p['bbox'] for p in ps)],
-                            np.float32).reshape(-1, 4),
-            labels=np.array([index[p['category_id']] for p in ps], np.int64),
-            masks=[dict(p['segmentation']) for p in ps])))
+        out.append(
+            (
+                dict(width=img['width'], height=img['height'], img_id=img['id']),
+                dict(
+                    img_id=img['id'],
+                    scores=np.array([p['score'] for p in ps], np.float32),
+                    bboxes=np.array(
+                        [[x, y, x + w, y + h] for x, y, w, h in (p['bbox'] for p in ps)], np.float32
+                    ).reshape(-1, 4),
+                    labels=np.array([index[p['category_id']] for p in ps], np.int64),
+                    masks=[dict(p['segmentation']) for p in ps],
+                ),
+            )
+        )
     return out
 
 
 def _run_predictions(preds, noise, seed):
     rng = np.random.default_rng(seed)
     keep = rng.random(len(preds)) > 0.1
-    return [dict(p, score=float(np.clip(p['score'] + rng.normal(0, noise), 0.01, 1.0)))
-            for p, k in zip(preds, keep) if k]
+    return [
+        dict(p, score=float(np.clip(p['score'] + rng.normal(0, noise), 0.01, 1.0))) for p, k in zip(preds, keep) if k
+    ]
 
 
 def measure(n_images=5000, seeds=3, n_boot=1000, log=print):
@@ -96,6 +106,15 @@ def measure(n_images=5000, seeds=3, n_boot=1000, log=print):
         intervals[kind] = paired_interval(values['variant'], values['baseline'], boot)
     boot_s = time.process_time() - t
     extract_s = spent['extract']
-    return dict(evaluation=evaluation - extract_s, extract=extract_s, bootstrap=boot_s,
-                ratio=(extract_s + boot_s) / (evaluation - extract_s), intervals=intervals,
-                images=n_images, seeds=seeds, n_boot=n_boot, predictions=len(preds), objects=len(gt['annotations']))
+    return dict(
+        evaluation=evaluation - extract_s,
+        extract=extract_s,
+        bootstrap=boot_s,
+        ratio=(extract_s + boot_s) / (evaluation - extract_s),
+        intervals=intervals,
+        images=n_images,
+        seeds=seeds,
+        n_boot=n_boot,
+        predictions=len(preds),
+        objects=len(gt['annotations']),
+    )

@@ -10,6 +10,7 @@ worst grey; 0 means no position signal. Random init (seed 0), CPU.
 
     python -m benchmarks.canvas_leak [CONFIG] [--sizes 97x123 115x83]
 """
+
 import argparse
 import copy
 
@@ -51,8 +52,10 @@ def main(argv=None):
     sizes = [tuple(int(v) for v in s.split('x')) for s in args.sizes]
     base = copy.deepcopy(cfg.model)
     drop_pretrained(base)
-    print(f'{args.config}: batch of constant images {", ".join(args.sizes)}, greys {GREYS}, scope {args.scope}, '
-          f'random init seed 0, {torch.get_num_threads()} CPU threads')
+    print(
+        f'{args.config}: batch of constant images {", ".join(args.sizes)}, greys {GREYS}, scope {args.scope}, '
+        f'random init seed 0, {torch.get_num_threads()} CPU threads'
+    )
     print(f'{"mode":<10}{"input policy":>14}{"before (zero canvas)":>22}{"after":>12}  canvas')
     for mode in PADDING_MODES:
         row = []

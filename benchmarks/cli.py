@@ -22,6 +22,7 @@ its quartiles and range: slow drift from other jobs multiplies both sides of a r
 Exit 1 if a measurement could not be made or the two COCO backends disagree; a missed speed target is
 reported in the table (FAIL), not in the exit status.
 """
+
 import argparse
 import contextlib
 import fnmatch
@@ -43,7 +44,7 @@ from benchmarks.suite import (
     run_steps,
 )
 
-EPILOG = '''examples:
+EPILOG = """examples:
   python tools/benchmark.py                                  # everything but the smoke grid -> reports/benchmarks.md
   python tools/benchmark.py --smoke-grid                     # ... and time tools/run_ablation.sh end to end
   python tools/benchmark.py --only 'mask-rcnn/*' --repeats 20
@@ -51,7 +52,7 @@ EPILOG = '''examples:
   python tools/benchmark.py --device cuda --det-size 800x1344  # GPU: wall clock, synchronised
   python tools/benchmark.py --quick --out /tmp/b.md          # plumbing check: few repeats, small COCO set
   python tools/benchmark.py --only 'partial-cache/*' --out /tmp/b.md   # partial's ratio cache memory only
-'''
+"""
 
 
 def _size(text):
@@ -72,33 +73,63 @@ def _positive(text):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('--device', choices=['cpu', 'cuda'], default=None, help='default: cuda if available')
     parser.add_argument('--repeats', type=_positive, default=None, help='timed rounds (default 8; 3 with --quick)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed rounds first (default 1)')
     parser.add_argument('--quick', action='store_true', help='few rounds and a small COCO set: checks the plumbing')
-    parser.add_argument('--only', action='append', metavar='NAME',
-                        help='measurement name or glob (repeatable), e.g. "mask-rcnn/*", coco-eval/segm')
+    parser.add_argument(
+        '--only',
+        action='append',
+        metavar='NAME',
+        help='measurement name or glob (repeatable), e.g. "mask-rcnn/*", coco-eval/segm',
+    )
     parser.add_argument('--out', default=os.path.join('reports', 'benchmarks.md'), help='report (Markdown)')
-    parser.add_argument('--threads', type=_positive, default=None,
-                        help='torch CPU threads (default on CPU: 1, see the report; on CUDA: torch default)')
-    parser.add_argument('--clock', choices=['cpu', 'wall'], default=None,
-                        help='clock of the ratios: process CPU time (default on CPU) or wall time (always on CUDA)')
+    parser.add_argument(
+        '--threads',
+        type=_positive,
+        default=None,
+        help='torch CPU threads (default on CPU: 1, see the report; on CUDA: torch default)',
+    )
+    parser.add_argument(
+        '--clock',
+        choices=['cpu', 'wall'],
+        default=None,
+        help='clock of the ratios: process CPU time (default on CPU) or wall time (always on CUDA)',
+    )
     parser.add_argument('--batch', type=_positive, default=2, help='images per train step (default 2)')
     parser.add_argument('--det-size', type=_size, default=(256, 256), help='Mask R-CNN input HxW (default 256x256)')
-    parser.add_argument('--det-objects', type=_positive, default=30,
-                        help='ground-truth objects per Mask R-CNN image (default 30: the mask head then gets '
-                             'tens of positive RoIs per image, as in real training)')
+    parser.add_argument(
+        '--det-objects',
+        type=_positive,
+        default=30,
+        help='ground-truth objects per Mask R-CNN image (default 30: the mask head then gets '
+        'tens of positive RoIs per image, as in real training)',
+    )
     parser.add_argument('--seg-size', type=_size, default=(256, 512), help='DeepLabV3 input HxW (default 256x512)')
-    parser.add_argument('--coco-images', type=_positive, default=None,
-                        help='synthetic images (default 300; 30 with --quick)')
-    parser.add_argument('--partial-sizes', type=_positive, default=200,
-                        help="distinct input sizes for partial-cache/sizes (default 200; sides 64-192)")
-    parser.add_argument('--boot-images', type=_positive, default=None,
-                        help='synthetic images of bootstrap/* (default 5000; 100 with --quick)')
-    parser.add_argument('--coverage-reps', type=_positive, default=None,
-                        help='simulated grids per cell of intervals/coverage (default 10000; 500 with --quick)')
+    parser.add_argument(
+        '--coco-images', type=_positive, default=None, help='synthetic images (default 300; 30 with --quick)'
+    )
+    parser.add_argument(
+        '--partial-sizes',
+        type=_positive,
+        default=200,
+        help='distinct input sizes for partial-cache/sizes (default 200; sides 64-192)',
+    )
+    parser.add_argument(
+        '--boot-images',
+        type=_positive,
+        default=None,
+        help='synthetic images of bootstrap/* (default 5000; 100 with --quick)',
+    )
+    parser.add_argument(
+        '--coverage-reps',
+        type=_positive,
+        default=None,
+        help='simulated grids per cell of intervals/coverage (default 10000; 500 with --quick)',
+    )
     parser.add_argument('--smoke-grid', action='store_true', help='also run and time the CPU smoke grid (minutes)')
     args = parser.parse_args(argv)
     args.repeats = args.repeats or (3 if args.quick else 8)
@@ -128,6 +159,7 @@ def _settings(threads):
     import torch
 
     from harness.configs import quiet_logs
+
     saved_threads = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
@@ -145,6 +177,7 @@ def main(argv=None):
     import torch
 
     import harness.engine.register  # noqa: F401  (registers HarnessModel, the metrics and the hooks)
+
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if args.device == 'cuda' and not torch.cuda.is_available():
@@ -175,6 +208,7 @@ def main(argv=None):
         if grid_rows and args.smoke_grid:
             run_smoke_grid(grid_rows)
     from benchmarks.report import render
+
     command = shlex.join(['python', 'tools/benchmark.py'] + (sys.argv[1:] if argv is None else list(argv)))
     text = render(rows, args, clock, threads, load.summary(), command, time.perf_counter() - start)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

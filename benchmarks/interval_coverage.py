@@ -22,6 +22,7 @@ Welch–Satterthwaite degrees of freedom: the report's interval up to commit f1e
 `previous_interval` for the comparison), and the mean width of the interval and of the previous one
 relative to the seed-only t interval (ratio of mean widths over the same grids).
 """
+
 import math
 
 import numpy as np
@@ -44,9 +45,8 @@ def noise_sds(regime, n_img, ref_seeds=3, total_se=TOTAL_SE):
     """(σ_c, σ_a, σ_e) giving the regime's shares of Var(Δ) at `ref_seeds` seeds.
 
     Var(Δ) = 2σ_c²/n (two independent seed effects) + σ_a²/n_img + 2σ_e²/(n · n_img)."""
-    seed, image, inter = (share * total_se ** 2 for share in REGIMES[regime])
-    return (math.sqrt(seed * ref_seeds / 2), math.sqrt(image * n_img),
-            math.sqrt(inter * ref_seeds * n_img / 2))
+    seed, image, inter = (share * total_se**2 for share in REGIMES[regime])
+    return (math.sqrt(seed * ref_seeds / 2), math.sqrt(image * n_img), math.sqrt(inter * ref_seeds * n_img / 2))
 
 
 def simulate(regime, n_seeds, reps, n_img=200, n_boot=1000, seed=0, delta=TRUE_DELTA, chunk=250):
@@ -65,8 +65,11 @@ def simulate(regime, n_seeds, reps, n_img=200, n_boot=1000, seed=0, delta=TRUE_D
         metric = np.round(x.mean(axis=-1), ROUND)  # (r, 2, n)
         boot = np.einsum('rvsi,bi->rvsb', x, w)  # (r, 2, n, B), unrounded as the report's resampled AP
         for k in range(r):
-            yield ({s: metric[k, 1, s] for s in range(n_seeds)}, {s: metric[k, 0, s] for s in range(n_seeds)},
-                   {s: (boot[k, 1, s], boot[k, 0, s]) for s in range(n_seeds)})
+            yield (
+                {s: metric[k, 1, s] for s in range(n_seeds)},
+                {s: metric[k, 0, s] for s in range(n_seeds)},
+                {s: (boot[k, 1, s], boot[k, 0, s]) for s in range(n_seeds)},
+            )
 
 
 def previous_interval(variant, baseline, boot, level=0.95):
@@ -78,7 +81,7 @@ def previous_interval(variant, baseline, boot, level=0.95):
     var_seeds = diffs.var(ddof=1) / n
     var_images = np.mean([boot[s][0] - boot[s][1] for s in seeds], axis=0).var(ddof=1)
     total = var_seeds + var_images
-    dof = total ** 2 / (var_seeds ** 2 / (n - 1)) if var_seeds > 0 else np.inf
+    dof = total**2 / (var_seeds**2 / (n - 1)) if var_seeds > 0 else np.inf
     half = stats.t.ppf((1 + level) / 2, dof) * math.sqrt(total)
     return delta - half, delta + half
 
@@ -102,31 +105,45 @@ def coverage(regime, n_seeds, reps, n_img=200, seed=0, previous=True):
             hit_prev += p_lo <= TRUE_DELTA <= p_hi
             width_prev += p_hi - p_lo
     cov = hit / reps
-    return dict(coverage=cov, mc_se=math.sqrt(max(cov * (1 - cov), 0.95 * 0.05) / reps), seed_only=hit_t / reps,
-                previous=hit_prev / reps if previous else None, width=width / width_t,
-                previous_width=width_prev / width_t if previous else None, reps=reps)
+    return dict(
+        coverage=cov,
+        mc_se=math.sqrt(max(cov * (1 - cov), 0.95 * 0.05) / reps),
+        seed_only=hit_t / reps,
+        previous=hit_prev / reps if previous else None,
+        width=width / width_t,
+        previous_width=width_prev / width_t if previous else None,
+        reps=reps,
+    )
 
 
 def power(regime, n_seeds, effect, reps, n_img=200, seed=1):
     """Share of simulated grids with true Δ = `effect` whose interval excludes zero (the verdict's power)."""
-    hits = sum(paired_interval(v, b, boot).distinguishable
-               for v, b, boot in simulate(regime, n_seeds, reps, n_img, seed=seed, delta=effect))
+    hits = sum(
+        paired_interval(v, b, boot).distinguishable
+        for v, b, boot in simulate(regime, n_seeds, reps, n_img, seed=seed, delta=effect)
+    )
     return hits / reps
 
 
 def table(reps=10000, n_img=200, seeds=(2, 3, 5), log=print):
     """Every regime x seed count; markdown lines for reports/benchmarks.md."""
-    lines = ['| regime (share of Var(Δ) at 3 seeds: seed / image / interaction) | seeds | coverage (MC SE) | '
-             'seed-only t | previous interval | width / seed-only t | previous width / seed-only t |',
-             '|---|---|---|---|---|---|---|']
+    lines = [
+        '| regime (share of Var(Δ) at 3 seeds: seed / image / interaction) | seeds | coverage (MC SE) | '
+        'seed-only t | previous interval | width / seed-only t | previous width / seed-only t |',
+        '|---|---|---|---|---|---|---|',
+    ]
     worst = 1.0
     for regime, shares in REGIMES.items():
         for n in seeds:
             c = coverage(regime, n, reps, n_img)
             worst = min(worst, c['coverage'])
-            log(f'  {regime}, {n} seeds: coverage {c["coverage"]:.3f}, seed-only t {c["seed_only"]:.3f}, '
-                f'previous {c["previous"]:.3f}, width x{c["width"]:.2f}')
-            lines.append(f'| {regime} ({" / ".join(f"{s:.0%}" for s in shares)}) | {n} | '
-                         f'{c["coverage"]:.3f} ({c["mc_se"]:.3f}) | {c["seed_only"]:.3f} | {c["previous"]:.3f} | '
-                         f'{c["width"]:.2f} | {c["previous_width"]:.2f} |')
+            log(
+                f'  {regime}, {n} seeds: coverage {c["coverage"]:.3f}, seed-only t {c["seed_only"]:.3f}, '
+                f'previous {c["previous"]:.3f}, width x{c["width"]:.2f}'
+            )
+            lines.append(
+                f'| {regime} ({" / ".join(f"{s:.0%}" for s in shares)}) | {n} | '
+                f'{c["coverage"]:.3f} ({c["mc_se"]:.3f}) | {c["seed_only"]:.3f} | {c["previous"]:.3f} | '
+                f'{c["width"]:.2f} | {c["previous_width"]:.2f} |'
+            )
     return lines, worst

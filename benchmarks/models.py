@@ -9,6 +9,7 @@ report gives the median of the per-round ratios: slow drift multiplies both side
 Models are the R-18 variants of the shipped configs that the tests build (harness/testing.py, the one
 definition of them and of their batches): random init, nothing downloaded. Timing itself is in `timing`.
 """
+
 import copy
 
 import torch
@@ -21,13 +22,18 @@ from harness.testing import batch, build
 # DeepLabV3 is patched in its backbone only: ASPP's dilated branches cannot be valid convs at small sizes.
 FAMILIES = {
     'mask-rcnn': dict(
-        label='Mask R-CNN R-18-FPN', model='mask_rcnn_r18', scope='mmdet', padding_scope='all',
+        label='Mask R-CNN R-18-FPN',
+        model='mask_rcnn_r18',
+        scope='mmdet',
+        padding_scope='all',
         # Positives = the ground-truth boxes (added as proposals, IoU 1): a random-init RPN proposes
         # differently under each padding, which changed the mask head's RoIs by up to 30% between
         # variants (zeros 72, partial 95 per step); with this every variant's RoI heads do the same work.
-        overrides=dict(train_cfg=dict(rcnn=dict(assigner=dict(pos_iou_thr=0.99, min_pos_iou=0.99))))),
-    'deeplabv3': dict(label='DeepLabV3 R-18-D8', model='deeplabv3_r18', scope='mmseg', padding_scope='backbone',
-                      overrides={}),
+        overrides=dict(train_cfg=dict(rcnn=dict(assigner=dict(pos_iou_thr=0.99, min_pos_iou=0.99)))),
+    ),
+    'deeplabv3': dict(
+        label='DeepLabV3 R-18-D8', model='deeplabv3_r18', scope='mmseg', padding_scope='backbone', overrides={}
+    ),
 }
 PATCHES = {'coordconv': dict(coordconv=dict(sites=['mask_head_first']))}
 

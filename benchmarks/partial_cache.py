@@ -7,6 +7,7 @@ builds the 2-D map as their outer product. `two_d_ratio` below is the old method
 "before" side of this measurement; both sides run the same model on the same sizes, interleaved, and
 their outputs must agree.
 """
+
 import random
 import time
 
@@ -23,8 +24,9 @@ def two_d_ratio(self, x):
     if key not in cache:
         (kh, kw), stride, dilation, _ = self._geometry()
         ones = torch.ones(1, 1, *x.shape[-2:], device=x.device, dtype=torch.float32)
-        count = F.conv2d(F.pad(ones, self.border_pad), torch.ones(1, 1, kh, kw, device=x.device),
-                         stride=stride, dilation=dilation)
+        count = F.conv2d(
+            F.pad(ones, self.border_pad), torch.ones(1, 1, kh, kw, device=x.device), stride=stride, dilation=dilation
+        )
         cache[key] = (kh * kw / count.clamp(min=1)).to(x.dtype)
     return cache[key]
 
@@ -64,12 +66,16 @@ def measure(before, after, sizes, device='cpu'):
     use_two_d_cache(before)
     sides = {'2d': before.eval(), '1d': after.eval()}
     cuda = torch.device(device).type == 'cuda'
-    out = dict(sizes=len(sizes), max_rel_diff=0.0, seconds=dict.fromkeys(sides, 0.0),
-               cuda_growth=dict.fromkeys(sides, 0) if cuda else None)
+    out = dict(
+        sizes=len(sizes),
+        max_rel_diff=0.0,
+        seconds=dict.fromkeys(sides, 0.0),
+        cuda_growth=dict.fromkeys(sides, 0) if cuda else None,
+    )
     for i, (h, w) in enumerate(sizes):
         x = torch.randn(1, 3, h, w, device=device)
         feats = {}
-        for name in (('2d', '1d') if i % 2 == 0 else ('1d', '2d')):
+        for name in ('2d', '1d') if i % 2 == 0 else ('1d', '2d'):
             if cuda:
                 torch.cuda.synchronize(device)
                 held = torch.cuda.memory_allocated(device)
@@ -77,11 +83,13 @@ def measure(before, after, sizes, device='cpu'):
             feats[name] = _features(sides[name], x)
             if cuda:
                 torch.cuda.synchronize(device)
-                out['cuda_growth'][name] += (torch.cuda.memory_allocated(device) - held
-                                             - sum(f.numel() * f.element_size() for f in feats[name]))
+                out['cuda_growth'][name] += (
+                    torch.cuda.memory_allocated(device) - held - sum(f.numel() * f.element_size() for f in feats[name])
+                )
             out['seconds'][name] += time.perf_counter() - t
-        diff = max(((a - b).abs().max() / b.abs().max().clamp(min=1e-12)).item()
-                   for a, b in zip(feats['2d'], feats['1d']))
+        diff = max(
+            ((a - b).abs().max() / b.abs().max().clamp(min=1e-12)).item() for a, b in zip(feats['2d'], feats['1d'])
+        )
         out['max_rel_diff'] = max(out['max_rel_diff'], diff)
         del feats
     out['cache_bytes'] = {name: cache_bytes(model) for name, model in sides.items()}

@@ -9,6 +9,7 @@ inflate it) and wall time: the whole resume, from building the runner to the end
 step after it (model, checkpoint loading, skip, one step), and the skip alone, from the start of the
 train loop to the start of that step (including the loading of the batch it trains on).
 """
+
 import os
 import tempfile
 import time
@@ -24,9 +25,10 @@ def _runner(work_dir, max_iters, resume_from=None):
 
     from harness.engine.harness_hooks import add_harness_hooks
     from harness.run.config import load_config
+
     cfg = add_harness_hooks(load_config(CONFIG, dict(train_cfg=dict(max_iters=max_iters)), work_dir))
-    cfg.default_hooks.checkpoint.interval = 10 ** 9  # no checkpoint inside the timed part
-    cfg.default_hooks.logger.interval = 10 ** 9
+    cfg.default_hooks.checkpoint.interval = 10**9  # no checkpoint inside the timed part
+    cfg.default_hooks.logger.interval = 10**9
     cfg.log_level = 'WARNING'
     if resume_from:
         cfg.resume, cfg.load_from = True, resume_from
@@ -74,12 +76,18 @@ def checkpoint_at(work_dir, k, source):
 def time_resume(work_dir, ckpt, k, replay):
     """{'skip': (CPU s, wall s), 'total': (CPU s, wall s)} of a resume at k (see the module docstring)."""
     from mmengine.hooks import Hook
+
     watch = _Stopwatch(_now())
     runner = _runner(os.path.join(work_dir, f'{k}-{replay}'), k + 1, ckpt)
-    hook = type('ResumeStopwatch', (Hook,), dict(
-        before_train=lambda s, r: watch.before_train(r),
-        before_train_iter=lambda s, r, *a, **kw: watch.before_train_iter(r),
-        after_train_iter=lambda s, r, *a, **kw: watch.after_train_iter(r)))()
+    hook = type(
+        'ResumeStopwatch',
+        (Hook,),
+        dict(
+            before_train=lambda s, r: watch.before_train(r),
+            before_train_iter=lambda s, r, *a, **kw: watch.before_train_iter(r),
+            after_train_iter=lambda s, r, *a, **kw: watch.after_train_iter(r),
+        ),
+    )()
     runner.register_hook(hook, priority='HIGHEST')
     # replay: RngStateHook finds the samplers "unknown" and leaves the skip to mmengine, as before issue 11
     with mock.patch('harness.engine.rng_state_hook.skip_without_loading', return_value=False) if replay else _nothing():
@@ -100,6 +108,7 @@ def measure(ks=(20, 2000), repeats=1, log=print):
     import harness.engine.register  # noqa: F401  (registers HarnessModel, the metrics and the hooks)
     from harness.configs import quiet_logs
     from harness.data import ensure_tiny_data
+
     ensure_tiny_data()
     out = {}
     with tempfile.TemporaryDirectory(prefix='posharness-resume-') as tmp, quiet_logs():
@@ -113,8 +122,10 @@ def measure(ks=(20, 2000), repeats=1, log=print):
                 for how in ('positioned', 'replay'):
                     s = time_resume(tmp, ckpts[k], k, how == 'replay')
                     out.setdefault((k, how), []).append(s)
-                    log(f'[resume] round {r + 1}: k={k} {how}: resume {s["total"][0]:.2f} s CPU '
-                        f'({s["total"][1]:.2f} s wall), of which the skip {s["skip"][0]:.2f} s CPU')
+                    log(
+                        f'[resume] round {r + 1}: k={k} {how}: resume {s["total"][0]:.2f} s CPU '
+                        f'({s["total"][1]:.2f} s wall), of which the skip {s["skip"][0]:.2f} s CPU'
+                    )
     return out
 
 

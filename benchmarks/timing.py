@@ -4,6 +4,7 @@ On a shared machine absolute times drift by tens of percent, so every claim is a
 timed in the same *round* (one call of each, back to back, in an order rotated every round) and the
 report gives the median of the per-round ratios: slow drift multiplies both sides and cancels.
 """
+
 import gc
 import statistics
 import time
@@ -54,5 +55,13 @@ def ratio_stats(num, den):
     """Median, quartiles, min and max of the per-round ratios num[i] / den[i], and the medians of both."""
     ratios = sorted(a / b for a, b in zip(num, den, strict=True))
     q1, _, q3 = statistics.quantiles(ratios, n=4, method='inclusive') if len(ratios) > 1 else ratios * 3
-    return dict(median=statistics.median(ratios), q1=q1, q3=q3, min=ratios[0], max=ratios[-1], n=len(ratios),
-                num_median=statistics.median(num), den_median=statistics.median(den))
+    return dict(
+        median=statistics.median(ratios),
+        q1=q1,
+        q3=q3,
+        min=ratios[0],
+        max=ratios[-1],
+        n=len(ratios),
+        num_median=statistics.median(num),
+        den_median=statistics.median(den),
+    )

@@ -14,6 +14,7 @@ docs/ARCHITECTURE.md): shared utilities (`errors`, `paths`, `jsonio`, `configs`,
 life), `launch` (the grid runner, Slurm, status), `report` (results, statistics, the document, plots),
 `commands` (the CLIs' code) and `testing` (the test toolkit).
 """
+
 import warnings
 
 from .exports import lazy_exports
@@ -21,12 +22,15 @@ from .exports import lazy_exports
 # mmengine 0.10.7 imports pkg_resources, which warns on every import since setuptools 80.
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    'errors': ['ConfigError', 'DatasetError', 'HarnessError', 'PaddingError'],
-    'patch.model': ['HarnessModel', 'patch_model'],
-    'patch.convert': ['convert_padding'],
-    'patch.coordconv': ['inject_coordconv'],
-    'patch.modes': ['PADDING_MODES'],
-    'patch.solo_coords': ['remove_solo_coords'],
-    'patch.spec': ['PaddingSpec'],
-})
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        'errors': ['ConfigError', 'DatasetError', 'HarnessError', 'PaddingError'],
+        'patch.model': ['HarnessModel', 'patch_model'],
+        'patch.convert': ['convert_padding'],
+        'patch.coordconv': ['inject_coordconv'],
+        'patch.modes': ['PADDING_MODES'],
+        'patch.solo_coords': ['remove_solo_coords'],
+        'patch.spec': ['PaddingSpec'],
+    },
+)

@@ -7,6 +7,7 @@ kill at the wrong moment leaves `last_checkpoint` naming a deleted file, or an e
 or a truncated `iter_k.pth`. mmengine's auto-resume then fails on every rerun. `resume_point` falls
 back to the newest complete checkpoint in the work dir instead (or to a fresh start).
 """
+
 import os
 import re
 import zipfile
@@ -24,15 +25,19 @@ def check_checkpoint(path, what='checkpoint'):
     if path.startswith(('http://', 'https://', 'torchvision://', 'open-mmlab://', 'mmcls://')):
         return
     if not os.path.isfile(path):
-        raise ConfigError(f'{what} {path}: file not found; expected a checkpoint file written by torch.save '
-                          '(e.g. WORK_DIR/iter_<n>.pth)')
+        raise ConfigError(
+            f'{what} {path}: file not found; expected a checkpoint file written by torch.save '
+            '(e.g. WORK_DIR/iter_<n>.pth)'
+        )
     try:
         with zipfile.ZipFile(path) as z:
             if not any(n.endswith('data.pkl') for n in z.namelist()):
                 raise zipfile.BadZipFile('no data.pkl')
     except (zipfile.BadZipFile, OSError) as e:
-        raise ConfigError(f'{what} {path}: not a readable torch checkpoint ({e}); expected a file written by '
-                          'torch.save (re-download it, or delete it to retrain)') from e
+        raise ConfigError(
+            f'{what} {path}: not a readable torch checkpoint ({e}); expected a file written by '
+            'torch.save (re-download it, or delete it to retrain)'
+        ) from e
 
 
 _CKPT_NAME = re.compile(r'(?:iter|epoch)_(\d+)\.pth$')

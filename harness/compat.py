@@ -2,6 +2,7 @@
 
 Applied by `import harness.engine.register` (what configs and tools import); every shim is idempotent.
 """
+
 import os
 
 import numpy as np
@@ -26,4 +27,5 @@ def apply():
     # np.isin on raveled input is its documented replacement. Drop once cityscapesscripts is fixed.
     if not hasattr(np, 'in1d'):
         np.in1d = lambda ar1, ar2, assume_unique=False, invert=False: np.isin(
-            np.ravel(ar1), ar2, assume_unique=assume_unique, invert=invert)
+            np.ravel(ar1), ar2, assume_unique=assume_unique, invert=invert
+        )

@@ -2,6 +2,7 @@
 work / report folders a tool writes to, and mmengine's logger turned down for a while: what the diagnosis,
 the run and the tools all need before any of them builds a model.
 """
+
 import logging
 import os
 import os.path as osp
@@ -26,12 +27,15 @@ def read_config(path):
     try:
         if packaged:
             from mmengine.hub import get_config
+
             return get_config(path)
         return Config.fromfile(path)
     except Exception as e:  # mmengine raises many types for a broken config; name the file
         first = (str(e).splitlines() or [''])[0]
-        raise ConfigError(f'{path}: cannot load config ({type(e).__name__}: {first}); '
-                          'expected a valid mmengine config file') from e
+        raise ConfigError(
+            f'{path}: cannot load config ({type(e).__name__}: {first}); expected a valid mmengine config file'
+        ) from e
+
 
 def check_writable_dir(path, what='work dir'):
     """Create `path` if needed; ConfigError naming it if that fails or it is not writable."""
@@ -42,10 +46,12 @@ def check_writable_dir(path, what='work dir'):
     if not os.access(path, os.W_OK):
         raise ConfigError(f'{what} {path}: not writable; expected a writable folder')
 
+
 @contextmanager
 def quiet_logs(level=logging.WARNING):
     """mmengine's current logger at `level` for a while (init_weights logs one block per parameter)."""
     from mmengine.logging import MMLogger
+
     logger = MMLogger.get_current_instance()
     saved = logger.level
     logger.setLevel(level)

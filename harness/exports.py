@@ -5,18 +5,21 @@ is imported on first access (PEP 562 `__getattr__`), so importing a light module
 schema, the report) does not import the package's heavy ones (the model patcher, the mmengine hooks).
 Registering the harness with mmengine is an import of its own: `harness.engine.register`.
 """
+
 import importlib
 import sys
 from collections.abc import Callable
 from typing import Any
 
 
-def lazy_exports(package: str, modules: dict[str, list[str]]
-                 ) -> tuple[list[str], Callable[[str], Any], Callable[[], list[str]]]:
+def lazy_exports(
+    package: str, modules: dict[str, list[str]]
+) -> tuple[list[str], Callable[[str], Any], Callable[[], list[str]]]:
     """(`__all__`, `__getattr__`, `__dir__`) for `package`, whose public names live in `modules`
     ({submodule: [names]}; 'NAME as PUBLIC' offers a module's NAME as PUBLIC)."""
-    where = {name.split(' as ')[-1]: (module, name.split(' as ')[0]) for module, names in modules.items()
-             for name in names}
+    where = {
+        name.split(' as ')[-1]: (module, name.split(' as ')[0]) for module, names in modules.items() for name in names
+    }
 
     def __getattr__(name: str) -> Any:
         if name not in where:

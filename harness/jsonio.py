@@ -4,6 +4,7 @@ A killed process must leave either the old file or the whole new one, never a pa
 written to a temporary file in the same folder, synced, then renamed over the target (`os.replace`
 is atomic on POSIX). This is the only place in the harness that writes such a file.
 """
+
 import json
 import os
 import tempfile

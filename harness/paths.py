@@ -4,6 +4,7 @@ configs/ grids name relative to it, reports/ and data/ live in (tests and tools 
 
 An installed harness (`pip install .`) is not in a checkout: relative paths are then taken from the
 current directory, where the configs and data of a project are."""
+
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]

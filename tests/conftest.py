@@ -3,6 +3,7 @@
 Small real models live in harness/testing.py. The repository root goes on sys.path (the tests import
 `benchmarks` from it, as tools/benchmark.py does).
 """
+
 import sys
 
 import pytest
@@ -19,6 +20,7 @@ if str(REPO) not in sys.path:
 def repo_tiny_data():
     """data/tiny_coco and data/tiny_cityscapes, which the smoke configs read: generated on a fresh checkout."""
     from harness.data import ensure_tiny_data
+
     ensure_tiny_data(REPO, log=lambda msg: None)
     return REPO / 'data'
 
@@ -46,8 +48,10 @@ def one_line_errors(capsys):
             err = capsys.readouterr().err
             assert stop.value.code == 2 and err.count('\n') == 1, (name, err)
             assert err.startswith('error: ') and case_message in err, (name, err)
-        proc = subprocess.run([sys.executable, str(REPO / script), *argv], cwd=REPO, capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run(
+            [sys.executable, str(REPO / script), *argv], cwd=REPO, capture_output=True, text=True, timeout=120
+        )
         assert proc.returncode == 2 and proc.stderr.startswith('error: ') and proc.stderr.count('\n') == 1, proc.stderr
         assert message in proc.stderr, proc.stderr
+
     return check

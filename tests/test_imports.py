@@ -4,6 +4,7 @@ light floors stay light: `import harness` and `import harness.report` load no to
 
 The import graph is read with `ast` from the source (every `import` / `from ... import`, at any depth),
 so a violation fails here before it can hide behind a lazy import."""
+
 import ast
 import subprocess
 import sys
@@ -14,8 +15,19 @@ from harness.paths import REPO_ROOT
 
 # Bottom to top. A module's floor is that of the longest entry its name starts with.
 FLOORS = [
-    ('shared utilities', ['harness', 'harness.errors', 'harness.paths', 'harness.jsonio', 'harness.exports',
-                          'harness.compat', 'harness.configs', 'harness.checkpoints']),
+    (
+        'shared utilities',
+        [
+            'harness',
+            'harness.errors',
+            'harness.paths',
+            'harness.jsonio',
+            'harness.exports',
+            'harness.compat',
+            'harness.configs',
+            'harness.checkpoints',
+        ],
+    ),
     ('patch', ['harness.patch']),
     ('data', ['harness.data']),
     ('evaluation / diagnose', ['harness.evaluation', 'harness.diagnose']),
@@ -40,8 +52,15 @@ def _modules():
 
 
 def floor_of(module):
-    best = max(((len(prefix), i) for i, (_, prefixes) in enumerate(FLOORS) for prefix in prefixes
-                if module == prefix or module.startswith(prefix + '.')), default=None)
+    best = max(
+        (
+            (len(prefix), i)
+            for i, (_, prefixes) in enumerate(FLOORS)
+            for prefix in prefixes
+            if module == prefix or module.startswith(prefix + '.')
+        ),
+        default=None,
+    )
     assert best is not None, f'{module}: on no floor; add it to FLOORS (and docs/ARCHITECTURE.md)'
     return best[1]
 
@@ -55,13 +74,14 @@ def imports_of(module, path, package, known):
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ''
             if node.level:
-                parent = module.split('.')[:len(module.split('.')) - node.level + (1 if package else 0)]
+                parent = module.split('.')[: len(module.split('.')) - node.level + (1 if package else 0)]
                 base = '.'.join(parent + ([node.module] if node.module else []))
             for a in node.names:
                 sub = f'{base}.{a.name}'
                 found.append((sub if sub in known else base, node.lineno))
-    return [(m, line) for m, line in found if m == 'harness' or m.startswith(('harness.', 'tools', 'tests',
-                                                                               'benchmarks'))]
+    return [
+        (m, line) for m, line in found if m == 'harness' or m.startswith(('harness.', 'tools', 'tests', 'benchmarks'))
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -71,9 +91,12 @@ def graph():
 
 
 def test_no_module_imports_from_a_floor_above_its_own(graph):
-    upward = [f'{m} (floor {FLOORS[floor_of(m)][0]}) imports {t} (floor {FLOORS[floor_of(t)][0]}) at line {line}'
-              for m, targets in graph.items() for t, line in targets
-              if t.startswith(('tools', 'tests', 'benchmarks')) or floor_of(t) > floor_of(m)]
+    upward = [
+        f'{m} (floor {FLOORS[floor_of(m)][0]}) imports {t} (floor {FLOORS[floor_of(t)][0]}) at line {line}'
+        for m, targets in graph.items()
+        for t, line in targets
+        if t.startswith(('tools', 'tests', 'benchmarks')) or floor_of(t) > floor_of(m)
+    ]
     assert not upward, '\n'.join(upward)
 
 
@@ -86,7 +109,7 @@ def test_no_import_circle(graph):
         path.append(m)
         for t in sorted(edges[m]):
             if state.get(t) == 'open':
-                raise AssertionError('import circle: ' + ' -> '.join(path[path.index(t):] + [t]))
+                raise AssertionError('import circle: ' + ' -> '.join(path[path.index(t) :] + [t]))
             if t not in state:
                 visit(t)
         path.pop()
@@ -100,8 +123,9 @@ def test_no_import_circle(graph):
 def test_the_checker_sees_an_upward_import_and_a_circle():
     assert floor_of('harness.report.write') > floor_of('harness.launch.runner') > floor_of('harness.patch.spec')
     assert imports_of('harness.patch.x', REPO_ROOT / 'harness' / 'patch' / 'spec.py', False, {}) == [
-        (t, line) for t, line in imports_of('harness.patch.spec', REPO_ROOT / 'harness' / 'patch' / 'spec.py',
-                                            False, {})]
+        (t, line)
+        for t, line in imports_of('harness.patch.spec', REPO_ROOT / 'harness' / 'patch' / 'spec.py', False, {})
+    ]
     with pytest.raises(AssertionError, match='import circle: harness.a -> harness.b -> harness.a'):
         test_no_import_circle({'harness.a': [('harness.b', 1)], 'harness.b': [('harness.a', 1)]})
     with pytest.raises(AssertionError, match='harness.patch.x .* imports harness.run.y'):

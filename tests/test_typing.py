@@ -1,6 +1,7 @@
 """Every public name of harness/ (what a package's `__init__` offers) is a typed function, or a class whose
 public methods are typed: mypy (run by tools/test.sh, settings in pyproject.toml) checks the bodies of
 typed functions only, so an untyped public function would silently leave the check."""
+
 import ast
 
 from harness.paths import REPO_ROOT
@@ -26,13 +27,20 @@ def test_every_exported_function_and_public_method_is_typed():
     missing = []
     for package, module, name in _exports():
         path = package.joinpath(*module.split('.')).with_suffix('.py')
-        defs = {n.name: n for n in ast.parse(path.read_text(encoding='utf-8')).body
-                if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        defs = {
+            n.name: n
+            for n in ast.parse(path.read_text(encoding='utf-8')).body
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+        }
         node = defs.get(name)
         if isinstance(node, ast.FunctionDef) and _untyped(node):
             missing.append(f'{path.relative_to(REPO_ROOT)}:{node.lineno} {name}')
         elif isinstance(node, ast.ClassDef):
-            missing += [f'{path.relative_to(REPO_ROOT)}:{m.lineno} {name}.{m.name}' for m in node.body
-                        if isinstance(m, ast.FunctionDef) and (not m.name.startswith('_') or m.name == '__init__')
-                        and _untyped(m, method=True)]
+            missing += [
+                f'{path.relative_to(REPO_ROOT)}:{m.lineno} {name}.{m.name}'
+                for m in node.body
+                if isinstance(m, ast.FunctionDef)
+                and (not m.name.startswith('_') or m.name == '__init__')
+                and _untyped(m, method=True)
+            ]
     assert not missing, 'untyped public functions:\n' + '\n'.join(missing)

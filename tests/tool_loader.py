@@ -1,5 +1,6 @@
 """Loading a tools/*.py script as a fresh module, the way tests call a CLI's `main` in-process (tools/ is no
 package: its scripts are entry points run by path)."""
+
 import importlib.util
 
 from harness.paths import REPO_ROOT

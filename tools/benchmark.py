@@ -3,6 +3,7 @@
 A thin entry point: the measurement code is in benchmarks/ (benchmarks/cli.py, benchmarks/suite.py), which
 `python -m benchmarks.cli` runs the same way.
 """
+
 import os
 import sys
 

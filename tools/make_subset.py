@@ -6,6 +6,7 @@ filtered to the sampled images and their annotations (all categories, info and l
 Cityscapes: each sampled `*_leftImg8bit.png` is copied with every `gtFine` file of its stem
 (labelIds, labelTrainIds, instanceIds, color, polygons). The output is checked before exit.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -28,8 +29,9 @@ with --force.
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0], epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('dataset', choices=('coco', 'cityscapes'))
     parser.add_argument('--src', required=True, help='root of the real dataset')
     parser.add_argument('--out', required=True, help='root of the subset to write')
@@ -50,10 +52,11 @@ def main(argv=None):
         if out.exists() and out.resolve() == src.resolve():
             raise DatasetError(f'--out {out} is the source folder; pick another one')
         subset = subset_coco if args.dataset == 'coco' else subset_cityscapes
-        done = subset(src, out, dict(train=args.train, val=args.val), seed=args.seed,
-                      symlink=args.symlink, force=args.force)
+        done = subset(
+            src, out, dict(train=args.train, val=args.val), seed=args.seed, symlink=args.symlink, force=args.force
+        )
     except (HarnessError, OSError) as e:
-        print(f"error: {one_line(e)}", file=sys.stderr)
+        print(f'error: {one_line(e)}', file=sys.stderr)
         return 2
     unit = 'annotations' if args.dataset == 'coco' else 'gtFine files'
     parts = ', '.join(f'{split} {n} images / {k} {unit}' for split, (n, k) in done.items())

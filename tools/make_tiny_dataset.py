@@ -1,9 +1,10 @@
 """Write the tiny position-dependent COCO and Cityscapes sets the smoke runs and tests train on.
 
 Why a tool: configs point `data_root` at `data/tiny_coco` or `data/tiny_cityscapes`; this makes
-them in seconds, in the real layouts (see harness/data/tiny_coco.py and tiny_cityscapes.py for what the images contain), and is
-idempotent so scripts can call it before every run.
+them in seconds, in the real layouts (see harness/data/tiny_coco.py and tiny_cityscapes.py for what the
+images contain), and is idempotent so scripts can call it before every run.
 """
+
 import argparse
 import sys
 import time
@@ -34,14 +35,20 @@ never overwritten.
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0], epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('dataset', choices=('coco', 'cityscapes', 'quadrants', 'all'))
     parser.add_argument('--out', default='data', help='parent folder (default: data)')
     parser.add_argument('--train', type=int, help='training images (default: 64 coco, 32 cityscapes, 512 quadrants)')
     parser.add_argument('--val', type=int, help='validation images (default: 16 coco, 8 cityscapes, 256 quadrants)')
-    parser.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'),
-                        help='image size (default: 128 128 coco, 128 256 cityscapes, 64 64 quadrants)')
+    parser.add_argument(
+        '--size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='image size (default: 128 128 coco, 128 256 cityscapes, 64 64 quadrants)',
+    )
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--force', action='store_true', help='regenerate even if complete')
     return parser.parse_args(argv)
@@ -58,13 +65,16 @@ def _one(kind, args):
     stamp = read_stamp(root)
     if stamp and stamp.get('kind') == kind and stamp.get('complete') and not args.force:
         if stamp.get('params') != params:
-            raise DatasetError(f'{root} holds a tiny {kind} set made with {_describe(stamp["params"])}, '
-                               f'not {_describe(params)}; pass --force to regenerate it')
+            raise DatasetError(
+                f'{root} holds a tiny {kind} set made with {_describe(stamp["params"])}, '
+                f'not {_describe(params)}; pass --force to regenerate it'
+            )
         try:
             _check(kind, root)
         except DatasetError as e:
-            raise DatasetError(f'{root} is marked complete but fails its check ({e}); '
-                               f'pass --force to regenerate it') from None
+            raise DatasetError(
+                f'{root} is marked complete but fails its check ({e}); pass --force to regenerate it'
+            ) from None
         print(f'skip {root}: already complete ({_describe(params)})')
         return
     start = time.perf_counter()
@@ -74,13 +84,17 @@ def _one(kind, args):
     counts = ', '.join(f'{split} {n} images / {k} objects' for split, (n, k) in made.counts.items())
     print(f'wrote {root}: {counts} ({_describe(params)}) in {time.perf_counter() - start:.1f} s')
     if kind == 'coco':
-        print(f"  data_root='{root}/', ann_file='{made.ann_files['train']}', "
-              f"data_prefix=dict(img='{made.img_dirs['train']}'), metainfo=dict(classes={made.classes})")
+        print(
+            f"  data_root='{root}/', ann_file='{made.ann_files['train']}', "
+            f"data_prefix=dict(img='{made.img_dirs['train']}'), metainfo=dict(classes={made.classes})"
+        )
     elif kind == 'quadrants':
         print(f"  data_root='{root}/', data_prefix='train' (mmpretrain CustomDataset), classes {made.classes}")
     else:
-        print(f"  data_root='{root}/', data_prefix=dict(img_path='{made.img_dirs['train']}', "
-              f"seg_map_path='{made.ann_files['train']}')")
+        print(
+            f"  data_root='{root}/', data_prefix=dict(img_path='{made.img_dirs['train']}', "
+            f"seg_map_path='{made.ann_files['train']}')"
+        )
 
 
 def _check(kind, root):
@@ -96,7 +110,7 @@ def _check(kind, root):
 def _describe(params):
     try:
         h, w = params['size']
-        return f"{params['n_train']}+{params['n_val']} images, {h}x{w}, seed {params['seed']}"
+        return f'{params["n_train"]}+{params["n_val"]} images, {h}x{w}, seed {params["seed"]}'
     except (KeyError, TypeError, ValueError):
         return repr(params)
 
@@ -104,7 +118,9 @@ def _describe(params):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        for kind in (('coco', 'cityscapes') if args.dataset == 'all' else (args.dataset,)):  # all: what the smoke configs read
+        for kind in (
+            ('coco', 'cityscapes') if args.dataset == 'all' else (args.dataset,)
+        ):  # all: what the smoke configs read
             _one(kind, args)
     except (HarnessError, OSError) as e:
         print(f'error: {" ".join(str(e).split())}', file=sys.stderr)

@@ -7,18 +7,20 @@
 iter90k_max_iters = 90000
 iter90k = dict(
     # Validated once, at the end: tools/run_ablation.sh evaluates the final checkpoint (harness/run/worker.py).
-    train_cfg=dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iter90k_max_iters,
-                   val_interval=iter90k_max_iters),
+    train_cfg=dict(
+        _delete_=True, type='IterBasedTrainLoop', max_iters=iter90k_max_iters, val_interval=iter90k_max_iters
+    ),
     param_scheduler=[
         dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
-        dict(type='MultiStepLR', begin=0, end=iter90k_max_iters, by_epoch=False, milestones=[60000, 80000],
-             gamma=0.1)],
+        dict(type='MultiStepLR', begin=0, end=iter90k_max_iters, by_epoch=False, milestones=[60000, 80000], gamma=0.1),
+    ],
     # One endless shuffled stream (mmengine restarts a finite sampler at each epoch, with a 2 s pause).
     train_dataloader=dict(sampler=dict(type='InfiniteSampler', shuffle=True)),
     default_hooks=dict(
         # 5000 iterations until CheckpointTimerHook has measured the iteration time and set the interval
         # to about 30 min of training (a grid sets it with `default_hooks.checkpoint_timer.minutes`).
         checkpoint=dict(by_epoch=False, interval=5000, max_keep_ckpts=2),
-        checkpoint_timer=dict(type='CheckpointTimerHook', minutes=30)),
+        checkpoint_timer=dict(type='CheckpointTimerHook', minutes=30),
+    ),
     log_processor=dict(by_epoch=False),
 )

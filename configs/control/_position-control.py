@@ -4,8 +4,8 @@
 # images: all one size and a multiple of 32, so the batch has no padding canvas, and half the height
 # (32) is a multiple of every backbone stride, so a circular-padded backbone and FPN see `box_top` and
 # `box_bottom` as shifts of one another (the detector's RPN clipping and RoIAlign clamping at the image
-# edge aside: tests/patch/test_control_shift.py) while a zero-padded one can learn them. Horizontal flips only (they keep
-# the top/bottom labels). Spread over each model's config with `{{_base_.control.<key>}}`, as
+# edge aside: tests/patch/test_control_shift.py) while a zero-padded one can learn them. Horizontal flips
+# only (they keep the top/bottom labels). Spread over each model's config with `{{_base_.control.<key>}}`, as
 # configs/smoke/_tiny-coco.py does; each model config sets its own schedule.
 control_root = 'data/tiny_coco_control/'
 control_test_pipeline = [

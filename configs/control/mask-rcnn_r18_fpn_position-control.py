@@ -12,13 +12,15 @@ model = dict(
     rpn_head=dict(anchor_generator=dict(scales=[4])),
     roi_head=dict(mask_head=dict(num_convs=2, conv_out_channels=32)),
     train_cfg=dict(rcnn=dict(sampler=dict(num=32))),
-    test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100)))
+    test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100)),
+)
 train_dataloader = dict(dataset={{_base_.control.train_dataset}})
 test_dataloader = dict(dataset={{_base_.control.test_dataset}})
 test_evaluator = {{_base_.control.test_evaluator}}
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
-    dict(type='MultiStepLR', by_epoch=False, milestones=[int(max_iters * 0.9)], gamma=0.1)]
+    dict(type='MultiStepLR', by_epoch=False, milestones=[int(max_iters * 0.9)], gamma=0.1),
+]
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=0.001, weight_decay=0.05))
 default_hooks = dict(checkpoint={{_base_.control.checkpoint}})

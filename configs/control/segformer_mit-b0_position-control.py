@@ -12,5 +12,6 @@ test_dataloader = dict(dataset=dict(data_root=control_root))
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
-    dict(type='PolyLR', eta_min=1e-5, power=1.0, begin=20, end=max_iters, by_epoch=False)]
+    dict(type='PolyLR', eta_min=1e-5, power=1.0, begin=20, end=max_iters, by_epoch=False),
+]
 default_hooks = dict(checkpoint=dict(interval=100))

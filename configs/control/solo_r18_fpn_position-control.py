@@ -11,6 +11,7 @@ test_evaluator = {{_base_.control.test_evaluator}}
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
-    dict(type='MultiStepLR', by_epoch=False, milestones=[int(max_iters * 0.8)], gamma=0.1)]
+    dict(type='MultiStepLR', by_epoch=False, milestones=[int(max_iters * 0.8)], gamma=0.1),
+]
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 default_hooks = dict(checkpoint={{_base_.control.checkpoint}})

@@ -6,8 +6,18 @@ _base_ = ['mmpretrain::resnet/resnetv1c50_8xb32_in1k.py', '../_base_/harness.py'
 # Standard strides and no dilation here; the D8 models dilate the same weights.
 custom_imports = dict(imports=['harness.engine.register', 'mmseg.models'], allow_failed_imports=False)
 model = dict(
-    type='HarnessModel', base_type='ImageClassifier', padding=dict(mode='zeros', scope='all'),
-    backbone=dict(_delete_=True, type='mmseg.ResNetV1c', depth=50, num_stages=4, out_indices=(3, ),
-                  style='pytorch', norm_cfg=dict(type='BN', requires_grad=True)))
+    type='HarnessModel',
+    base_type='ImageClassifier',
+    padding=dict(mode='zeros', scope='all'),
+    backbone=dict(
+        _delete_=True,
+        type='mmseg.ResNetV1c',
+        depth=50,
+        num_stages=4,
+        out_indices=(3,),
+        style='pytorch',
+        norm_cfg=dict(type='BN', requires_grad=True),
+    ),
+)
 # Keep the last 3 epoch checkpoints (the recipe keeps all 100, ~200 MB each with the optimizer state).
 default_hooks = dict(checkpoint=dict(max_keep_ckpts=3))

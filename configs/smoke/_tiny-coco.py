@@ -18,17 +18,29 @@ tiny_test_pipeline = [
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
 tiny_val_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=tiny_data_root, metainfo=tiny_metainfo, pipeline=tiny_test_pipeline))
+    batch_size=4,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=tiny_data_root, metainfo=tiny_metainfo, pipeline=tiny_test_pipeline),
+)
 tiny_val_evaluator = dict(ann_file=tiny_data_root + 'annotations/instances_val2017.json')
 tiny = dict(
     train_dataloader=dict(
-        batch_size=4, num_workers=0, persistent_workers=False,  # CPU: worker start-up costs more than it saves
+        batch_size=4,
+        num_workers=0,
+        persistent_workers=False,  # CPU: worker start-up costs more than it saves
         batch_sampler=None,
-        dataset=dict(data_root=tiny_data_root, metainfo=tiny_metainfo, pipeline=tiny_train_pipeline,
-                     filter_cfg=dict(filter_empty_gt=True, min_size=4))),
+        dataset=dict(
+            data_root=tiny_data_root,
+            metainfo=tiny_metainfo,
+            pipeline=tiny_train_pipeline,
+            filter_cfg=dict(filter_empty_gt=True, min_size=4),
+        ),
+    ),
     # No validation inside training: tools/run_ablation.sh evaluates the final checkpoint (harness/run/worker.py).
-    val_dataloader=None, val_cfg=None, val_evaluator=None,
+    val_dataloader=None,
+    val_cfg=None,
+    val_evaluator=None,
     test_dataloader=tiny_val_dataloader,
     test_evaluator=tiny_val_evaluator,
     # Iteration-based, validated once at the end; warm-up and gradient clipping keep random-init
@@ -41,7 +53,8 @@ tiny = dict(
         # a CPU smoke run trains about a minute: one checkpoint, at its end (interval -1: none before; a
         # SIGTERM still saves the current iteration, PreemptionHook), instead of three that cost seconds each
         checkpoint=dict(by_epoch=False, interval=-1, max_keep_ckpts=1, save_last=True),
-        visualization=dict(draw=False)),
+        visualization=dict(draw=False),
+    ),
     log_processor=dict(by_epoch=False),
     env_cfg=dict(dist_cfg=dict(backend='gloo')),  # the CPU default; tools/train.py picks nccl on GPUs
 )

@@ -8,7 +8,8 @@ model = dict(
     backbone=dict(depth=18, norm_cfg=norm_cfg),
     # ASPP dilations (1, 12, 24, 36) scaled to the 4x smaller crop, as at 512x1024 with 64x128 features.
     decode_head=dict(in_channels=512, channels=64, dilations=(1, 3, 6, 9), norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=256, channels=32, norm_cfg=norm_cfg))
+    auxiliary_head=dict(in_channels=256, channels=32, norm_cfg=norm_cfg),
+)
 train_dataloader = {{_base_.tiny.train_dataloader}}
 val_dataloader = {{_base_.tiny.val_dataloader}}
 val_cfg = {{_base_.tiny.val_cfg}}

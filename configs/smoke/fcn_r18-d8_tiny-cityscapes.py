@@ -7,7 +7,8 @@ model = dict(
     data_preprocessor=dict(size={{_base_.tiny.crop_size}}),
     backbone=dict(depth=18, norm_cfg=norm_cfg),
     decode_head=dict(in_channels=512, channels=64, norm_cfg=norm_cfg),
-    auxiliary_head=dict(in_channels=256, channels=32, norm_cfg=norm_cfg))
+    auxiliary_head=dict(in_channels=256, channels=32, norm_cfg=norm_cfg),
+)
 train_dataloader = {{_base_.tiny.train_dataloader}}
 val_dataloader = {{_base_.tiny.val_dataloader}}
 val_cfg = {{_base_.tiny.val_cfg}}

@@ -8,9 +8,11 @@ model = dict(
         bbox_roi_extractor=dict(out_channels=64),
         bbox_head=dict(in_channels=64, fc_out_channels=256, num_classes=3),
         mask_roi_extractor=dict(out_channels=64),
-        mask_head=dict(in_channels=64, conv_out_channels=64, num_classes=3)),
+        mask_head=dict(in_channels=64, conv_out_channels=64, num_classes=3),
+    ),
     train_cfg=dict(rpn=dict(sampler=dict(num=128)), rcnn=dict(sampler=dict(num=128))),  # 128² images
-    test_cfg=dict(rcnn=dict(max_per_img=20)))
+    test_cfg=dict(rcnn=dict(max_per_img=20)),
+)
 train_dataloader = {{_base_.tiny.train_dataloader}}
 val_dataloader = {{_base_.tiny.val_dataloader}}
 val_cfg = {{_base_.tiny.val_cfg}}

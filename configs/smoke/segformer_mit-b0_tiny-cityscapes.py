@@ -4,9 +4,10 @@ _base_ = ['../segformer/segformer_mit-b0_8xb1-160k_cityscapes-1024x1024.py', './
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     data_preprocessor=dict(size={{_base_.tiny.crop_size}}),  # the 1024x1024 crop -> the tiny crop
-    backbone=dict(init_cfg=None),                              # the ImageNet MiT-b0 -> random init
-    decode_head=dict(channels=64, norm_cfg=norm_cfg),          # 256 channels, SyncBN -> 64, BN
-    test_cfg=dict(mode='whole'))                               # 1024x1024 sliding windows -> one pass
+    backbone=dict(init_cfg=None),  # the ImageNet MiT-b0 -> random init
+    decode_head=dict(channels=64, norm_cfg=norm_cfg),  # 256 channels, SyncBN -> 64, BN
+    test_cfg=dict(mode='whole'),
+)  # 1024x1024 sliding windows -> one pass
 train_dataloader = {{_base_.tiny.train_dataloader}}
 val_dataloader = {{_base_.tiny.val_dataloader}}
 val_cfg = {{_base_.tiny.val_cfg}}

@@ -3,6 +3,7 @@
 Reads work_dirs/<grid>/grid.json and every <variant>_seed<k>/results.json (see harness/report.py for
 the rules) and prints the path of every file it wrote. Bad input is one line on stderr, exit 2.
 """
+
 import argparse
 import sys
 
@@ -20,11 +21,13 @@ EPILOG = """examples:
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('work_dir', metavar='WORK_DIR', help='grid work directory holding grid.json and the runs')
-    parser.add_argument('--out', metavar='DIR', default=None,
-                        help='output folder (default: reports/<grid name>/ in the repository)')
+    parser.add_argument(
+        '--out', metavar='DIR', default=None, help='output folder (default: reports/<grid name>/ in the repository)'
+    )
     return parser.parse_args(argv)
 
 

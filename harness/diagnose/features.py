@@ -1,5 +1,6 @@
 """A model's feature levels and how much they vary in space: what the leak audit, the canvas measurement
 (benchmarks/canvas_leak.py) and the tests read a constant image's position signal from, written once."""
+
 from typing import Any
 
 import torch

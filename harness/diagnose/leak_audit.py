@@ -16,6 +16,7 @@ Only the backbone and the neck run (heads need proposals or crop sizes); layers 
 listed without an input size. A `checkpoint` must have been trained with the config's own patch
 (`harness.patch.provenance.check_patch`), whichever modes are then measured on its weights.
 """
+
 import copy
 from collections.abc import Sequence
 from typing import Any
@@ -38,8 +39,9 @@ DEFAULT_SIZE = {'mmseg': (128, 256)}  # everything else (mmdet): 256x256
 GREYS = (0, 128, 255)
 
 
-def uneven_padding(size: int, kernel: int, stride: int, dilation: int, before: int, after: int,
-                   ceil_mode: bool = False) -> tuple[int, bool]:
+def uneven_padding(
+    size: int, kernel: int, stride: int, dilation: int, before: int, after: int, ceil_mode: bool = False
+) -> tuple[int, bool]:
     """(padding the last window sees at the end, True if that differs from `before`) along one axis."""
     extent = dilation * (kernel - 1) + 1
     length = size + before + after
@@ -69,9 +71,16 @@ def _constant_images(cfg, size, greys):
 
 
 @torch.no_grad()
-def audit(config: str, modes: Sequence[str] = PADDING_MODES, size: Sequence[int] | None = None,
-          checkpoint: str | None = None, scope: Any = None, greys: Sequence[int] = GREYS, seed: int = 0,
-          resample: Sequence[str] | None = None) -> dict:
+def audit(
+    config: str,
+    modes: Sequence[str] = PADDING_MODES,
+    size: Sequence[int] | None = None,
+    checkpoint: str | None = None,
+    scope: Any = None,
+    greys: Sequence[int] = GREYS,
+    seed: int = 0,
+    resample: Sequence[str] | None = None,
+) -> dict:
     """Audit `config` (a config file). Returns a JSON-ready dict; see the module docstring.
 
     `resample`: mode none's rules to measure, each a column `none:<rule>` (default: the default rule, `none`).
@@ -89,8 +98,7 @@ def audit(config: str, modes: Sequence[str] = PADDING_MODES, size: Sequence[int]
     if checkpoint is not None:
         state, saved = load_state(checkpoint, with_patch=True)
         # the checkpoint must have been trained with the config's own patch, whatever modes are measured
-        note = check_checkpoint_patch(checkpoint, saved, build_model(cfg, seed=seed)[1] if own else report,
-                                      config)
+        note = check_checkpoint_patch(checkpoint, saved, build_model(cfg, seed=seed)[1] if own else report, config)
         missing, unexpected = model.load_state_dict(state, strict=False)
         if len(missing) == len(model.state_dict()):
             raise ConfigError(f'checkpoint {checkpoint}: none of its {len(state)} weights fit {config}')
@@ -103,6 +111,7 @@ def audit(config: str, modes: Sequence[str] = PADDING_MODES, size: Sequence[int]
     def record(name):
         def hook(module, args, out):  # returns None: the output is left as it is
             sizes.setdefault(name, (list(args[0].shape[-2:]), list(out.shape[-2:])))
+
         return hook
 
     hooks = [model.get_submodule(e['name']).register_forward_hook(record(e['name'])) for e in layers]
@@ -120,7 +129,7 @@ def audit(config: str, modes: Sequence[str] = PADDING_MODES, size: Sequence[int]
     leak, errors, shapes = {}, {}, {name: list(f.shape[1:]) for name, f in levels}
     columns = []  # (column name, padding): mode none once per resample rule asked for
     for m in modes:
-        for rule in (resample if m == 'none' and resample else [None]):
+        for rule in resample if m == 'none' and resample else [None]:
             padding = dict(mode=m, scope=scope) if rule is None else dict(mode=m, scope=scope, resample=rule)
             columns.append((m if rule is None else f'{m}:{rule}', padding))
     for column, padding in columns:
@@ -135,10 +144,21 @@ def audit(config: str, modes: Sequence[str] = PADDING_MODES, size: Sequence[int]
         except PaddingError as e:
             errors[column] = str(e)
         del patched
-    return dict(config=config, size=list(size), scope=scope, config_mode=(own or {}).get('mode', 'zeros'),
-                greys=list(greys), checkpoint=loaded, seed=seed, layers=layers, levels=shapes, leak=leak,
-                errors=errors, uneven=[e['name'] for e in layers if e['uneven']],
-                pad_size_divisor=_pad_divisor(cfg))
+    return dict(
+        config=config,
+        size=list(size),
+        scope=scope,
+        config_mode=(own or {}).get('mode', 'zeros'),
+        greys=list(greys),
+        checkpoint=loaded,
+        seed=seed,
+        layers=layers,
+        levels=shapes,
+        leak=leak,
+        errors=errors,
+        uneven=[e['name'] for e in layers if e['uneven']],
+        pad_size_divisor=_pad_divisor(cfg),
+    )
 
 
 def _uneven(e):
@@ -150,8 +170,10 @@ def _uneven(e):
     d = e['dilation'] if isinstance(e['dilation'], list) else [e['dilation']] * 2
     left, right, top, bottom = e['padding']
     out = {}
-    for axis, n, kk, ss, dd, before, after in (('h', e['in_size'][0], k[0], s[0], d[0], top, bottom),
-                                               ('w', e['in_size'][1], k[1], s[1], d[1], left, right)):
+    for axis, n, kk, ss, dd, before, after in (
+        ('h', e['in_size'][0], k[0], s[0], d[0], top, bottom),
+        ('w', e['in_size'][1], k[1], s[1], d[1], left, right),
+    ):
         seen, uneven = uneven_padding(n, kk, ss, dd, before, after, e['ceil_mode'])
         if uneven:
             out[axis] = [before, seen]
@@ -173,27 +195,35 @@ def format_report(result: dict) -> str:
     h, w = result['size']
     layers = result['layers']
     strided = [e for e in layers if max(e['stride'] if isinstance(e['stride'], list) else [e['stride'] or 1]) > 1]
-    lines = [f"audit: {result['config']}  input {h}x{w}  scope {result['scope']}  "
-             f"config's mode {result['config_mode']}",
-             f'padded layers: {len(layers)} ({sum(e["action"] == "skipped" for e in layers)} cannot be converted); '
-             f'strided: {len(strided)}; uneven padding at {h}x{w}: {len(result["uneven"])}']
+    lines = [
+        f"audit: {result['config']}  input {h}x{w}  scope {result['scope']}  config's mode {result['config_mode']}",
+        f'padded layers: {len(layers)} ({sum(e["action"] == "skipped" for e in layers)} cannot be converted); '
+        f'strided: {len(strided)}; uneven padding at {h}x{w}: {len(result["uneven"])}',
+    ]
     for e in layers:
         if e['uneven']:
-            seen = ', '.join(f'{"top/bottom" if a == "h" else "left/right"} {b}/{s}'
-                             for a, (b, s) in e['uneven'].items())
-            lines.append(f"  uneven  {e['name']:<36} {e['type']:<12} {_hw(e['kernel'])}/s{_hw(e['stride'])}/"
-                         f"p{_hw(e['padding'][2::-2])} on {_hw(e['in_size'])}: padding seen {seen}")
+            seen = ', '.join(
+                f'{"top/bottom" if a == "h" else "left/right"} {b}/{s}' for a, (b, s) in e['uneven'].items()
+            )
+            lines.append(
+                f'  uneven  {e["name"]:<36} {e["type"]:<12} {_hw(e["kernel"])}/s{_hw(e["stride"])}/'
+                f'p{_hw(e["padding"][2::-2])} on {_hw(e["in_size"])}: padding seen {seen}'
+            )
     div = result.get('pad_size_divisor')
     if div and (h % div or w % div):
-        lines.append(f'  note: the data preprocessor pads inputs to a multiple of {div}: the network sees '
-                     f'{-(-h // div) * div}x{-(-w // div) * div}, with zeros at the bottom / right')
+        lines.append(
+            f'  note: the data preprocessor pads inputs to a multiple of {div}: the network sees '
+            f'{-(-h // div) * div}x{-(-w // div) * div}, with zeros at the bottom / right'
+        )
     modes = list(result['leak']) + list(result['errors'])
     lines.append('leak score (0 = constant features for a constant image)')
     width = {m: max(11, len(m) + 2) for m in modes}
     lines.append(f'{"level":<12}{"c x h x w":>16}' + ''.join(f'{m:>{width[m]}}' for m in modes))
     for level, shape in result['levels'].items():
-        cells = [f'{result["leak"][m][level]:>{width[m]}.2e}' if m in result['leak'] else f'{"error":>{width[m]}}'
-                 for m in modes]
+        cells = [
+            f'{result["leak"][m][level]:>{width[m]}.2e}' if m in result['leak'] else f'{"error":>{width[m]}}'
+            for m in modes
+        ]
         lines.append(f'{level:<12}{"x".join(map(str, shape)):>16}' + ''.join(cells))
     lines += [f'  {m}: {msg}' for m, msg in result['errors'].items()]
     return '\n'.join(lines)

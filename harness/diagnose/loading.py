@@ -1,6 +1,7 @@
 """Loading what the probe and the audit look at: a config's model (random init, nothing downloaded) or a
 trained run's weights, with the padding variant it was trained under, and the image statistics it expects.
 """
+
 import copy
 import os
 from typing import Any
@@ -27,8 +28,9 @@ def resolve_source(path: str, checkpoint: str | None = None) -> tuple[str, str |
         if checkpoint is None:
             pointer = os.path.join(path, 'last_checkpoint')
             if not os.path.isfile(pointer):
-                raise ConfigError(f'{path}: run dir has no last_checkpoint (no checkpoint was saved); '
-                                  'pass --checkpoint PTH')
+                raise ConfigError(
+                    f'{path}: run dir has no last_checkpoint (no checkpoint was saved); pass --checkpoint PTH'
+                )
             with open(pointer) as f:
                 checkpoint = f.read().strip()
             if not os.path.isabs(checkpoint) and not os.path.exists(checkpoint):
@@ -40,14 +42,16 @@ def resolve_source(path: str, checkpoint: str | None = None) -> tuple[str, str |
     return config, checkpoint
 
 
-def build_model(cfg: Any, padding: str | None = None, scope: Any = 'backbone', seed: int = 0,
-                resample: str | None = None) -> tuple[Any, dict]:
+def build_model(
+    cfg: Any, padding: str | None = None, scope: Any = 'backbone', seed: int = 0, resample: str | None = None
+) -> tuple[Any, dict]:
     """The config's model, random init with any pretrained weights dropped; `padding` overrides its mode
     (and `resample` mode none's rule).
 
     Returns (model, report) with the harness patch report (empty for a stock, unpatched model).
     """
     from mmengine.registry import MODELS, init_default_scope
+
     model_cfg = copy.deepcopy(cfg.model)
     drop_pretrained(model_cfg)
     if resample is not None and padding is None:
@@ -86,6 +90,7 @@ def load_state(path: str, with_patch: bool = False) -> Any:
     """The state dict of a checkpoint file (mmengine's `state_dict` entry, `module.` prefixes dropped);
     with `with_patch`, (state dict, the patch report it was trained with or None)."""
     from mmengine.runner import CheckpointLoader
+
     compat.apply()  # torch >= 2.6 refuses mmengine's own checkpoints otherwise
     ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
@@ -106,6 +111,7 @@ def check_checkpoint_patch(path, saved, report, config, override=None):
         note = check_patch(saved, report, path, config, 'evaluate')
     if note:
         from mmengine.logging import print_log
+
         print_log(f'[harness] {note}', logger='current')
     return note
 
@@ -119,8 +125,14 @@ def preprocess_stats(cfg: Any) -> tuple[list[float], list[float], bool]:
     return mean, std, not (pre.get('bgr_to_rgb') or pre.get('rgb_to_bgr'))
 
 
-def load_backbone(config_or_run_dir: str, padding: str | None = None, checkpoint: str | None = None, seed: int = 0,
-                  resample: str | None = None, scope: Any = None) -> tuple[Any, dict]:
+def load_backbone(
+    config_or_run_dir: str,
+    padding: str | None = None,
+    checkpoint: str | None = None,
+    seed: int = 0,
+    resample: str | None = None,
+    scope: Any = None,
+) -> tuple[Any, dict]:
     """(backbone, info): the backbone of a config (random init) or of a trained run dir (its weights).
 
     A run dir's config already holds its padding variant; `padding` overrides it, on `scope` (default
@@ -139,21 +151,32 @@ def load_backbone(config_or_run_dir: str, padding: str | None = None, checkpoint
     if checkpoint is not None:
         state, saved = load_state(checkpoint, with_patch=True)
         note = check_checkpoint_patch(checkpoint, saved, report, config, padding)
-        state = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
+        state = {k[len('backbone.') :]: v for k, v in state.items() if k.startswith('backbone.')}
         if not state:
             raise ConfigError(f'checkpoint {checkpoint}: no backbone.* weights; expected a checkpoint of this config')
         try:
             backbone.load_state_dict(state, strict=True)
         except RuntimeError as e:
             lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-            raise ConfigError(f'checkpoint {checkpoint} does not fit the backbone of {config}: '
-                              f'{" ".join(lines[1:3])[:300]}') from e
+            raise ConfigError(
+                f'checkpoint {checkpoint} does not fit the backbone of {config}: {" ".join(lines[1:3])[:300]}'
+            ) from e
     mean, std, bgr = preprocess_stats(cfg)
-    modes = {e['action'] for e in report.get('padding', {}).get('layers', [])
-             if e['name'].startswith('backbone.') and e['action'] not in ('skipped', 'unchanged')}
-    info = dict(config=config, checkpoint=checkpoint, padding=modes.pop() if len(modes) == 1 else
-                ('zeros' if not modes else sorted(modes)), mean=mean, std=std, bgr=bgr,
-                resample=report.get('padding', {}).get('resample'), scope=report.get('padding', {}).get('scope'),
-                patch_note=note)
+    modes = {
+        e['action']
+        for e in report.get('padding', {}).get('layers', [])
+        if e['name'].startswith('backbone.') and e['action'] not in ('skipped', 'unchanged')
+    }
+    info = dict(
+        config=config,
+        checkpoint=checkpoint,
+        padding=modes.pop() if len(modes) == 1 else ('zeros' if not modes else sorted(modes)),
+        mean=mean,
+        std=std,
+        bgr=bgr,
+        resample=report.get('padding', {}).get('resample'),
+        scope=report.get('padding', {}).get('scope'),
+        patch_note=note,
+    )
     backbone.eval()  # mmdet's ResNet.train() returns None: no chaining
     return backbone.requires_grad_(False), info

@@ -22,6 +22,7 @@ circular-padded net) has no ranking and counts as SPC 0. MAE is over all pixels 
 The five read-outs are the five output channels of one conv: with a per-channel MSE and Adam's
 per-parameter steps this is the same as training five read-outs separately.
 """
+
 import os
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -44,8 +45,13 @@ IMAGE_EXTS = ('.jpg', '.jpeg', '.png')
 def make_targets(h: int, w: int, out_size: tuple[int, int] | None = None) -> dict:
     """{name: (h, w) tensor in [0, 1]} for TARGETS, resized to `out_size` (oh, ow) when given."""
     y, x = torch.meshgrid(torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing='ij')
-    maps = dict(H=x, V=y, G=torch.exp(-((x - 0.5) ** 2 + (y - 0.5) ** 2) / (2 * GAUSS_SIGMA ** 2)),
-                HS=_sawtooth(y), VS=_sawtooth(x))
+    maps = dict(
+        H=x,
+        V=y,
+        G=torch.exp(-((x - 0.5) ** 2 + (y - 0.5) ** 2) / (2 * GAUSS_SIGMA**2)),
+        HS=_sawtooth(y),
+        VS=_sawtooth(x),
+    )
     if out_size is not None and tuple(out_size) != (h, w):
         stack = torch.stack([maps[t] for t in TARGETS])[None]
         stack = F.interpolate(stack, size=tuple(out_size), mode='bilinear', align_corners=False, antialias=True)
@@ -58,36 +64,57 @@ def _sawtooth(t):
     return torch.remainder(t * STRIPES * (1 - 1e-6), 1.0)
 
 
-def synthetic_inputs(size: Sequence[int], seed: int, n_noise_train: int = 24, n_noise_test: int = 8,
-                     greys: tuple[int, ...] = (32, 64, 96, 160, 192, 224)) -> tuple[list, list]:
+def synthetic_inputs(
+    size: Sequence[int],
+    seed: int,
+    n_noise_train: int = 24,
+    n_noise_test: int = 8,
+    greys: tuple[int, ...] = (32, 64, 96, 160, 192, 224),
+) -> tuple[list, list]:
     """(train, test) lists of (kind, uint8 (3, h, w)) images: the paper's black / white / noise ones.
 
     Train: uniform-noise images and constant grey images; test: black (0), white (255) and other noise
     images. Every test image differs from every train image.
     """
     g = torch.Generator().manual_seed(seed)
-    noise = [torch.randint(0, 256, (3, *size), generator=g, dtype=torch.uint8)
-             for _ in range(n_noise_train + n_noise_test)]
+    noise = [
+        torch.randint(0, 256, (3, *size), generator=g, dtype=torch.uint8) for _ in range(n_noise_train + n_noise_test)
+    ]
     train = [('noise', im) for im in noise[:n_noise_train]]
     train += [('grey', torch.full((3, *size), v, dtype=torch.uint8)) for v in greys]
-    test = [('black', torch.zeros((3, *size), dtype=torch.uint8)),
-            ('white', torch.full((3, *size), 255, dtype=torch.uint8))]
+    test = [
+        ('black', torch.zeros((3, *size), dtype=torch.uint8)),
+        ('white', torch.full((3, *size), 255, dtype=torch.uint8)),
+    ]
     test += [('noise', im) for im in noise[n_noise_train:]]
     return train, test
 
 
-def natural_inputs(folder: str, size: Sequence[int], seed: int, test_fraction: float = 0.25, bgr: bool = False,
-                   max_images: int | None = None) -> tuple[list, list]:
+def natural_inputs(
+    folder: str,
+    size: Sequence[int],
+    seed: int,
+    test_fraction: float = 0.25,
+    bgr: bool = False,
+    max_images: int | None = None,
+) -> tuple[list, list]:
     """(train, test) lists of ('natural', uint8 (3, h, w)) from the jpg / png images under `folder` (all, or
     `max_images` of them drawn with `seed`), resized to `size`."""
     import mmcv
+
     if not os.path.isdir(folder):
         raise DatasetError(f'--images {folder}: folder not found; expected a folder of jpg / png images')
-    files = sorted(os.path.relpath(os.path.join(d, f), folder) for d, _, names in os.walk(folder)
-                   for f in names if f.lower().endswith(IMAGE_EXTS))
+    files = sorted(
+        os.path.relpath(os.path.join(d, f), folder)
+        for d, _, names in os.walk(folder)
+        for f in names
+        if f.lower().endswith(IMAGE_EXTS)
+    )
     if len(files) < 2:
-        raise DatasetError(f'--images {folder}: {len(files)} jpg / png images; expected at least 2 '
-                           '(one to train the read-out, one to test it)')
+        raise DatasetError(
+            f'--images {folder}: {len(files)} jpg / png images; expected at least 2 '
+            '(one to train the read-out, one to test it)'
+        )
     order = np.random.default_rng(seed).permutation(len(files))[:max_images]
     n_test = max(1, int(round(len(order) * test_fraction)))
     images = []
@@ -115,13 +142,23 @@ def backbone_features(backbone, x, chunk=16):
         levels = backbone(part)
         levels = [levels] if torch.is_tensor(levels) else list(levels)
         grid = min((lv.shape[-2:] for lv in levels), key=lambda s: abs(s[0] - x.shape[-2] / 8))
-        out.append(torch.cat([F.interpolate(lv, size=tuple(grid), mode='bilinear', align_corners=False)
-                              if tuple(lv.shape[-2:]) != tuple(grid) else lv for lv in levels], 1))
+        out.append(
+            torch.cat(
+                [
+                    F.interpolate(lv, size=tuple(grid), mode='bilinear', align_corners=False)
+                    if tuple(lv.shape[-2:]) != tuple(grid)
+                    else lv
+                    for lv in levels
+                ],
+                1,
+            )
+        )
     return torch.cat(out)
 
 
-def probe_features(train_x, test_x, test_kinds, image_size, iters=200, kernel=3, padding=0, lr=1e-3, batch_size=8,
-                   seed=0):
+def probe_features(
+    train_x, test_x, test_kinds, image_size, iters=200, kernel=3, padding=0, lr=1e-3, batch_size=8, seed=0
+):
     """Train the read-out on `train_x` (n, c, h, w) features; SPC / MAE on `test_x`. Returns a dict."""
     mu = train_x.mean((0, 2, 3), keepdim=True)
     sd = train_x.std((0, 2, 3), keepdim=True)
@@ -147,7 +184,7 @@ def probe_features(train_x, test_x, test_kinds, image_size, iters=200, kernel=3,
         for step in range(iters):
             if step % len(starts) == 0:
                 order = torch.randperm(len(starts), generator=g).tolist()
-            part = cols[starts[order[step % len(starts)]]:][:batch]
+            part = cols[starts[order[step % len(starts)]] :][:batch]
             opt.zero_grad()
             loss = F.mse_loss(torch.sigmoid(weight @ part + bias[:, None]), goal_cols.expand(batch, -1, -1))
             loss.backward()
@@ -164,8 +201,11 @@ def probe_features(train_x, test_x, test_kinds, image_size, iters=200, kernel=3,
         metrics[f'probe/{t}_mae'] = float(mae[:, i].mean())
     for kind in dict.fromkeys(test_kinds):
         rows = [j for j, k in enumerate(test_kinds) if k == kind]
-        by_input[kind] = {f'probe/{t}_{m}': float(a[rows, i].mean())
-                          for i, t in enumerate(TARGETS) for m, a in (('spc', spc), ('mae', mae))}
+        by_input[kind] = {
+            f'probe/{t}_{m}': float(a[rows, i].mean())
+            for i, t in enumerate(TARGETS)
+            for m, a in (('spc', spc), ('mae', mae))
+        }
     return dict(metrics=metrics, by_input=by_input, train_loss=float(loss.detach()), out_size=list(out_size))
 
 
@@ -185,13 +225,17 @@ def _unfold(x, kernel, padding):
     """(n, c * k * k, L) windows of x (n, c, h, w) and the (oh, ow) output size of the read-out conv."""
     oh, ow = (x.shape[-2] + 2 * padding - kernel + 1), (x.shape[-1] + 2 * padding - kernel + 1)
     if oh < 1 or ow < 1:
-        raise ConfigError(f'read-out kernel {kernel} does not fit the {tuple(x.shape[-2:])} feature grid; '
-                          'use larger inputs (--size) or a smaller --kernel')
+        raise ConfigError(
+            f'read-out kernel {kernel} does not fit the {tuple(x.shape[-2:])} feature grid; '
+            'use larger inputs (--size) or a smaller --kernel'
+        )
     need, free = x.shape[0] * x.shape[1] * kernel * kernel * oh * ow * x.element_size(), _available_memory()
     if free is not None and need > free:  # refuse in one line rather than be killed for memory
-        raise ConfigError(f'the read-out needs {need / 2 ** 30:.1f} GiB for {x.shape[0]} images of {x.shape[1]} '
-                          f'channels on a {tuple(x.shape[-2:])} feature grid, {free / 2 ** 30:.1f} GiB are available; '
-                          'expected a smaller probe size (--size, probe.size in a grid) or fewer images (--max-images)')
+        raise ConfigError(
+            f'the read-out needs {need / 2**30:.1f} GiB for {x.shape[0]} images of {x.shape[1]} '
+            f'channels on a {tuple(x.shape[-2:])} feature grid, {free / 2**30:.1f} GiB are available; '
+            'expected a smaller probe size (--size, probe.size in a grid) or fewer images (--max-images)'
+        )
     return F.unfold(x, kernel, padding=padding), (oh, ow)
 
 
@@ -211,9 +255,19 @@ def _spearman(pred, target):
     return float(spearmanr(pred, target.flatten().numpy()).statistic)
 
 
-def probe_backbone(backbone: nn.Module, train: list, test: list, mean: Sequence[float], std: Sequence[float],
-                   iters: int = 200, kernel: int = 3, padding: int = 0, lr: float = 1e-3, batch_size: int = 8,
-                   seed: int = 0) -> dict:
+def probe_backbone(
+    backbone: nn.Module,
+    train: list,
+    test: list,
+    mean: Sequence[float],
+    std: Sequence[float],
+    iters: int = 200,
+    kernel: int = 3,
+    padding: int = 0,
+    lr: float = 1e-3,
+    batch_size: int = 8,
+    seed: int = 0,
+) -> dict:
     """Probe `backbone` on (kind, uint8 image) lists; also the raw-pixel read-out on the same grid.
 
     Returns dict(metrics=..., raw_pixels=..., by_input=..., raw_by_input=..., grid=[h, w]).
@@ -228,9 +282,17 @@ def probe_backbone(backbone: nn.Module, train: list, test: list, mean: Sequence[
     args = dict(iters=iters, kernel=kernel, padding=padding, lr=lr, batch_size=batch_size, seed=seed)
     net = probe_features(feats[:n], feats[n:], kinds, size, **args)
     pix = probe_features(raw[:n], raw[n:], kinds, size, **args)
-    return dict(metrics=net['metrics'], raw_pixels=pix['metrics'], by_input=net['by_input'],
-                raw_by_input=pix['by_input'], grid=list(grid), out_size=net['out_size'],
-                channels=feats.shape[1], train_loss=net['train_loss'], batch_size=batch_size)
+    return dict(
+        metrics=net['metrics'],
+        raw_pixels=pix['metrics'],
+        by_input=net['by_input'],
+        raw_by_input=pix['by_input'],
+        grid=list(grid),
+        out_size=net['out_size'],
+        channels=feats.shape[1],
+        train_loss=net['train_loss'],
+        batch_size=batch_size,
+    )
 
 
 def summary_rows(result):

@@ -9,6 +9,7 @@ features carry on its own data, so that is the default. The seed paper's images 
 borders. Several seeds give one probe each (backbone init for a config, noise images, the image
 draw and split, the read-out's init and batches); the reported value is their mean.
 """
+
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -30,8 +31,10 @@ def val_folder(cfg: Any) -> str | None:
             while isinstance(ds.get('dataset'), dict):
                 ds = ds['dataset']
             return image_folder(ds)
-    raise ConfigError('probe images val: the config has no test_dataloader or val_dataloader dataset; expected a '
-                      'config with an evaluation set, or images synthetic / a folder')
+    raise ConfigError(
+        'probe images val: the config has no test_dataloader or val_dataloader dataset; expected a '
+        'config with an evaluation set, or images synthetic / a folder'
+    )
 
 
 def probe_size(cfg: Any, size: Any = None) -> tuple[tuple[int, ...], str]:
@@ -40,13 +43,16 @@ def probe_size(cfg: Any, size: Any = None) -> tuple[tuple[int, ...], str]:
         return tuple(int(s) for s in size), 'set'
     trained, how = train_input_size(cfg)
     if trained is None:
-        raise ConfigError(f'probe size: cannot tell the size the config trains at ({how}); expected a size '
-                          '(--size H W, or probe.size in the grid)')
+        raise ConfigError(
+            f'probe size: cannot tell the size the config trains at ({how}); expected a size '
+            '(--size H W, or probe.size in the grid)'
+        )
     return trained, f'the training input size: {how}'
 
 
-def probe_inputs(sources: list[str], cfg: Any, size: Sequence[int], seed: int, bgr: bool = False,
-                 max_images: int | None = None) -> tuple[list, list, list]:
+def probe_inputs(
+    sources: list[str], cfg: Any, size: Sequence[int], seed: int, bgr: bool = False, max_images: int | None = None
+) -> tuple[list, list, list]:
     """(train, test, used): (kind, uint8 (3, h, w)) lists from `sources` in order, and what each gave."""
     train: list = []
     test: list = []
@@ -60,8 +66,10 @@ def probe_inputs(sources: list[str], cfg: Any, size: Sequence[int], seed: int, b
             folder = val_folder(cfg) if source == 'val' else source
             if not os.path.isdir(folder):
                 what = f"the config's evaluation images {folder}" if source == 'val' else folder
-                raise DatasetError(f'probe images {source}: {what}: folder not found; expected a folder of jpg / '
-                                   'png images (or images synthetic)')
+                raise DatasetError(
+                    f'probe images {source}: {what}: folder not found; expected a folder of jpg / '
+                    'png images (or images synthetic)'
+                )
             more_train, more_test = natural_inputs(folder, tuple(size), seed, bgr=bgr, max_images=max_images)
         train, test = train + more_train, test + more_test
         used.append(dict(source=source, folder=folder, train=len(more_train), test=len(more_test)))

@@ -9,6 +9,7 @@ time-based interval, so this hook only sets that hook's `interval` (file names, 
 `last_checkpoint` stay the CheckpointHook's). Every rank uses rank 0's measurement, so all ranks
 save at the same iterations.
 """
+
 import time
 from typing import Any
 
@@ -21,12 +22,15 @@ from mmengine.registry import HOOKS
 class CheckpointTimerHook(Hook):
     """After `warmup` + `measure` iterations from a (re)start, set the iteration CheckpointHook's interval to
     about `minutes` of training at the measured mean iteration time (data loading included)."""
+
     priority = 'LOW'
 
     def __init__(self, minutes: float = 30, warmup: int = 10, measure: int = 50) -> None:
         if minutes <= 0 or warmup < 0 or measure < 1:
-            raise ValueError(f'CheckpointTimerHook: got minutes={minutes}, warmup={warmup}, measure={measure}; '
-                             'expected minutes > 0, warmup >= 0, measure >= 1')
+            raise ValueError(
+                f'CheckpointTimerHook: got minutes={minutes}, warmup={warmup}, measure={measure}; '
+                'expected minutes > 0, warmup >= 0, measure >= 1'
+            )
         self.minutes, self.warmup, self.measure = minutes, warmup, measure
         self._first: int | None = None
         self._t0: float | None = None
@@ -46,5 +50,7 @@ class CheckpointTimerHook(Hook):
         if hook is None or not seconds[0]:
             return
         hook.interval = max(1, round(self.minutes * 60 / seconds[0]))
-        runner.logger.info(f'[harness] {seconds[0]:.3f} s per iteration: a checkpoint every {hook.interval} iterations '
-                           f'(about {self.minutes:g} min of training)')
+        runner.logger.info(
+            f'[harness] {seconds[0]:.3f} s per iteration: a checkpoint every {hook.interval} iterations '
+            f'(about {self.minutes:g} min of training)'
+        )

@@ -14,6 +14,7 @@ InfiniteSampler, torch's BatchSampler, mmdet's AspectRatioBatchSampler); with an
 replay is kept (`position` returns None). With data-loader workers, the workers' random augmentations
 after a resume differ from those of an uninterrupted run, as they do with mmengine's own resume.
 """
+
 import torch
 from mmengine.dataset import DefaultSampler, InfiniteSampler
 

@@ -1,6 +1,7 @@
 """What every harness run's config gets: the hooks (by the grid runner and by tools/train.py), each in its
 own `*_hook.py` — the patch report, the stop on a non-finite loss, preemption, the random state — and the
 import that registers the harness with mmengine (`REGISTER`, harness/engine/register.py)."""
+
 from typing import Any
 
 # Added to every run's config (by the grid runner and by tools/train.py) unless already there.

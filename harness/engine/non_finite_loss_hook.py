@@ -5,6 +5,7 @@ with an empty COCO result (docs/STACK.md): a grid must see that as a failure wit
 a model that detects nothing. `NonFiniteLossHook` raises `NonFiniteLossError` after writing
 `failure.json` beside the checkpoints; the tools turn it into a distinct exit code (harness/run/cli.py).
 """
+
 import math
 import os
 from typing import Any
@@ -30,6 +31,7 @@ class NonFiniteLossError(HarnessError):
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
     """Stops training at the first iteration whose loss is NaN or inf."""
+
     priority = 'VERY_HIGH'
 
     def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None, outputs: Any = None) -> None:

@@ -1,6 +1,7 @@
 """The model's patch report beside its checkpoints and inside them, and the refusal of a checkpoint
 trained with another patch (harness/patch/provenance.py decides; this hook is where mmengine loads and
 saves)."""
+
 import os
 from typing import Any
 
@@ -23,6 +24,7 @@ class PatchReportHook(Hook):
     The JSON is written once nothing more can be refused (after the checkpoint check, or when a loop
     starts), so a refused resume leaves the work dir's report describing its own checkpoints.
     """
+
     priority = 'VERY_LOW'
 
     def __init__(self):
@@ -48,8 +50,7 @@ class PatchReportHook(Hook):
         # mmengine calls this for load_from and resume alike; the runner's own flags tell them apart, and
         # only `Runner.train` has built its train loop by then (tests and validation leave it a config)
         path = runner._load_from or (find_latest_checkpoint(runner.work_dir) if runner._resume else None)
-        purpose = ('resume' if runner._resume else
-                   'finetune' if isinstance(runner._train_loop, BaseLoop) else 'evaluate')
+        purpose = 'resume' if runner._resume else 'finetune' if isinstance(runner._train_loop, BaseLoop) else 'evaluate'
         saved = saved_patch(checkpoint)
         config = getattr(runner.cfg, 'filename', None) or f'of run {runner.experiment_name}'
         note = check_patch(saved, self._report(runner), path or 'the resumed checkpoint', config, purpose)

@@ -1,5 +1,6 @@
 """Preemptible training: on SIGTERM (Slurm preemption, the time-limit warning, scancel, kill) save the
 current iteration and stop with `Preempted`, so the rerun resumes exactly there."""
+
 import os
 from typing import Any
 
@@ -17,6 +18,7 @@ def _reached_by_every_rank(flag):
     """`flag` OR-ed over the ranks (an all-reduce MAX per call, only when distributed): the ranks may
     get SIGTERM a moment apart, and they must all stop after the same iteration."""
     from mmengine.dist import all_reduce, get_world_size
+
     if get_world_size() == 1:
         return flag
     t = torch.tensor(float(flag))
@@ -36,6 +38,7 @@ class PreemptionHook(Hook):
     resume in the middle of an epoch (mmengine restarts the epoch), so there the run stops at once and
     resumes from its last epoch checkpoint.
     """
+
     priority = 'LOWEST'
     requested = False
 
@@ -52,10 +55,14 @@ class PreemptionHook(Hook):
         runner.logger.info(f'[harness] SIGTERM: stopping after iteration {step}')
         if isinstance(runner.train_loop, IterBasedTrainLoop):
             path = self._save(runner, step)
-            raise Preempted(f'SIGTERM: stopped after iteration {step} of {runner.max_iters}, checkpoint {path}; '
-                            'rerun the same command to resume')
-        raise Preempted(f'SIGTERM: stopped at iteration {step} of epoch {runner.epoch + 1}; the run resumes from '
-                        'its last epoch checkpoint (mmengine cannot resume in the middle of an epoch)')
+            raise Preempted(
+                f'SIGTERM: stopped after iteration {step} of {runner.max_iters}, checkpoint {path}; '
+                'rerun the same command to resume'
+            )
+        raise Preempted(
+            f'SIGTERM: stopped at iteration {step} of epoch {runner.epoch + 1}; the run resumes from '
+            'its last epoch checkpoint (mmengine cannot resume in the middle of an epoch)'
+        )
 
     @staticmethod
     def _save(runner, step):

@@ -1,5 +1,6 @@
 """Exact resumption: the random state (python, numpy, torch, CUDA) saved in every checkpoint and set back
 on resume, after the samplers have been put at the resumed batch (harness/engine/data_position.py)."""
+
 import random
 from typing import Any
 
@@ -14,8 +15,9 @@ from .data_position import skip_without_loading
 
 def _rng_state():
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    state = dict(python=random.getstate(), numpy=(kind, keys.tolist(), pos, has_gauss, gauss),
-                 torch=torch.get_rng_state())
+    state = dict(
+        python=random.getstate(), numpy=(kind, keys.tolist(), pos, has_gauss, gauss), torch=torch.get_rng_state()
+    )
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state['cuda'] = torch.cuda.get_rng_state_all()
     return state
@@ -66,6 +68,7 @@ class RngStateHook(Hook):
     random state is restored after that fast-forward, exactly where it was saved. The checkpoint holds rank 0's state
     only (mmengine saves on rank 0), so a distributed run keeps mmengine's behaviour (logged).
     """
+
     priority = 'VERY_LOW'
     KEY = 'harness_rng_state'
 
@@ -89,9 +92,14 @@ class RngStateHook(Hook):
         loop = runner.train_loop
         if isinstance(loop, IterBasedTrainLoop) and loop.iter > 0:  # resumed: k batches to skip
             positioned = skip_without_loading(loop, loop.iter)
-            runner.logger.info(f'[harness] resuming at iteration {loop.iter}: ' + (
-                'data position restored from the samplers, no batch loaded' if positioned else
-                'samplers of unknown state, so mmengine replays the batches already trained'))
+            runner.logger.info(
+                f'[harness] resuming at iteration {loop.iter}: '
+                + (
+                    'data position restored from the samplers, no batch loaded'
+                    if positioned
+                    else 'samplers of unknown state, so mmengine replays the batches already trained'
+                )
+            )
             loop.dataloader_iterator = _RestoreAfterSkip(loop, loop.iter, state, positioned)
         elif state is not None:  # an epoch loop resumes at an epoch boundary: nothing is skipped
             _set_rng_state(state)

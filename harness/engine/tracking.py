@@ -7,6 +7,7 @@ metrics). W&B: one run per grid run in project <grid>, grouped by variant, with 
 grid and run names so that a requeued run continues its own W&B run instead of starting another. MLflow:
 experiment <grid>, run name <run>. A mapping in `vis_backends` is passed to mmengine as it is.
 """
+
 import importlib.util
 import os.path as osp
 import re
@@ -26,8 +27,10 @@ def _backend(entry, run):
         return dict(entry)
     if entry == 'wandb':
         run_id = re.sub(r'[^A-Za-z0-9_-]', '-', f'{run.grid}-{run.name}')[:64]
-        return dict(type='WandbVisBackend', init_kwargs=dict(project=run.grid, name=run.name, group=run.variant.name,
-                                                             id=run_id, resume='allow'))
+        return dict(
+            type='WandbVisBackend',
+            init_kwargs=dict(project=run.grid, name=run.name, group=run.variant.name, id=run_id, resume='allow'),
+        )
     if entry == 'mlflow':
         return dict(type='MLflowVisBackend', exp_name=run.grid, run_name=run.name)
     return None  # 'tensorboard': always there

@@ -10,6 +10,7 @@ This hook runs last (LOWEST), so each interval it measures ends after every othe
 - compute: the rest of the iteration (data_preprocessor, forward, backward, optimizer step, the other hooks).
 `started` / `ended` (perf_counter) bracket the loop, for whoever times what comes before and after it.
 """
+
 import time
 from typing import Any
 

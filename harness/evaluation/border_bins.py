@@ -9,6 +9,7 @@ the border, not only as one mAP / mIoU per run.
 the last edge is `inf` (then `(0, inf)` is one bin holding everything). An empty bin reports -1,
 as COCO does for an area range without objects.
 """
+
 import math
 from bisect import bisect_right
 from collections.abc import Sequence

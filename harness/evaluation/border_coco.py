@@ -11,6 +11,7 @@
   CocoMetric's loaded detections, and result JSONs stay in memory unless `outfile_prefix` asks for them.
   `classwise=True` adds AP per class as `coco/<bbox|segm>_mAP_<class>` (`class_ap` says why not mmdet's keys).
 """
+
 import contextlib
 import io
 import time
@@ -44,8 +45,10 @@ def _box_distance(bbox, width, height):
 
 # ---------------------------------------------------------------- COCO backends
 
+
 class _Timed:
     """Logs how long COCOeval's evaluate and accumulate stages took (mmengine's current logger)."""
+
     stage = ''  # appended to the IoU type in log lines
 
     def evaluate(self):
@@ -59,8 +62,11 @@ class _Timed:
     def accumulate(self, *args):
         tic = time.perf_counter()
         super().accumulate(*args)
-        print_log(f'{self.params.iouType}{self.stage}: evaluate {self._evaluate_s:.1f} s, '
-                  f'accumulate {time.perf_counter() - tic:.1f} s', logger='current')
+        print_log(
+            f'{self.params.iouType}{self.stage}: evaluate {self._evaluate_s:.1f} s, '
+            f'accumulate {time.perf_counter() - tic:.1f} s',
+            logger='current',
+        )
 
 
 class _PycocoEval(_Timed, pycocotools.cocoeval.COCOeval):
@@ -162,20 +168,29 @@ class BorderCocoMetric(CocoMetric):
         Other arguments: mmdet's CocoMetric.
     """
 
-    def __init__(self, *args: Any, border_bins: Any = (0, 1, 32, 96), backend: str = 'faster',
-                 eval_threads: int | None = None, keep_per_image: bool = True, classwise: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        border_bins: Any = (0, 1, 32, 96),
+        backend: str = 'faster',
+        eval_threads: int | None = None,
+        keep_per_image: bool = True,
+        classwise: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if backend not in BACKENDS:
             raise ConfigError(f"backend={backend!r}: expected 'faster' (faster-coco-eval) or 'pycocotools'")
         if backend == 'faster' and kwargs.get('use_mp_eval'):
             raise ConfigError("use_mp_eval=True runs pycocotools: use backend='pycocotools' with it")
         if backend == 'pycocotools' and not pycocotools.cocoeval.__name__.startswith('pycocotools'):
-            raise ConfigError("backend='pycocotools': faster_coco_eval.init_as_pycocotools() has replaced "
-                              'pycocotools in this process')
-        if eval_threads is not None and (backend != 'faster' or not isinstance(eval_threads, int)
-                                         or eval_threads < 1):
-            raise ConfigError(f'eval_threads={eval_threads!r}: expected a positive integer, '
-                              "and backend='faster' (the threads of its mask IoUs)")
+            raise ConfigError(
+                "backend='pycocotools': faster_coco_eval.init_as_pycocotools() has replaced pycocotools in this process"
+            )
+        if eval_threads is not None and (backend != 'faster' or not isinstance(eval_threads, int) or eval_threads < 1):
+            raise ConfigError(
+                f'eval_threads={eval_threads!r}: expected a positive integer, '
+                "and backend='faster' (the threads of its mask IoUs)"
+            )
         self.border_edges, self.border_names = check_border_bins(border_bins)
         self.backend = backend
         self.keep_per_image = bool(keep_per_image)
@@ -194,9 +209,13 @@ class BorderCocoMetric(CocoMetric):
                 self.cat_ids = self.cat_ids or self._coco_api.get_cat_ids(cat_names=self.dataset_meta['classes'])
                 self.img_ids = self.img_ids or self._coco_api.get_img_ids()
             if self.keep_per_image and self._coco_api is not None:
-                self.per_image = {kind: per_image.coco_data_without_detections(
-                    self._coco_api, self.img_ids, self.cat_ids, self.iou_thrs) for kind in self.metrics
-                    if kind in per_image.COCO_KINDS}
+                self.per_image = {
+                    kind: per_image.coco_data_without_detections(
+                        self._coco_api, self.img_ids, self.cat_ids, self.iou_thrs
+                    )
+                    for kind in self.metrics
+                    if kind in per_image.COCO_KINDS
+                }
             return {}
         coco_cls, eval_cls = _CLASSES[self.backend]
         if self.backend == 'faster' and not isinstance(self._coco_api, (FasterCOCO, type(None))):
@@ -209,15 +228,20 @@ class BorderCocoMetric(CocoMetric):
                 metrics.update(self._class_metrics(capture))
             metrics.update(self._border_metrics(capture, coco_cls))
             if self.keep_per_image:  # what the report's image bootstrap resamples (evaluation.per_image)
-                self.per_image = {kind: per_image.coco_data(capture.evaluation(kind)) for kind in self.metrics
-                                  if kind in per_image.COCO_KINDS and capture.evaluation(kind) is not None}
+                self.per_image = {
+                    kind: per_image.coco_data(capture.evaluation(kind))
+                    for kind in self.metrics
+                    if kind in per_image.COCO_KINDS and capture.evaluation(kind) is not None
+                }
         return metrics
 
     def evaluate(self, size: int) -> dict:
         # mmengine prefixes every key with 'coco/'; border keys go out as 'border/...' (the report's and
         # BorderIoUMetric's spelling), the standard ones unchanged.
-        return {k[len(self.prefix) + 1:] if k.startswith(f'{self.prefix}/border/') else k: v
-                for k, v in super().evaluate(size).items()}
+        return {
+            k[len(self.prefix) + 1 :] if k.startswith(f'{self.prefix}/border/') else k: v
+            for k, v in super().evaluate(size).items()
+        }
 
     def class_names(self) -> list[str]:
         """The evaluated categories' names, in `cat_ids` order (COCOeval's category axis)."""
@@ -229,8 +253,11 @@ class BorderCocoMetric(CocoMetric):
             coco_eval = capture.evaluation(iou_type)
             if coco_eval is not None:
                 aps = dict(zip(class_ap_keys(iou_type, self.class_names()), class_aps(coco_eval)))
-                print_log(f'{iou_type} AP per class: ' + ', '.join(f'{k[len(iou_type) + 5:]} {v:.3f}'
-                                                                   for k, v in aps.items()), logger='current')
+                print_log(
+                    f'{iou_type} AP per class: '
+                    + ', '.join(f'{k[len(iou_type) + 5 :]} {v:.3f}' for k, v in aps.items()),
+                    logger='current',
+                )
                 metrics.update(aps)
         return metrics
 
@@ -263,8 +290,7 @@ class BorderCocoMetric(CocoMetric):
             img = src.imgs[ann['image_id']]
             k = bin_of(self.border_edges, _box_distance(ann['bbox'], img['width'], img['height']))
             bins.append(k)
-            if k >= 0 and not ann.get('iscrowd', 0) and ann['image_id'] in img_ids \
-                    and ann['category_id'] in cat_ids:
+            if k >= 0 and not ann.get('iscrowd', 0) and ann['image_id'] in img_ids and ann['category_id'] in cat_ids:
                 counts[k] += 1
         return bins, counts
 
@@ -274,8 +300,9 @@ class BorderCocoMetric(CocoMetric):
         anns = []
         for dt in coco_dt.dataset['annotations']:
             img = gt_api.imgs[dt['image_id']]
-            anns.append(dict(dt, area=bin_of(self.border_edges, _box_distance(dt['bbox'], img['width'],
-                                                                                 img['height']))))
+            anns.append(
+                dict(dt, area=bin_of(self.border_edges, _box_distance(dt['bbox'], img['width'], img['height'])))
+            )
         dt_api = _new_api(coco_cls, dict(coco_dt.dataset, annotations=anns))
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints each stage
             coco_eval = new_eval(gt_api, dt_api, iou_type)

@@ -10,6 +10,7 @@ hold no object of that class (COCO's "no such objects", which the report prints 
 follow mmdet's `<kind>_mAP_<item>` pattern, so the report treats them like the other COCO AP keys
 (x100, n/a for a model without boxes, 0 for a run that detected nothing).
 """
+
 MAX_DETS = 100  # COCO's AP: at most 100 detections per image
 
 

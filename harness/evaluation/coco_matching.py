@@ -9,6 +9,7 @@ regular object of highest IoU >= the threshold (the last one on ties), else an i
 which may be taken again. It runs once per evaluation, compiled (numba); tests compare the result with
 pycocotools' `evalImgs`.
 """
+
 import numpy as np
 
 
@@ -35,9 +36,17 @@ def match(blocks, iou_thrs, tp, ig):
         flat_ig.append(ignore), flat_crowd.append(crowd)
         dims.append(ious.shape), det.append(s)
         offs.append(offs[-1] + ious.shape[1])
-    _matcher()(np.concatenate(flat_iou), np.array(dims, np.int64), np.array(offs, np.int64),
-               np.concatenate(flat_ig), np.concatenate(flat_crowd), np.array(det, np.int64),
-               np.minimum(iou_thrs, 1 - 1e-10), tp, ig)
+    _matcher()(
+        np.concatenate(flat_iou),
+        np.array(dims, np.int64),
+        np.array(offs, np.int64),
+        np.concatenate(flat_ig),
+        np.concatenate(flat_crowd),
+        np.array(det, np.int64),
+        np.minimum(iou_thrs, 1 - 1e-10),
+        tp,
+        ig,
+    )
 
 
 _KERNELS: dict = {}
@@ -77,5 +86,3 @@ def _matcher():
 
         _KERNELS['match'] = match
     return _KERNELS['match']
-
-

@@ -23,6 +23,7 @@ One run's data goes to `per_image.npz` next to its metrics.json (`tools/test.py`
 few MB for COCO val2017): keys `<kind>.<field>`, kind `bbox`, `segm` or `seg`. Runs evaluated by
 mmdet's / mmseg's own CocoMetric / IoUMetric have none; the report then shows the seed interval only.
 """
+
 import io
 import os
 from dataclasses import dataclass, fields
@@ -40,6 +41,7 @@ MAX_DET = 100  # mmdet's mAP is COCO's AP at maxDets=100
 @dataclass
 class CocoData:
     """Per-image COCO evaluation of one run and IoU type, ranked as COCOeval.accumulate ranks it."""
+
     img_ids: np.ndarray  # (n_img,) image ids, COCOeval's order; det_img / gt_img index into it
     cat_ids: np.ndarray  # (K,)
     iou_thrs: np.ndarray  # (T,) T <= 16
@@ -55,6 +57,7 @@ class CocoData:
 @dataclass
 class SegData:
     """Per-image pixel counts of one mmseg run, (n_img, n_classes) each, in the dataset's order."""
+
     classes: np.ndarray  # (C,) class names
     intersect: np.ndarray
     union: np.ndarray
@@ -105,10 +108,21 @@ def coco_data(coco_eval, max_det=MAX_DET):
         parts.append(np.arange(s, s + (hits[-1] + 1 if len(hits) else 0)))  # nothing after the last match counts
         starts.append(starts[-1] + len(parts[-1]))
     sel = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    gt_rows = [(img_pos[i], cat_pos[c], n) for (i, c), (ignore, _) in gts.items()
-               if i in img_pos and c in cat_pos and (n := int(np.count_nonzero(~ignore)))]
-    return CocoData(img_ids, cat_ids, np.asarray(p.iouThrs, np.float64), np.asarray(starts, np.int64),
-                    img[sel].astype(np.int32), tp[sel], ig[sel], *_gt(sorted(gt_rows)))
+    gt_rows = [
+        (img_pos[i], cat_pos[c], n)
+        for (i, c), (ignore, _) in gts.items()
+        if i in img_pos and c in cat_pos and (n := int(np.count_nonzero(~ignore)))
+    ]
+    return CocoData(
+        img_ids,
+        cat_ids,
+        np.asarray(p.iouThrs, np.float64),
+        np.asarray(starts, np.int64),
+        img[sel].astype(np.int32),
+        tp[sel],
+        ig[sel],
+        *_gt(sorted(gt_rows)),
+    )
 
 
 def _positions(ids, values):
@@ -131,9 +145,16 @@ def coco_data_without_detections(coco_api, img_ids, cat_ids, iou_thrs):
         i, k = index.get(ann['image_id']), cats.get(ann['category_id'])
         if i is not None and k is not None and not ann.get('iscrowd', 0):
             counts[(i, k)] = counts.get((i, k), 0) + 1
-    return CocoData(img_ids, cat_ids, np.asarray(iou_thrs, np.float64), np.zeros(len(cat_ids) + 1, np.int64),
-                    _cat([], np.int32), _cat([], np.uint16), _cat([], np.uint16),
-                    *_gt([(i, k, n) for (i, k), n in sorted(counts.items())]))
+    return CocoData(
+        img_ids,
+        cat_ids,
+        np.asarray(iou_thrs, np.float64),
+        np.zeros(len(cat_ids) + 1, np.int64),
+        _cat([], np.int32),
+        _cat([], np.uint16),
+        _cat([], np.uint16),
+        *_gt([(i, k, n) for (i, k), n in sorted(counts.items())]),
+    )
 
 
 def _cat(parts, dtype):
@@ -147,9 +168,13 @@ def _gt(rows):
 
 def seg_data(results, classes):
     """`SegData` from IoUMetric's per-image results: tuples (intersect, union, pred, label) of (C,) tensors."""
-    arrays = [np.stack([np.asarray(r[j].cpu() if hasattr(r[j], 'cpu') else r[j], dtype=np.float64)
-                        for r in results]).round().astype(np.int64).reshape(len(results), len(classes))
-              for j in range(4)]
+    arrays = [
+        np.stack([np.asarray(r[j].cpu() if hasattr(r[j], 'cpu') else r[j], dtype=np.float64) for r in results])
+        .round()
+        .astype(np.int64)
+        .reshape(len(results), len(classes))
+        for j in range(4)
+    ]
     return SegData(np.asarray(classes, dtype=str), *arrays)
 
 
@@ -164,6 +189,7 @@ def collect(evaluator):
 def save(path, data):
     """Write {kind: CocoData | SegData} to `path` (npz, atomically)."""
     from ..jsonio import write_atomic
+
     arrays = {'format': np.array(FORMAT)}
     for kind, d in data.items():
         arrays.update({f'{kind}.{f.name}': getattr(d, f.name) for f in fields(d)})

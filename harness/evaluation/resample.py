@@ -23,6 +23,7 @@ calling them 1000 times per run costs more than the evaluation. What makes a res
 mmseg metrics (`seg_metric`): weighted sums of the per-image intersection / union / pixel counts, then
 IoUMetric's formulas (classes without pixels are NaN and left out of the mean; percent).
 """
+
 import numpy as np
 from scipy import sparse
 
@@ -42,8 +43,24 @@ def _kernel():
         from numba import njit
 
         @njit(cache=True, nogil=True, error_model='numpy')
-        def ap_sums(wt, det_img, cat_start, row_pos, row_off, tp_pos, tp_end, tp_row, tp_off, ig_pos, ig_off,
-                    n_obj, n_thr, ts, missed, total):
+        def ap_sums(
+            wt,
+            det_img,
+            cat_start,
+            row_pos,
+            row_off,
+            tp_pos,
+            tp_end,
+            tp_row,
+            tp_off,
+            ig_pos,
+            ig_off,
+            n_obj,
+            n_thr,
+            ts,
+            missed,
+            total,
+        ):
             """total[b] += over categories, thresholds `ts` and COCO's 101 recall thresholds, the interpolated
             precision with image weights wt[:, b]. Categories without objects in a resample add 0 there."""
             n_b = wt.shape[1]
@@ -148,10 +165,24 @@ def coco_ap(data, weights, iou=None):
     n_obj = plan.gt @ wt  # (K, B) objects per category and resample
     sums = np.zeros(len(w))
     for b0 in range(0, len(w), _BLOCK):  # blocks of resamples keep the per-category buffers small
-        sums[b0:b0 + _BLOCK] = _kernel()(
-            np.ascontiguousarray(wt[:, b0:b0 + _BLOCK]), plan.det_img, plan.cat_start, plan.row_pos, plan.row_off,
-            plan.tp_pos, plan.tp_end, plan.tp_row, plan.tp_off, plan.ig_pos, plan.ig_off,
-            np.ascontiguousarray(n_obj[:, b0:b0 + _BLOCK]), plan.n_thr, ts, _MISSED, np.zeros(len(w[b0:b0 + _BLOCK])))
+        sums[b0 : b0 + _BLOCK] = _kernel()(
+            np.ascontiguousarray(wt[:, b0 : b0 + _BLOCK]),
+            plan.det_img,
+            plan.cat_start,
+            plan.row_pos,
+            plan.row_off,
+            plan.tp_pos,
+            plan.tp_end,
+            plan.tp_row,
+            plan.tp_off,
+            plan.ig_pos,
+            plan.ig_off,
+            np.ascontiguousarray(n_obj[:, b0 : b0 + _BLOCK]),
+            plan.n_thr,
+            ts,
+            _MISSED,
+            np.zeros(len(w[b0 : b0 + _BLOCK])),
+        )
     count = (n_obj > 0).sum(0) * len(ts) * len(_REC_THRS)  # COCO averages over valid entries only
     return np.where(count > 0, sums / np.maximum(count, 1), -1.0)
 

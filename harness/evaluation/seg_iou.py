@@ -6,6 +6,7 @@ the classes present in the labels or the predictions. Values are plain floats (J
 `BorderIoUMetric` adds `border/mIoU@<lo>-<hi>` and `border/aAcc@<lo>-<hi>` over pixel bands (see
 `border_bins`), pixel (i, j) of an HxW map being at distance min(i, j, H-1-i, W-1-j).
 """
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,8 +45,9 @@ class ClassIoUMetric(IoUMetric):
 def pixel_bands(edges: Sequence[float], height: int, width: int) -> torch.Tensor:
     """(H, W) long tensor: the band index of each pixel's border distance, -1 below edges[0]."""
     rows, cols = torch.arange(height), torch.arange(width)
-    distance = torch.minimum(torch.minimum(rows, height - 1 - rows)[:, None],
-                             torch.minimum(cols, width - 1 - cols)[None, :])
+    distance = torch.minimum(
+        torch.minimum(rows, height - 1 - rows)[:, None], torch.minimum(cols, width - 1 - cols)[None, :]
+    )
     return torch.bucketize(distance.double(), torch.tensor(edges, dtype=torch.float64), right=True) - 1
 
 
@@ -75,9 +77,10 @@ class BorderIoUMetric(ClassIoUMetric):
             if label.shape not in self._bands:
                 self._bands[label.shape] = pixel_bands(self.border_edges, *label.shape)
             band = self._bands[label.shape].to(label.device)
-            areas = [torch.stack(self.intersect_and_union(pred[band == b], label[band == b],
-                                                          num_classes, self.ignore_index))
-                     for b in range(len(self.border_names))]
+            areas = [
+                torch.stack(self.intersect_and_union(pred[band == b], label[band == b], num_classes, self.ignore_index))
+                for b in range(len(self.border_names))
+            ]
             self.results[start + k] += (torch.stack(areas),)  # (bands, 4, classes), after the parent's 4
 
     def compute_metrics(self, results: list) -> dict:

@@ -4,6 +4,7 @@ The runner writes it (`dump_resolved`) before the first run starts; the report r
 `read_grid_json` on any machine that has the work directory (half-finished or copied: base configs
 may live elsewhere, so nothing is re-checked against files), and `load_resolved` turns it into a `Grid`.
 """
+
 import copy
 import json
 from pathlib import Path
@@ -16,16 +17,37 @@ GRID_JSON = 'grid.json'
 
 def dump_resolved(grid: Grid) -> dict:
     """The resolved grid as a JSON-serialisable dict (saved as grid.json next to the runs)."""
-    variants = [{'name': v.name, 'base': str(v.base), 'baseline': v.baseline, 'padding': copy.deepcopy(v.padding),
-                 'coordconv': copy.deepcopy(v.coordconv), 'solo_coords': v.solo_coords,
-                 'cfg_options': copy.deepcopy(v.cfg_options), 'description': v.description, 'init': v.init,
-                 'pretrain': copy.deepcopy(v.pretrain)} for v in grid.variants]
-    return {'format': RESOLVED_FORMAT, 'name': grid.name, 'path': str(grid.path), 'description': grid.description,
-            'baseline': grid.baseline, 'seeds': list(grid.seeds), 'metrics': list(grid.metrics),
-            'primary': copy.deepcopy(grid.primary),
-            'references': copy.deepcopy(grid.references), 'variants': variants, 'border': grid.border,
-            'probe': grid.probe, 'vis_backends': copy.deepcopy(grid.vis_backends),
-            'runs': [r.name for r in grid.runs()]}
+    variants = [
+        {
+            'name': v.name,
+            'base': str(v.base),
+            'baseline': v.baseline,
+            'padding': copy.deepcopy(v.padding),
+            'coordconv': copy.deepcopy(v.coordconv),
+            'solo_coords': v.solo_coords,
+            'cfg_options': copy.deepcopy(v.cfg_options),
+            'description': v.description,
+            'init': v.init,
+            'pretrain': copy.deepcopy(v.pretrain),
+        }
+        for v in grid.variants
+    ]
+    return {
+        'format': RESOLVED_FORMAT,
+        'name': grid.name,
+        'path': str(grid.path),
+        'description': grid.description,
+        'baseline': grid.baseline,
+        'seeds': list(grid.seeds),
+        'metrics': list(grid.metrics),
+        'primary': copy.deepcopy(grid.primary),
+        'references': copy.deepcopy(grid.references),
+        'variants': variants,
+        'border': grid.border,
+        'probe': grid.probe,
+        'vis_backends': copy.deepcopy(grid.vis_backends),
+        'runs': [r.name for r in grid.runs()],
+    }
 
 
 def read_grid_json(work_dir: str | Path) -> dict:
@@ -41,8 +63,11 @@ def read_grid_json(work_dir: str | Path) -> dict:
     variants = grid.get('variants')
     if not isinstance(name, str) or not name:
         raise ConfigError(f'{path}: name: got {name!r}; expected a non-empty string')
-    if not isinstance(variants, list) or not variants or not all(
-            isinstance(v, dict) and isinstance(v.get('name'), str) for v in variants):
+    if (
+        not isinstance(variants, list)
+        or not variants
+        or not all(isinstance(v, dict) and isinstance(v.get('name'), str) for v in variants)
+    ):
         raise ConfigError(f'{path}: variants: expected a non-empty list of objects with a "name"')
     seeds = grid.get('seeds', [0])
     if not isinstance(seeds, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
@@ -55,21 +80,29 @@ def read_grid_json(work_dir: str | Path) -> dict:
     for v in variants:
         v['baseline'] = v.get('baseline') or grid_baseline
         if v['baseline'] not in names:
-            raise ConfigError(f'{path}: variants.{v["name"]}.baseline: {v["baseline"]!r} is not a variant; '
-                              f'expected one of {", ".join(names)}')
-    for key, kind, what in (('metrics', list, 'a list of metric keys'),
-                            ('primary', list, 'a list of {"variant": name, "metric": key or null}'),
-                            ('references', dict, 'an object {variant: {metric: value, source: ...}}')):
+            raise ConfigError(
+                f'{path}: variants.{v["name"]}.baseline: {v["baseline"]!r} is not a variant; '
+                f'expected one of {", ".join(names)}'
+            )
+    for key, kind, what in (
+        ('metrics', list, 'a list of metric keys'),
+        ('primary', list, 'a list of {"variant": name, "metric": key or null}'),
+        ('references', dict, 'an object {variant: {metric: value, source: ...}}'),
+    ):
         value = grid.get(key) or kind()
         if not isinstance(value, kind):
             raise ConfigError(f'{path}: {key}: got {value!r}; expected {what}')
         grid[key] = value
     if not all(isinstance(m, str) for m in grid['metrics']):
         raise ConfigError(f'{path}: metrics: got {grid["metrics"]!r}; expected a list of metric keys')
-    if not all(isinstance(p, dict) and p.get('variant') in names and (p.get('metric') is None or isinstance(
-            p['metric'], str)) for p in grid['primary']):
-        raise ConfigError(f'{path}: primary: got {grid["primary"]!r}; expected a list of {{"variant": name, '
-                          '"metric": key or null}} naming variants of the grid')
+    if not all(
+        isinstance(p, dict) and p.get('variant') in names and (p.get('metric') is None or isinstance(p['metric'], str))
+        for p in grid['primary']
+    ):
+        raise ConfigError(
+            f'{path}: primary: got {grid["primary"]!r}; expected a list of {{"variant": name, '
+            '"metric": key or null}} naming variants of the grid'
+        )
     grid['seeds'] = seeds
     grid['path'] = path
     return grid

@@ -14,6 +14,7 @@ backbone padding (`harness.run.pretrain`); `scratch` starts from random weights 
 "Rethinking ImageNet Pre-training" recipe: configs/scratch/). A mixin of the grid file parser, so
 its errors read like every other field's.
 """
+
 import dataclasses
 
 from .spec import _show
@@ -36,12 +37,17 @@ class PretrainFields:
             out.append(dataclasses.replace(v, init=init, pretrain=pretrain if init == 'matched' else None))
         matched = [v.name for v in out if v.init == 'matched']
         if matched and pretrain is None:
-            self.fail('pretrain', f'missing required key (variants {", ".join(matched)} have init matched)',
-                      'a top-level mapping like {config: configs/pretrain/resnet50_8xb32_in1k.py, '
-                      'data_root: data/imagenet/}')
+            self.fail(
+                'pretrain',
+                f'missing required key (variants {", ".join(matched)} have init matched)',
+                'a top-level mapping like {config: configs/pretrain/resnet50_8xb32_in1k.py, data_root: data/imagenet/}',
+            )
         if pretrain is not None and not matched:
-            self.fail('pretrain', 'given, but no variant has init matched', "init: matched (top level or in a "
-                      "variant), or no 'pretrain' key")
+            self.fail(
+                'pretrain',
+                'given, but no variant has init matched',
+                "init: matched (top level or in a variant), or no 'pretrain' key",
+            )
         return out
 
     def _init(self, value, where):
@@ -60,11 +66,17 @@ class PretrainFields:
         if not config.startswith(PRETRAIN_SCOPES):
             resolved = (self.root / config).resolve()
             if not resolved.is_file():
-                self.fail('pretrain.config', f'config file {config!r} not found (resolved to {resolved})',
-                          f'an existing file (relative paths are taken from {self.root})')
+                self.fail(
+                    'pretrain.config',
+                    f'config file {config!r} not found (resolved to {resolved})',
+                    f'an existing file (relative paths are taken from {self.root})',
+                )
             config = str(resolved)
-        out = {'config': config, 'seed': raw.get('seed', 0),
-               'cfg_options': self._cfg_options(raw.get('cfg_options', {}), 'pretrain.cfg_options')}
+        out = {
+            'config': config,
+            'seed': raw.get('seed', 0),
+            'cfg_options': self._cfg_options(raw.get('cfg_options', {}), 'pretrain.cfg_options'),
+        }
         if isinstance(out['seed'], bool) or not isinstance(out['seed'], int) or out['seed'] < 0:
             self.fail('pretrain.seed', f'got {_show(out["seed"])}', 'a non-negative integer')
         for key in ('data_root', 'cache_dir'):

@@ -5,6 +5,7 @@ sets any of `size` ([h, w], one integer for a square, or 'trained'), `images` ('
 a folder, or a list of them), `seeds` and `max_images`. A mixin of the grid file parser, so that its
 errors read like every other field's: `<file>: probe.<field>: <what>; expected <what>`.
 """
+
 import copy
 
 from .spec import PROBE_DEFAULTS, _show
@@ -27,23 +28,35 @@ class ProbeFields:
         if isinstance(size, int) and not isinstance(size, bool):
             size = [size, size]
         if size not in (None, 'trained'):
-            if not (isinstance(size, list) and len(size) == 2 and all(
-                    isinstance(s, int) and not isinstance(s, bool) and s >= 8 for s in size)):
-                self.fail('probe.size', f'got {_show(size)}', '[height, width] in pixels (each at least 8), one '
-                          "integer for a square, or 'trained' (the default: the size the run trains at)")
+            if not (
+                isinstance(size, list)
+                and len(size) == 2
+                and all(isinstance(s, int) and not isinstance(s, bool) and s >= 8 for s in size)
+            ):
+                self.fail(
+                    'probe.size',
+                    f'got {_show(size)}',
+                    '[height, width] in pixels (each at least 8), one '
+                    "integer for a square, or 'trained' (the default: the size the run trains at)",
+                )
             out['size'] = list(size)
         if 'images' in raw:
             images = raw['images']
             images = self._str_list([images] if isinstance(images, str) else images, 'probe.images', False)
-            out['images'] = [self._probe_source(x, f'probe.images[{i}]' if isinstance(raw['images'], list)
-                                                else 'probe.images') for i, x in enumerate(images)]
+            out['images'] = [
+                self._probe_source(x, f'probe.images[{i}]' if isinstance(raw['images'], list) else 'probe.images')
+                for i, x in enumerate(images)
+            ]
         if 'seeds' in raw:
             out['seeds'] = self._seeds(raw['seeds'], 'probe.seeds')
         if 'max_images' in raw:
             n = raw['max_images']
             if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-                self.fail('probe.max_images', f'got {_show(n)}', 'an integer of at least 2 (one image to train '
-                          'the read-out, one to test it)')
+                self.fail(
+                    'probe.max_images',
+                    f'got {_show(n)}',
+                    'an integer of at least 2 (one image to train the read-out, one to test it)',
+                )
             out['max_images'] = n
         return out
 
@@ -52,7 +65,10 @@ class ProbeFields:
             return value
         folder = (self.root / value).resolve()
         if not folder.is_dir():
-            self.fail(where, f'{value!r} is neither val nor synthetic, and no such folder (resolved to {folder})',
-                      "val (the grid's own val images), synthetic (black / white / noise images) or a folder of "
-                      f'jpg / png images (relative paths are taken from {self.root})')
+            self.fail(
+                where,
+                f'{value!r} is neither val nor synthetic, and no such folder (resolved to {folder})',
+                "val (the grid's own val images), synthetic (black / white / noise images) or a folder of "
+                f'jpg / png images (relative paths are taken from {self.root})',
+            )
         return str(folder)

@@ -5,6 +5,7 @@ and every field is checked here, once, so the training and report tools can trus
 Each problem is one `ConfigError` line, `<file>: <field path>: <what is wrong>; expected <what>`, in
 the spirit of nanoGPT's "overrides that fail loudly on unknown keys".
 """
+
 import copy
 import difflib
 import re
@@ -20,10 +21,24 @@ from .pretrain_settings import PretrainFields
 from .probe_settings import ProbeFields
 from .spec import PACKAGE_SCOPES, Grid, Variant, _show
 
-GRID_KEYS = ('name', 'description', 'base', 'baseline', 'seeds', 'metrics', 'primary', 'cfg_options', 'references',
-             'variants', 'border', 'probe', 'init', 'pretrain', 'vis_backends')
-VARIANT_KEYS = ('name', 'base', 'baseline', 'padding', 'coordconv', 'solo_coords', 'cfg_options', 'description',
-                'init')
+GRID_KEYS = (
+    'name',
+    'description',
+    'base',
+    'baseline',
+    'seeds',
+    'metrics',
+    'primary',
+    'cfg_options',
+    'references',
+    'variants',
+    'border',
+    'probe',
+    'init',
+    'pretrain',
+    'vis_backends',
+)
+VARIANT_KEYS = ('name', 'base', 'baseline', 'padding', 'coordconv', 'solo_coords', 'cfg_options', 'description', 'init')
 COORDCONV_KEYS = ('sites', 'with_r')
 _NAME_RE = re.compile(r'[A-Za-z0-9._-]+')
 _PLAIN = (str, int, float, bool, type(None))
@@ -46,8 +61,7 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != 'tag:yaml.org,2002:merge':
                 if key_node.value in seen:
-                    raise _DuplicateKeyError(
-                        None, None, f'duplicate key {key_node.value!r}', key_node.start_mark)
+                    raise _DuplicateKeyError(None, None, f'duplicate key {key_node.value!r}', key_node.start_mark)
                 seen.add(key_node.value)
         return super().construct_mapping(node, deep=deep)
 
@@ -93,8 +107,20 @@ class _Parser(ProbeFields, PretrainFields):
         primary = self._primary(data.get('primary', []), variants, metrics)
         description = self._text(data.get('description', ''), 'description')
         border, probe = self._bool(data.get('border', False), 'border'), self._probe(data.get('probe', False))
-        return Grid(name, self.path.resolve(), description, seeds, metrics, references, variants, baseline, border,
-                    probe, self._vis_backends(data.get('vis_backends', [])), primary)
+        return Grid(
+            name,
+            self.path.resolve(),
+            description,
+            seeds,
+            metrics,
+            references,
+            variants,
+            baseline,
+            border,
+            probe,
+            self._vis_backends(data.get('vis_backends', [])),
+            primary,
+        )
 
     def _read(self):
         if not self.path.is_file():
@@ -115,8 +141,11 @@ class _Parser(ProbeFields, PretrainFields):
         except yaml.YAMLError as e:
             self.fail('grid file', f'YAML error: {e}', 'valid YAML')
         if not isinstance(data, dict):
-            self.fail('top level', f'got {"an empty file" if data is None else type(data).__name__}',
-                      f'a mapping with keys {", ".join(GRID_KEYS)}')
+            self.fail(
+                'top level',
+                f'got {"an empty file" if data is None else type(data).__name__}',
+                f'a mapping with keys {", ".join(GRID_KEYS)}',
+            )
         return data
 
     def _keys(self, d, where, allowed):
@@ -170,8 +199,11 @@ class _Parser(ProbeFields, PretrainFields):
             for i, v in enumerate(value):
                 self._plain(v, f'{where}[{i}]')
         elif not isinstance(value, _PLAIN):
-            self.fail(where, f'got {type(value).__name__} {_show(value)}', 'plain data (string, number, bool, '
-                                                                             'null, list, mapping)')
+            self.fail(
+                where,
+                f'got {type(value).__name__} {_show(value)}',
+                'plain data (string, number, bool, null, list, mapping)',
+            )
 
     def _cfg_options(self, value, where):
         self._mapping(value, where, 'a mapping of dotted keys to values, e.g. {train_cfg.max_iters: 20}')
@@ -188,8 +220,11 @@ class _Parser(ProbeFields, PretrainFields):
             return value
         resolved = (self.root / value).resolve()
         if not resolved.is_file():
-            self.fail(where, f'config file {value!r} not found (resolved to {resolved})',
-                      f'an existing file (relative paths are taken from {self.root})')
+            self.fail(
+                where,
+                f'config file {value!r} not found (resolved to {resolved})',
+                f'an existing file (relative paths are taken from {self.root})',
+            )
         return resolved
 
     def _variant_ref(self, value, where, names):
@@ -211,18 +246,21 @@ class _Parser(ProbeFields, PretrainFields):
             self.fail(f'{where}.base', 'missing required key', "a 'base' here or at the top level")
         else:
             base = grid_base
-        out = {'name': name, 'base': base,
-               'padding': self._padding(raw['padding'], f'{where}.padding') if 'padding' in raw else None,
-               'coordconv': self._coordconv(raw['coordconv'], f'{where}.coordconv') if 'coordconv' in raw else None,
-               'solo_coords': self._bool(raw.get('solo_coords', True), f'{where}.solo_coords'),
-               'cfg_options': {**grid_opts, **self._cfg_options(raw.get('cfg_options', {}), f'{where}.cfg_options')},
-               'description': self._text(raw.get('description', ''), f'{where}.description')}
+        out = {
+            'name': name,
+            'base': base,
+            'padding': self._padding(raw['padding'], f'{where}.padding') if 'padding' in raw else None,
+            'coordconv': self._coordconv(raw['coordconv'], f'{where}.coordconv') if 'coordconv' in raw else None,
+            'solo_coords': self._bool(raw.get('solo_coords', True), f'{where}.solo_coords'),
+            'cfg_options': {**grid_opts, **self._cfg_options(raw.get('cfg_options', {}), f'{where}.cfg_options')},
+            'description': self._text(raw.get('description', ''), f'{where}.description'),
+        }
         if 'baseline' in raw:
             out['baseline'] = raw['baseline']  # checked once every variant name is known
         return out
 
     def _padding(self, raw, where):
-        self._mapping(raw, where, "a mapping like {mode: none, scope: backbone}")
+        self._mapping(raw, where, 'a mapping like {mode: none, scope: backbone}')
         self._keys(raw, where, PADDING_KEYS)
         if 'mode' not in raw:
             self.fail(f'{where}.mode', 'missing required key', 'a padding mode')
@@ -236,7 +274,10 @@ class _Parser(ProbeFields, PretrainFields):
     def _vis_backends(self, value):
         """Extra experiment trackers (TensorBoard is always on): 'wandb', 'mlflow', or mmengine backend mappings."""
         from ..engine.tracking import SHORT_NAMES
-        expected = f'a list of {", ".join(SHORT_NAMES)} or mappings like {{type: WandbVisBackend, init_kwargs: {{...}}}}'
+
+        expected = (
+            f'a list of {", ".join(SHORT_NAMES)} or mappings like {{type: WandbVisBackend, init_kwargs: {{...}}}}'
+        )
         if not isinstance(value, list):
             self.fail('vis_backends', f'got {_show(value)}', expected)
         for i, item in enumerate(value):
@@ -251,14 +292,18 @@ class _Parser(ProbeFields, PretrainFields):
         self._keys(raw, where, COORDCONV_KEYS)
         if 'sites' not in raw:
             self.fail(f'{where}.sites', 'missing required key', 'a list of site presets or module-name globs')
-        return {'sites': self._str_list(raw['sites'], f'{where}.sites', allow_empty=False),
-                'with_r': self._bool(raw.get('with_r', False), f'{where}.with_r')}
+        return {
+            'sites': self._str_list(raw['sites'], f'{where}.sites', allow_empty=False),
+            'with_r': self._bool(raw.get('with_r', False), f'{where}.with_r'),
+        }
 
     def _primary(self, value, variants, metrics):
         """The comparisons the report judges as one family (harness/report/family.py): [{variant, metric}],
         metric None for every headline metric of the variant. Each names a variant compared with another."""
-        expected = ('a list of variant names or {variant: NAME, metric: KEY} mappings, each variant one that has '
-                    'a baseline other than itself')
+        expected = (
+            'a list of variant names or {variant: NAME, metric: KEY} mappings, each variant one that has '
+            'a baseline other than itself'
+        )
         if not isinstance(value, list):
             self.fail('primary', f'got {_show(value)}', expected)
         compared = [v.name for v in variants if v.baseline != v.name]
@@ -271,11 +316,17 @@ class _Parser(ProbeFields, PretrainFields):
             self._keys(entry, where, ('variant', 'metric'))
             name, metric = entry.get('variant'), entry.get('metric')
             if name not in compared:
-                self.fail(f'{where}.variant', f'got {_show(name)}',
-                          f'one of the compared variants ({", ".join(compared) or "none: every variant is a baseline"})')
+                self.fail(
+                    f'{where}.variant',
+                    f'got {_show(name)}',
+                    f'one of the compared variants ({", ".join(compared) or "none: every variant is a baseline"})',
+                )
             if metric is not None and (not isinstance(metric, str) or (metrics and metric not in metrics)):
-                self.fail(f'{where}.metric', f'got {_show(metric)}',
-                          f'one of the grid\'s metrics ({", ".join(metrics)})' if metrics else 'a metric key string')
+                self.fail(
+                    f'{where}.metric',
+                    f'got {_show(metric)}',
+                    f"one of the grid's metrics ({', '.join(metrics)})" if metrics else 'a metric key string',
+                )
             if {'variant': name, 'metric': metric} in out:
                 self.fail(where, f'{name} {metric or "(all metrics)"} listed twice', 'each comparison once')
             out.append({'variant': name, 'metric': metric})

@@ -3,6 +3,7 @@
 A grid is read and checked from its YAML file by `grid_schema.load_grid`, saved resolved next to its
 runs as grid.json and read back by `grid_json`; this module holds only what a grid *is*.
 """
+
 import copy
 import fnmatch
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class Variant:
 class PlannedRun:
     """One run a grid plans: a variant at a seed, in `<work dir>/<grid>/<name>/` (what it leaves is read back
     as harness.report.finished_runs.FinishedRun)."""
+
     grid: str
     variant: Variant
     seed: int
@@ -76,9 +78,11 @@ class Grid:
         globs = [only] if isinstance(only, str) else list(only)
         kept = [r for r in runs if any(fnmatch.fnmatchcase(n, g) for g in globs for n in (r.name, r.variant.name))]
         if not kept:
-            raise ConfigError(f'{self.path}: only: {", ".join(map(repr, globs))} matches no run; expected a glob '
-                              f'over variant names ({", ".join(v.name for v in self.variants)}) '
-                              f'or run names ({", ".join(r.name for r in runs)})')
+            raise ConfigError(
+                f'{self.path}: only: {", ".join(map(repr, globs))} matches no run; expected a glob '
+                f'over variant names ({", ".join(v.name for v in self.variants)}) '
+                f'or run names ({", ".join(r.name for r in runs)})'
+            )
         return kept
 
     @classmethod
@@ -88,12 +92,24 @@ class Grid:
             if d.get('format') != RESOLVED_FORMAT:
                 raise ConfigError(f'{source}: format: got {_show(d.get("format"))}; expected {RESOLVED_FORMAT!r}')
             variants = [Variant(**{**v, 'base': _base_from_str(v['base'])}) for v in d['variants']]
-            return cls(d['name'], Path(d['path']), d['description'], list(d['seeds']), list(d['metrics']),
-                       dict(d['references']), variants, d['baseline'], d.get('border', False),
-                       probe_settings(d.get('probe')), list(d.get('vis_backends', [])), list(d.get('primary', [])))
+            return cls(
+                d['name'],
+                Path(d['path']),
+                d['description'],
+                list(d['seeds']),
+                list(d['metrics']),
+                dict(d['references']),
+                variants,
+                d['baseline'],
+                d.get('border', False),
+                probe_settings(d.get('probe')),
+                list(d.get('vis_backends', [])),
+                list(d.get('primary', [])),
+            )
         except (KeyError, TypeError, AttributeError) as e:
-            raise ConfigError(f'{source}: malformed resolved grid ({type(e).__name__}: {e}); '
-                              f'expected the output of dump_resolved') from None
+            raise ConfigError(
+                f'{source}: malformed resolved grid ({type(e).__name__}: {e}); expected the output of dump_resolved'
+            ) from None
 
 
 def probe_settings(value):
@@ -104,7 +120,7 @@ def probe_settings(value):
 
 def _show(value, limit=60):
     text = one_line(repr(value))
-    return text if len(text) <= limit else text[:limit - 3] + '...'
+    return text if len(text) <= limit else text[: limit - 3] + '...'
 
 
 def _base_from_str(base):

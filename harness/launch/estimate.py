@@ -12,6 +12,7 @@ the warm-up then trains on generated images and targets of the config's training
 (`harness.data.synthetic`), without validation, and each line says so: the bill is known before the
 download.
 """
+
 import copy
 import os.path as osp
 import subprocess
@@ -28,6 +29,7 @@ from .status import _ITER, _hours
 
 def device_name():
     import torch
+
     if torch.cuda.is_available():
         return f'GPU {torch.cuda.get_device_name(0)}'
     return f'CPU ({torch.get_num_threads()} threads): no GPU visible'
@@ -68,10 +70,20 @@ def time_variant(cfg, iters, warmup):
             return None, why
         path = osp.join(tmp, 'config.py')
         cfg.dump(path)
-        cmd = [sys.executable, '-m', 'harness.commands.train', path, '--work-dir', osp.join(tmp, 'work'),
-               '--cfg-options', f'train_cfg.max_iters={iters}', 'default_hooks.logger.interval=1',
-               f'default_hooks.checkpoint.interval={iters + 1}', 'default_hooks.checkpoint.save_last=False',
-               f'train_cfg.val_begin={iters + 1}']  # no validation pass at the end of the warm-up
+        cmd = [
+            sys.executable,
+            '-m',
+            'harness.commands.train',
+            path,
+            '--work-dir',
+            osp.join(tmp, 'work'),
+            '--cfg-options',
+            f'train_cfg.max_iters={iters}',
+            'default_hooks.logger.interval=1',
+            f'default_hooks.checkpoint.interval={iters + 1}',
+            'default_hooks.checkpoint.save_last=False',
+            f'train_cfg.val_begin={iters + 1}',
+        ]  # no validation pass at the end of the warm-up
         proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env())
     times = [float(m.group(4)) for m in map(_ITER.search, proc.stdout.splitlines()) if m and int(m.group(1)) > warmup]
     if proc.returncode != 0 or not times:
@@ -87,8 +99,10 @@ def estimate(runner, gpus, iters=20, warmup=5, log=print, every_variant=False):
     configs = runner.resolve_all()
     todo = [r for r, s in runner.plan() if s not in ('done', 'failed')]
     timed = todo + ([r for r in runner.runs if r not in todo] if every_variant else [])
-    log(f'estimate: {len(todo)} unfinished runs, each variant timed for {iters} iterations '
-        f'(the first {warmup} not counted) on {device_name()}, x {max(gpus, 1)} GPU(s) per run')
+    log(
+        f'estimate: {len(todo)} unfinished runs, each variant timed for {iters} iterations '
+        f'(the first {warmup} not counted) on {device_name()}, x {max(gpus, 1)} GPU(s) per run'
+    )
     per_variant, run_hours = {}, {}
     for run in timed:
         if run.variant.name in per_variant:
@@ -109,11 +123,19 @@ def estimate(runner, gpus, iters=20, warmup=5, log=print, every_variant=False):
             continue
         iterations = configs[run.name]['train_cfg']['max_iters']
         total += run_hours[run.variant.name] * 3600
-        log(f'  {run.name}: {iterations:,} iterations x {seconds:.3f} s = {_hours(run_hours[run.variant.name] * 3600)} '
-            'GPU-hours' + (f' ({text})' if text else ''))
+        log(
+            f'  {run.name}: {iterations:,} iterations x {seconds:.3f} s = {_hours(run_hours[run.variant.name] * 3600)} '
+            'GPU-hours' + (f' ({text})' if text else '')
+        )
     for variant, hours in run_hours.items():
         if not any(r.variant.name == variant for r in todo):  # every run finished: priced for --plan only
-            log(f'  one more run of {variant}: ' + (f'{_hours(hours * 3600)} GPU-hours' if hours is not None else
-                                                     f'not estimated: {per_variant[variant][1]}'))
+            log(
+                f'  one more run of {variant}: '
+                + (
+                    f'{_hours(hours * 3600)} GPU-hours'
+                    if hours is not None
+                    else f'not estimated: {per_variant[variant][1]}'
+                )
+            )
     log(f'estimate: {_hours(total)} GPU-hours for the grid' + ('' if complete else ' (runs above not estimated)'))
     return (total if complete else None), run_hours

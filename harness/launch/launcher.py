@@ -6,6 +6,7 @@ is started by mmengine's own launchers (plain, torchrun, srun); it dies with the
 (PR_SET_PDEATHSIG), so no orphan keeps writing after a kill, and it imports the same harness as the
 runner (the folder holding it leads PYTHONPATH).
 """
+
 import ctypes
 import os
 import signal
@@ -27,15 +28,35 @@ class Launcher:
         if self.kind == 'none':
             return [sys.executable, *tool, *args]
         if self.kind == 'pytorch':
-            return [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={self.gpus}',
-                    f'--master_port={free_port()}', *tool, *args, '--launcher', 'pytorch']
+            return [
+                sys.executable,
+                '-m',
+                'torch.distributed.run',
+                f'--nproc_per_node={self.gpus}',
+                f'--master_port={free_port()}',
+                *tool,
+                *args,
+                '--launcher',
+                'pytorch',
+            ]
         # slurm: inside an allocation (sbatch / salloc); extra srun flags through SRUN_ARGS, like
         # mmdet's tools/slurm_train.sh. gpus=0: one CPU process (a CPU partition, the Slurm tests).
         per_node = min(max(self.gpus, 1), 8)
         gres = [f'--gres=gpu:{per_node}'] if self.gpus else []
-        return ['srun', f'--ntasks={max(self.gpus, 1)}', f'--ntasks-per-node={per_node}', *gres,
-                '--kill-on-bad-exit=1', *os.environ.get('SRUN_ARGS', '').split(),
-                sys.executable, '-u', *tool, *args, '--launcher', 'slurm']
+        return [
+            'srun',
+            f'--ntasks={max(self.gpus, 1)}',
+            f'--ntasks-per-node={per_node}',
+            *gres,
+            '--kill-on-bad-exit=1',
+            *os.environ.get('SRUN_ARGS', '').split(),
+            sys.executable,
+            '-u',
+            *tool,
+            *args,
+            '--launcher',
+            'slurm',
+        ]
 
 
 def terminate(proc):
@@ -89,9 +110,16 @@ def run_child(cmd, log_path, verbose, started=None, on_line=None):
     with open(log_path, 'a', buffering=1) as log:  # line-buffered: a killed runner loses no log line
         log.write(f'\n$ {" ".join(cmd)}\n')
         log.flush()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                cwd=os.getcwd(), preexec_fn=lambda: _die_with_parent(parent), bufsize=1,
-                                env=child_env())
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=os.getcwd(),
+            preexec_fn=lambda: _die_with_parent(parent),
+            bufsize=1,
+            env=child_env(),
+        )
         if started is not None:
             started(proc)
         last_error = ''
@@ -102,5 +130,5 @@ def run_child(cmd, log_path, verbose, started=None, on_line=None):
             if on_line is not None:
                 on_line(line)
             if line.startswith('error: '):
-                last_error = line[len('error: '):].strip()
+                last_error = line[len('error: ') :].strip()
         return proc.wait(), last_error

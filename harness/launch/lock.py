@@ -6,6 +6,7 @@ holds `<grid dir>/.lock` exclusively; a single-run job (`tools/run_ablation.py G
 it shared and `<grid dir>/<run>/.lock` exclusively. A second `tools/run_ablation.sh --submit slurm`
 waits on `.submit.lock` instead, so two submissions never both see a run as unqueued.
 """
+
 import fcntl
 import os
 import os.path as osp
@@ -18,7 +19,9 @@ def _open(path):
         os.makedirs(osp.dirname(path), exist_ok=True)
         return open(path, 'w')
     except OSError as e:
-        raise ConfigError(f'{path}: cannot create this lock file ({e.strerror}); expected a writable work dir') from None
+        raise ConfigError(
+            f'{path}: cannot create this lock file ({e.strerror}); expected a writable work dir'
+        ) from None
 
 
 def _take(path, mode, busy):
@@ -37,17 +40,28 @@ class GridLock:
 
     def __init__(self, grid_dir, run=None):
         if run is None:
-            self._files = [_take(osp.join(grid_dir, '.lock'), fcntl.LOCK_EX,
-                                 f'{grid_dir}: another run_ablation is working on this grid (lock {grid_dir}/.lock); '
-                                 'expected one runner per grid: wait for it, or use another --work-dir')]
+            self._files = [
+                _take(
+                    osp.join(grid_dir, '.lock'),
+                    fcntl.LOCK_EX,
+                    f'{grid_dir}: another run_ablation is working on this grid (lock {grid_dir}/.lock); '
+                    'expected one runner per grid: wait for it, or use another --work-dir',
+                )
+            ]
             return
-        grid = _take(osp.join(grid_dir, '.lock'), fcntl.LOCK_SH,
-                     f'{grid_dir}: a whole-grid run_ablation is working on this grid (lock {grid_dir}/.lock); '
-                     f'expected it to finish before run {run} runs on its own')
+        grid = _take(
+            osp.join(grid_dir, '.lock'),
+            fcntl.LOCK_SH,
+            f'{grid_dir}: a whole-grid run_ablation is working on this grid (lock {grid_dir}/.lock); '
+            f'expected it to finish before run {run} runs on its own',
+        )
         try:
-            one = _take(osp.join(grid_dir, run, '.lock'), fcntl.LOCK_EX,
-                        f'{grid_dir}/{run}: another job is running this run (lock {grid_dir}/{run}/.lock); '
-                        'expected one job per run')
+            one = _take(
+                osp.join(grid_dir, run, '.lock'),
+                fcntl.LOCK_EX,
+                f'{grid_dir}/{run}: another job is running this run (lock {grid_dir}/{run}/.lock); '
+                'expected one job per run',
+            )
         except HarnessError:
             grid.close()
             raise

@@ -1,4 +1,5 @@
-"""Run an ablation grid: variants x seeds, each trained and evaluated once, crash-safe (the report is written after it, by harness/commands/run_ablation.py).
+"""Run an ablation grid: variants x seeds, each trained and evaluated once, crash-safe (the report is
+written after it, by harness/commands/run_ablation.py).
 
 Each run lives in `<work-dir>/<grid>/<variant>_seed<k>/`. A run is done when its `results.json`
 exists; that file is written last and atomically (temp file + rename), so a killed runner leaves
@@ -18,6 +19,7 @@ SIGTERM (Slurm preemption, scancel, kill): the runner passes it on to the runnin
 checkpoints the current iteration if it is training, and exits 143), waits for it, writes no result for that run,
 starts nothing more and exits 143. Rerunning the same command (a requeue) resumes where it stopped.
 """
+
 import json
 import os
 import os.path as osp
@@ -53,9 +55,16 @@ from .lock import GridLock
 
 
 class GridRunner:
-    def __init__(self, grid_path: str, work_root: str = 'work_dirs', launcher: Launcher | None = None,
-                 only: str | list[str] | None = None, verbose: bool = False, log: Callable[[str], object] = print,
-                 jobs: int = 1) -> None:
+    def __init__(
+        self,
+        grid_path: str,
+        work_root: str = 'work_dirs',
+        launcher: Launcher | None = None,
+        only: str | list[str] | None = None,
+        verbose: bool = False,
+        log: Callable[[str], object] = print,
+        jobs: int = 1,
+    ) -> None:
         self.grid = load_grid(grid_path)
         self.runs = self.grid.runs(only)
         self.dir = osp.join(work_root, self.grid.name)
@@ -81,9 +90,12 @@ class GridRunner:
 
     def resolve_all(self) -> dict[str, Any]:
         """Every run's config, resolved before anything runs: a bad base or override fails here."""
-        return {run.name: self.pretrain.apply(run, resolve_config(run, osp.join(self.dir, run.name), self.grid.border,
-                                                               self.grid.vis_backends))
-                for run in self.runs}
+        return {
+            run.name: self.pretrain.apply(
+                run, resolve_config(run, osp.join(self.dir, run.name), self.grid.border, self.grid.vis_backends)
+            )
+            for run in self.runs
+        }
 
     def check_models(self, configs: dict[str, Any]) -> None:
         """Build each distinct model once and run it on one image of its training input size (`preflight`):
@@ -92,8 +104,12 @@ class GridRunner:
         checked = set()
         for run in self.runs:
             cfg = configs[run.name]
-            key = (run.variant.name if run.variant.init == 'matched' else  # its own pretrained backbone
-                   repr((cfg.model, cfg.get('default_scope'), train_input_size(cfg)[0])))
+            key = (
+                run.variant.name
+                if run.variant.init == 'matched'
+                # its own pretrained backbone
+                else repr((cfg.model, cfg.get('default_scope'), train_input_size(cfg)[0]))
+            )
             if key not in checked:
                 model = check_model(run.name, cfg)
                 self.pretrain.check_variant(run.name, run.variant, model)  # backbone init fits (pretrain.py)
@@ -148,6 +164,7 @@ class GridRunner:
             self._children.add(proc)
             if self._stop:  # SIGTERM arrived while it was being started
                 terminate(proc)
+
         try:
             return run_child(cmd, log_path, self.verbose, started, on_line)
         finally:
@@ -155,8 +172,10 @@ class GridRunner:
                 self._children.discard(proc)
 
     def _preempted(self, finished):
-        return Preempted(f'grid {self.grid.name}: stopped by SIGTERM with {finished} of {len(self.runs)} runs '
-                         'finished; rerun the same command to resume')
+        return Preempted(
+            f'grid {self.grid.name}: stopped by SIGTERM with {finished} of {len(self.runs)} runs '
+            'finished; rerun the same command to resume'
+        )
 
     def _run(self, configs):
         write_json(osp.join(self.dir, GRID_JSON), dump_resolved(self.grid))
@@ -165,8 +184,7 @@ class GridRunner:
         todo = [r for r, s in plan if s not in ('done', 'failed')]
         finished = len(self.runs) - len(todo)
         self._preflight_s /= max(len(todo), 1)
-        self.log(f'grid {self.grid.name}: {len(self.runs)} runs, {finished} already finished, '
-                 f'work dir {self.dir}')
+        self.log(f'grid {self.grid.name}: {len(self.runs)} runs, {finished} already finished, work dir {self.dir}')
         if todo and not self.pretrain.run(self._spawn, lambda: self._stop):  # matched pretraining first
             raise self._preempted(finished)
         finished += self._run_all(todo, configs, env)
@@ -177,6 +195,7 @@ class GridRunner:
         """Run `todo`, `self.jobs` at a time (threads that each wait on one child); returns how many finished
         (done or failed). Stopped by SIGTERM: nothing more starts, the running ones stop, Preempted is raised."""
         from concurrent.futures import ThreadPoolExecutor
+
         t0, count, lock = time.time(), dict(started=0, ended=0, finished=0), threading.Lock()
 
         def one(run):
@@ -197,8 +216,10 @@ class GridRunner:
             else:
                 elapsed = time.time() - t0
                 eta = elapsed / ended * (len(todo) - ended)
-                self.log(f'[{k}/{len(todo)}] {run.name}: {status} in {time.time() - started:.0f} s '
-                         f'(grid {elapsed:.0f} s, about {eta:.0f} s left)')
+                self.log(
+                    f'[{k}/{len(todo)}] {run.name}: {status} in {time.time() - started:.0f} s '
+                    f'(grid {elapsed:.0f} s, about {eta:.0f} s left)'
+                )
             return status
 
         jobs = max(1, min(self.jobs, len(todo)))
@@ -262,6 +283,7 @@ class GridRunner:
                 self.log(f'    {run.name}: evaluating ...')
             elif line.startswith(PROBING):
                 self.log(f'    {run.name}: probing position information ...')
+
         code, error = self._spawn(self.launcher.command(WORKER, self._worker_args(d)), log_path, progress)
         if self._stop:
             return 'preempted'

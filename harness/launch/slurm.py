@@ -19,6 +19,7 @@ a run here is a parent process that starts training, evaluation and the probe as
 mmengine's launcher), and submitit keeps a job folder of pickles of its own. A generated batch
 script does what is needed with nothing of ours to keep.
 """
+
 import hashlib
 import os
 import os.path as osp
@@ -78,10 +79,14 @@ def slurm(cmd, what):
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     except FileNotFoundError:
-        raise ConfigError(f'{cmd[0]}: not found; expected the Slurm client commands (sbatch, squeue, scontrol) '
-                          'on PATH, i.e. a Slurm login node') from None
+        raise ConfigError(
+            f'{cmd[0]}: not found; expected the Slurm client commands (sbatch, squeue, scontrol) '
+            'on PATH, i.e. a Slurm login node'
+        ) from None
     except subprocess.TimeoutExpired:
-        raise HarnessError(f'{" ".join(cmd[:2])}: no answer from Slurm in 120 s; expected a reachable slurmctld') from None
+        raise HarnessError(
+            f'{" ".join(cmd[:2])}: no answer from Slurm in 120 s; expected a reachable slurmctld'
+        ) from None
     if proc.returncode != 0:
         message = ' '.join(proc.stderr.split()) or f'exit code {proc.returncode}'
         raise HarnessError(f'{what}: {cmd[0]} failed ({message}); expected Slurm to accept it')
@@ -107,15 +112,31 @@ def queued_jobs(grid_dir):
 def batch_script(grid, grid_path, work_root, opts):
     """The script every element of the array runs: the run at its index, under srun, requeued on a time limit."""
     names = ' '.join(shlex.quote(r.name) for r in grid.runs())
-    cmd = [sys.executable, '-m', 'harness.commands.run_ablation', osp.abspath(grid_path), '--work-dir', osp.abspath(work_root), '--launcher', 'slurm',
-           '--gpus', str(opts.gpus_per_run), '--max-requeues', str(opts.max_requeues)]
-    return '\n'.join([
-        '#!/bin/bash',
-        f'# posharness grid {grid.name}: one run per array element (tools/run_ablation.py --submit slurm)',
-        f'export PYTHONPATH={shlex.quote(python_path())}',
-        f'RUNS=({names})',
-        'RUN="${RUNS[$SLURM_ARRAY_TASK_ID]}"',
-        f'exec {shlex.join(cmd)} --run "$RUN"', ''])
+    cmd = [
+        sys.executable,
+        '-m',
+        'harness.commands.run_ablation',
+        osp.abspath(grid_path),
+        '--work-dir',
+        osp.abspath(work_root),
+        '--launcher',
+        'slurm',
+        '--gpus',
+        str(opts.gpus_per_run),
+        '--max-requeues',
+        str(opts.max_requeues),
+    ]
+    return '\n'.join(
+        [
+            '#!/bin/bash',
+            f'# posharness grid {grid.name}: one run per array element (tools/run_ablation.py --submit slurm)',
+            f'export PYTHONPATH={shlex.quote(python_path())}',
+            f'RUNS=({names})',
+            'RUN="${RUNS[$SLURM_ARRAY_TASK_ID]}"',
+            f'exec {shlex.join(cmd)} --run "$RUN"',
+            '',
+        ]
+    )
 
 
 def _resources(opts):
@@ -124,8 +145,12 @@ def _resources(opts):
         res = ['--ntasks=1']
     else:
         per_node = min(g, GPUS_PER_NODE)
-        res = [f'--nodes={-(-g // per_node)}', f'--ntasks={g}', f'--ntasks-per-node={per_node}',
-               f'--gres=gpu:{per_node}']
+        res = [
+            f'--nodes={-(-g // per_node)}',
+            f'--ntasks={g}',
+            f'--ntasks-per-node={per_node}',
+            f'--gres=gpu:{per_node}',
+        ]
     res += [f'--partition={opts.partition}'] * bool(opts.partition) + [f'--time={opts.time}'] * bool(opts.time)
     return res + os.environ.get('SBATCH_ARGS', '').split()  # e.g. --account, --qos, --cpus-per-task, --mem
 
@@ -142,8 +167,9 @@ def _ranges(indices):
     return ','.join(out)
 
 
-def submit(runner: Any, grid_path: str, work_root: str, opts: SlurmOptions,
-           log: Callable[[str], object] = print) -> tuple[str | None, str | None]:
+def submit(
+    runner: Any, grid_path: str, work_root: str, opts: SlurmOptions, log: Callable[[str], object] = print
+) -> tuple[str | None, str | None]:
     """Submit the runs of `runner` (a GridRunner, `--only` applied) that are neither finished nor queued,
     and a report job after every array of the grid. Returns (array job id or None, report job id or None)."""
     grid, grid_dir = runner.grid, runner.dir
@@ -159,24 +185,37 @@ def submit(runner: Any, grid_path: str, work_root: str, opts: SlurmOptions,
         jobs = queued_jobs(grid_dir)
         stale = sorted({j.array_id for j in jobs if j.runs_hash != digest})
         if stale:
-            raise ConfigError(f'{grid_path}: its run list changed while jobs {", ".join(stale)} of the earlier '
-                              'list are queued; expected them to end first (or scancel them), since array indices '
-                              'name runs by position')
+            raise ConfigError(
+                f'{grid_path}: its run list changed while jobs {", ".join(stale)} of the earlier '
+                'list are queued; expected them to end first (or scancel them), since array indices '
+                'name runs by position'
+            )
         active = {j.task: j for j in jobs if j.task is not None}
         plan = runner.plan()
         todo = [r for r, state in plan if state not in ('done', 'failed') and index[r.name] not in active]
         finished = sum(state in ('done', 'failed') for _, state in plan)
-        log(f'grid {grid.name}: {len(plan)} runs: {finished} finished, '
-            f'{sum(index[r.name] in active for r, _ in plan)} queued or running, {len(todo)} to submit')
+        log(
+            f'grid {grid.name}: {len(plan)} runs: {finished} finished, '
+            f'{sum(index[r.name] in active for r, _ in plan)} queued or running, {len(todo)} to submit'
+        )
         array = None
         if todo:
             _preflight(runner, todo)  # bad input fails here, before anything is submitted
             tasks = _ranges(sorted(index[r.name] for r in todo))
             throttle = f'%{opts.max_parallel}' if opts.max_parallel else ''
-            cmd = ['sbatch', '--parsable', f'--job-name={job_name(grid.name)}',
-                   f'--comment={_comment(grid_dir, digest)}', f'--array={tasks}{throttle}', '--requeue',
-                   f'--signal=B:TERM@{opts.signal_lead}', '--open-mode=append', f'--chdir={os.getcwd()}',
-                   f'--output={osp.abspath(grid_dir)}/slurm/%A_%a.out', *_resources(opts)]
+            cmd = [
+                'sbatch',
+                '--parsable',
+                f'--job-name={job_name(grid.name)}',
+                f'--comment={_comment(grid_dir, digest)}',
+                f'--array={tasks}{throttle}',
+                '--requeue',
+                f'--signal=B:TERM@{opts.signal_lead}',
+                '--open-mode=append',
+                f'--chdir={os.getcwd()}',
+                f'--output={osp.abspath(grid_dir)}/slurm/%A_%a.out',
+                *_resources(opts),
+            ]
             array = _submit_script(cmd, batch_script(grid, grid_path, work_root, opts))
             for r in todo:
                 log(f'  {r.name}: job {array}_{index[r.name]}')
@@ -200,19 +239,25 @@ def _submit_script(cmd, script):
     try:
         proc = subprocess.run(cmd, input=script, capture_output=True, text=True, timeout=120)
     except FileNotFoundError:
-        raise ConfigError('sbatch: not found; expected the Slurm client commands on PATH, i.e. a Slurm login node') \
-            from None
+        raise ConfigError(
+            'sbatch: not found; expected the Slurm client commands on PATH, i.e. a Slurm login node'
+        ) from None
     if proc.returncode != 0:
-        raise HarnessError(f'sbatch refused the job array ({" ".join(proc.stderr.split())}); expected valid '
-                           f'--partition / --time / --gpus-per-run for this cluster')
+        raise HarnessError(
+            f'sbatch refused the job array ({" ".join(proc.stderr.split())}); expected valid '
+            f'--partition / --time / --gpus-per-run for this cluster'
+        )
     return proc.stdout.strip().split(';')[0]
 
 
 def _report_job(runner, grid_dir, digest, arrays, report_jobs, opts, log):
     """One report job after every array of the grid: a pending one is moved behind them, else a new one."""
     if not arrays:
-        log('nothing queued: every run is finished' if not report_jobs else
-            f'report job {report_jobs[0].job_id} is {report_jobs[0].state.lower()}')
+        log(
+            'nothing queued: every run is finished'
+            if not report_jobs
+            else f'report job {report_jobs[0].job_id} is {report_jobs[0].state.lower()}'
+        )
         return None
     dependency = 'afterany:' + ':'.join(arrays)
     pending = [j for j in report_jobs if j.state == 'PENDING']
@@ -220,15 +265,25 @@ def _report_job(runner, grid_dir, digest, arrays, report_jobs, opts, log):
         slurm(['scontrol', 'update', f'JobId={pending[0].job_id}', f'Dependency={dependency}'], 'moving the report job')
         log(f'  report: job {pending[0].job_id}, after {", ".join(arrays)}')
         return pending[0].job_id
-    cmd = ['env', f'PYTHONPATH={python_path()}', sys.executable, '-m', 'harness.commands.report',
-           osp.abspath(grid_dir)]
+    cmd = ['env', f'PYTHONPATH={python_path()}', sys.executable, '-m', 'harness.commands.report', osp.abspath(grid_dir)]
     if opts.report_dir is not None:
         cmd += ['--out', osp.abspath(opts.report_dir)]
-    out = slurm(['sbatch', '--parsable', f'--job-name={job_name(runner.grid.name, report=True)}',
-                 f'--comment={_comment(grid_dir, digest)}', f'--dependency={dependency}', '--ntasks=1',
-                 f'--chdir={os.getcwd()}', f'--output={osp.abspath(grid_dir)}/slurm/report_%j.out',
-                 *[f'--partition={opts.partition}'] * bool(opts.partition), *os.environ.get('SBATCH_ARGS', '').split(),
-                 f'--wrap={shlex.join(cmd)}'], 'submitting the report job')
+    out = slurm(
+        [
+            'sbatch',
+            '--parsable',
+            f'--job-name={job_name(runner.grid.name, report=True)}',
+            f'--comment={_comment(grid_dir, digest)}',
+            f'--dependency={dependency}',
+            '--ntasks=1',
+            f'--chdir={os.getcwd()}',
+            f'--output={osp.abspath(grid_dir)}/slurm/report_%j.out',
+            *[f'--partition={opts.partition}'] * bool(opts.partition),
+            *os.environ.get('SBATCH_ARGS', '').split(),
+            f'--wrap={shlex.join(cmd)}',
+        ],
+        'submitting the report job',
+    )
     job = out.strip().split(';')[0]
     log(f'  report: job {job}, after {", ".join(arrays)}')
     return job

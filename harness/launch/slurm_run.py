@@ -13,6 +13,7 @@ element exits 143. Who sent it decides what happens next, and the job's state te
 Each start of a requeued job counts in SLURM_RESTART_COUNT: a run stopped more than `--max-requeues`
 times is marked failed with the reason (results.json), so the report shows it and the array ends.
 """
+
 import os
 import os.path as osp
 import re
@@ -59,8 +60,11 @@ def mark_failed(runner, run, why):
     m = re.search(r'(iter|epoch)_(\d+)\.pth$', ckpt or '')
     step = int(m.group(2)) if m and m.group(1) == 'iter' else None
     total = cfg.get('train_cfg', {}).get('max_iters')
-    reason = f'{why}; ' + (f'last checkpoint {osp.basename(ckpt)}' if ckpt else 'no checkpoint yet') + \
-        (f' (iteration {step} of {total})' if step is not None and total else '')
+    reason = (
+        f'{why}; '
+        + (f'last checkpoint {osp.basename(ckpt)}' if ckpt else 'no checkpoint yet')
+        + (f' (iteration {step} of {total})' if step is not None and total else '')
+    )
     write_result(run, d, cfg, environment(), datetime.now(timezone.utc), 0.0, dict(reason=reason, iteration=step))
     runner.log(f'{run.name}: failed: {reason}')
 
@@ -71,8 +75,12 @@ def run_one(runner, name, max_requeues):
     d = osp.join(runner.dir, run.name)
     count = restarts()
     if count > max_requeues and read_json(osp.join(d, RESULTS)) is None:
-        mark_failed(runner, run, f'stopped by Slurm (preempted or timed out) and requeued {count} times, more than '
-                                 f'--max-requeues {max_requeues}')
+        mark_failed(
+            runner,
+            run,
+            f'stopped by Slurm (preempted or timed out) and requeued {count} times, more than '
+            f'--max-requeues {max_requeues}',
+        )
         return
     if count:
         runner.log(f'{run.name}: start {count + 1} (requeued {count} times; --max-requeues {max_requeues})')
@@ -86,13 +94,15 @@ def run_one(runner, name, max_requeues):
         job = os.environ.get('SLURM_JOB_ID')
         if job and job_state(job) == 'RUNNING':  # the time-limit warning: nobody else will requeue it
             if count >= max_requeues:
-                mark_failed(runner, run, f'reached the time limit with {count} requeues already '
-                                         f'(--max-requeues {max_requeues})')
+                mark_failed(
+                    runner, run, f'reached the time limit with {count} requeues already (--max-requeues {max_requeues})'
+                )
                 return
             time.sleep(1)  # let the last log lines reach the files before the job is killed
             slurm(['scontrol', 'requeue', job], 'requeueing the run before its time limit')
             runner.log(f'{run.name}: time limit near: checkpoint saved, job {job} requeued')
         raise
     if read_json(osp.join(d, RESULTS)) is None:  # a killed child, out of memory, a bug: the job FAILED (exit 1)
-        raise SystemExit(f'error: {run.name}: ended without a result (see {osp.join(d, "run.log")}); a new '
-                         '--submit slurm retries it')
+        raise SystemExit(
+            f'error: {run.name}: ended without a result (see {osp.join(d, "run.log")}); a new --submit slurm retries it'
+        )

@@ -9,6 +9,7 @@ folder), Slurm's queue (queued / running); a grid that ran locally is never aske
 be asked one short line says so. GPU-hours count training only: for each logged window, the iterations trained
 times mmengine's mean iteration time, times the GPUs.
 """
+
 import glob
 import os.path as osp
 import re
@@ -77,6 +78,7 @@ def _queue(grid_dir, log):
     """{array index: (job id, state)} from squeue for a grid submitted to Slurm; {} for a grid that never was
     (nothing asked), or where Slurm cannot be asked (one short line says so)."""
     from .slurm import SLURM_DIR
+
     if not osp.isdir(osp.join(grid_dir, SLURM_DIR)):  # never submitted: its runs ran here
         return {}
     if shutil.which('squeue') is None:
@@ -84,6 +86,7 @@ def _queue(grid_dir, log):
         return {}
     from ..errors import HarnessError
     from .slurm import queued_jobs
+
     try:
         return {j.task: (j.job_id, j.state) for j in queued_jobs(grid_dir) if j.task is not None}
     except HarnessError:
@@ -133,6 +136,7 @@ def status(runner, log=print):
 def _fresh(run_dir, minutes=10):
     """A log written in the last minutes: a local run in progress (no Slurm to ask)."""
     import time
+
     paths = [osp.join(run_dir, 'run.log'), *glob.glob(osp.join(run_dir, '[0-9]*_[0-9]*', '*.log'))]
     times = [osp.getmtime(p) for p in paths if osp.exists(p)]
     return bool(times) and time.time() - max(times) < minutes * 60
@@ -142,8 +146,10 @@ def _gpu_hours(runs, states, logs):
     spent = sum(p['train_s'] for p in logs.values())
     timed = [p for p in logs.values() if p['sec_per_iter']]
     if not timed:
-        return (f'GPU-hours: {_hours(spent)} so far; to finish: unknown (no run has logged an iteration yet; '
-                '--dry-run estimates it from a short timed warm-up)')
+        return (
+            f'GPU-hours: {_hours(spent)} so far; to finish: unknown (no run has logged an iteration yet; '
+            '--dry-run estimates it from a short timed warm-up)'
+        )
     typical = sorted(p['sec_per_iter'] * (p['gpus'] or 1) for p in timed)[len(timed) // 2]  # GPU-s per iteration
     left = 0.0
     for run in runs:
@@ -152,5 +158,7 @@ def _gpu_hours(runs, states, logs):
             continue
         per_iter = p['sec_per_iter'] * (p['gpus'] or 1) if p['sec_per_iter'] else typical
         left += (p['max_iters'] - p['iteration']) * per_iter
-    return (f'GPU-hours (training): {_hours(spent)} so far; about {_hours(left)} more to finish (remaining '
-            'iterations x each run\'s logged iteration time, or the median of the logged runs for runs not started)')
+    return (
+        f'GPU-hours (training): {_hours(spent)} so far; about {_hours(left)} more to finish (remaining '
+        "iterations x each run's logged iteration time, or the median of the logged runs for runs not started)"
+    )

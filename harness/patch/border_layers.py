@@ -21,6 +21,7 @@ Modes (see README, "Padding modes"):
   missing rows and columns split in proportion to the layer's own padding (rounded down at the top /
   left). Every rule needs the kernel to fit inside the real input (else a PaddingError names the layer).
 """
+
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from .modes import DEFAULT_RESAMPLE
 from .modules import rebuild_as
 
 PARTIAL_CACHE_SIZE = 32  # 1-D ratios kept per layer; COCO's 32-multiple canvases give ~25 lengths per axis
+
 
 def pad_amounts(module: nn.Module) -> tuple[int, int, int, int] | None:
     """(left, right, top, bottom) zero-padding amounts of a conv or pool, PyTorch's own rule for 'same'."""
@@ -70,6 +72,7 @@ class BorderMixin:
 
     The parent's own `padding` is 0 on a derived layer; `border_name` is the module name used in errors.
     """
+
     prefix = 'Border'
     border_mode = 'zeros'
     border_pad = (0, 0, 0, 0)
@@ -95,11 +98,13 @@ class BorderMixin:
             return self._partial(x)
         h, w = x.shape[-2:]
         l, r, t, b = self.border_pad
-        if mode in ('reflect', 'circular') and (max(t, b) > h - (mode == 'reflect') or
-                                                max(l, r) > w - (mode == 'reflect')):
+        if mode in ('reflect', 'circular') and (
+            max(t, b) > h - (mode == 'reflect') or max(l, r) > w - (mode == 'reflect')
+        ):
             raise PaddingError(
                 f'{self.border_name}: {mode} padding of {self.border_pad} (l, r, t, b) does not fit '
-                f'its {h}x{w} input; use a larger input or a narrower padding scope')
+                f'its {h}x{w} input; use a larger input or a narrower padding scope'
+            )
         padded = pad_circular(x, self.border_pad) if mode == 'circular' else F.pad(x, self.border_pad, mode=mode)
         return super().forward(padded)  # type: ignore[misc]  # a mixin: the layer class is its sibling base
 
@@ -110,7 +115,8 @@ class BorderMixin:
             raise PaddingError(
                 f'{self.border_name}: padding mode none needs a valid {_stock_name(self)}, '
                 f'but its kernel extent {dh * (kh - 1) + 1}x{dw * (kw - 1) + 1} is larger than its {h}x{w} '
-                f'input; narrow the padding scope (e.g. scope: backbone) or use larger inputs')
+                f'input; narrow the padding scope (e.g. scope: backbone) or use larger inputs'
+            )
         size = self._padded_out_size(h, w)
         rule = self.border_resample
         l, r, t, b = self.border_pad
@@ -120,8 +126,7 @@ class BorderMixin:
         if tuple(y.shape[-2:]) == size:
             return y
         if rule == 'replicate':
-            return F.pad(y, _split(size[1] - y.shape[-1], l, r) + _split(size[0] - y.shape[-2], t, b),
-                         mode='replicate')
+            return F.pad(y, _split(size[1] - y.shape[-1], l, r) + _split(size[0] - y.shape[-2], t, b), mode='replicate')
         # output rules; for `input` only where ceil_mode makes the valid pool one short
         return F.interpolate(y, size=size, mode='bilinear', align_corners=rule == 'output-corners')
 
@@ -175,9 +180,9 @@ def pad_circular(x: torch.Tensor, pad: Sequence[int]) -> torch.Tensor:
     maps), which made circular the slowest mode."""
     l, r, t, b = pad
     w = x.shape[-1]
-    x = torch.cat([x[..., w - l:], x, x[..., :r]], dim=-1)
+    x = torch.cat([x[..., w - l :], x, x[..., :r]], dim=-1)
     h = x.shape[-2]
-    return torch.cat([x[..., h - t:, :], x, x[..., :b, :]], dim=-2)
+    return torch.cat([x[..., h - t :, :], x, x[..., :b, :]], dim=-2)
 
 
 def make_border_layer(module, mode, name, resample=DEFAULT_RESAMPLE):
@@ -192,12 +197,27 @@ def make_border_layer(module, mode, name, resample=DEFAULT_RESAMPLE):
         # counting the padding.
         if isinstance(module, nn.MaxPool2d) or not module.count_include_pad:
             return None
-        new = nn.AvgPool2d(module.kernel_size, module.stride, module.padding, module.ceil_mode,
-                           count_include_pad=False, divisor_override=module.divisor_override)
+        new = nn.AvgPool2d(
+            module.kernel_size,
+            module.stride,
+            module.padding,
+            module.ceil_mode,
+            count_include_pad=False,
+            divisor_override=module.divisor_override,
+        )
         return new
     if isinstance(module, nn.Conv2d):
         own_padding = module.padding if mode == 'partial' else (0, 0)
-        return rebuild_as(module, BorderMixin, border_mode=mode, border_pad=pad, border_name=name,
-                          border_resample=resample, padding=own_padding, padding_mode='zeros')
-    return rebuild_as(module, BorderMixin, border_mode=mode, border_pad=pad, border_name=name,
-                      border_resample=resample, padding=0)
+        return rebuild_as(
+            module,
+            BorderMixin,
+            border_mode=mode,
+            border_pad=pad,
+            border_name=name,
+            border_resample=resample,
+            padding=own_padding,
+            padding_mode='zeros',
+        )
+    return rebuild_as(
+        module, BorderMixin, border_mode=mode, border_pad=pad, border_name=name, border_resample=resample, padding=0
+    )

@@ -20,6 +20,7 @@ Written by hand because neither library can pad a batch by a rule: mmengine's `s
 mmseg's `stack_batch` take a constant value only. The rules are index maps, so a canvas may be
 larger than the image (a 400-pixel image in a batch with a 1333-pixel one) where `F.pad` refuses.
 """
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,8 +76,10 @@ def _image_shapes(data):
         return [tuple(inputs.shape[-2:])] * inputs.shape[0]
     if isinstance(inputs, (list, tuple)) and all(torch.is_tensor(x) and x.dim() == 3 for x in inputs):
         return [tuple(x.shape[-2:]) for x in inputs]
-    raise ConfigError(f'data preprocessor input: got {type(inputs).__name__}; expected a list of (c, h, w) '
-                      'tensors or an (n, c, h, w) tensor (multi-branch inputs have no canvas rule yet)')
+    raise ConfigError(
+        f'data preprocessor input: got {type(inputs).__name__}; expected a list of (c, h, w) '
+        'tensors or an (n, c, h, w) tensor (multi-branch inputs have no canvas rule yet)'
+    )
 
 
 class CanvasMixin:
@@ -86,6 +89,7 @@ class CanvasMixin:
     forward): the augments run where they are, and a training batch that they mixed on a padded canvas
     is refused rather than refilled wrongly.
     """
+
     prefix = 'Canvas'
     canvas = 'zeros'
     defer_augments = True
@@ -101,11 +105,17 @@ class CanvasMixin:
             if augments is not None:
                 self.batch_augments = augments
         canvas = tuple(out['inputs'].shape[-2:])
-        if (training and not self.defer_augments and getattr(self, 'batch_augments', None) is not None
-                and any(tuple(s) != canvas for s in shapes)):
-            raise ConfigError(f'{type(self).__name__}: batch augments mixed images of sizes {sorted(set(shapes))} on '
-                              f'a padded {canvas[0]}x{canvas[1]} canvas; expected one image size per batch with '
-                              f"batch augments and a non-zero padding mode, or padding.canvas='zeros'")
+        if (
+            training
+            and not self.defer_augments
+            and getattr(self, 'batch_augments', None) is not None
+            and any(tuple(s) != canvas for s in shapes)
+        ):
+            raise ConfigError(
+                f'{type(self).__name__}: batch augments mixed images of sizes {sorted(set(shapes))} on '
+                f'a padded {canvas[0]}x{canvas[1]} canvas; expected one image size per batch with '
+                f"batch augments and a non-zero padding mode, or padding.canvas='zeros'"
+            )
         out['inputs'] = fill_canvas(out['inputs'], shapes, self.canvas)
         if training and augments is not None:
             inputs, samples = out['inputs'], out.get('data_samples')
@@ -122,6 +132,7 @@ def _stacking(pre):
     """'canvas' for preprocessors known to stack at the top-left of a bottom / right padded canvas,
     'unpadded' for one that never pads (mmengine's `BaseDataPreprocessor`), else 'unknown'."""
     from mmengine.model import BaseDataPreprocessor, ImgDataPreprocessor
+
     try:
         from mmseg.models.data_preprocessor import SegDataPreProcessor
     except ImportError:
@@ -142,22 +153,29 @@ def follow_canvas(pre: Any, rule: str) -> tuple[Any, dict]:
     if isinstance(pre, CanvasMixin):
         pre.canvas = rule
     elif rule != 'zeros' and kind == 'unknown':
-        raise ConfigError(f'model.data_preprocessor: {type(pre).__name__} stacks batches in a way the harness does '
-                          'not know; expected DetDataPreprocessor, SegDataPreProcessor, ClsDataPreprocessor, an '
-                          "ImgDataPreprocessor subclass, or padding.canvas='zeros' to keep its zero padding")
+        raise ConfigError(
+            f'model.data_preprocessor: {type(pre).__name__} stacks batches in a way the harness does '
+            'not know; expected DetDataPreprocessor, SegDataPreProcessor, ClsDataPreprocessor, an '
+            "ImgDataPreprocessor subclass, or padding.canvas='zeros' to keep its zero padding"
+        )
     elif rule != 'zeros' and kind == 'canvas':
         augments = getattr(pre, 'batch_augments', None)
         for aug in augments if isinstance(augments, (list, tuple, torch.nn.ModuleList)) else [augments]:
             if type(aug).__name__ in _PADDING_AUGMENTS:
-                raise ConfigError(f'model.data_preprocessor.batch_augments: {type(aug).__name__} pads the canvas '
-                                  f'with zeros again after the {rule} refill; expected no padding batch augment '
-                                  f"with a non-zero padding mode, or padding.canvas='zeros'")
+                raise ConfigError(
+                    f'model.data_preprocessor.batch_augments: {type(aug).__name__} pads the canvas '
+                    f'with zeros again after the {rule} refill; expected no padding batch augment '
+                    f"with a non-zero padding mode, or padding.canvas='zeros'"
+                )
         # mmdet / mmseg augment (inputs, data_samples) after padding: deferred past the refill
         try:
             from mmpretrain.models.utils.data_preprocessor import ClsDataPreprocessor
+
             defer = not isinstance(pre, ClsDataPreprocessor)
         except ImportError:
             defer = True
         pre = rebuild_as(pre, CanvasMixin, canvas=rule, defer_augments=defer)
-    return pre, dict(canvas=rule if kind == 'canvas' else 'unpadded' if kind == 'unpadded' else 'zeros',
-                     preprocessor=type(pre).__name__)
+    return pre, dict(
+        canvas=rule if kind == 'canvas' else 'unpadded' if kind == 'unpadded' else 'zeros',
+        preprocessor=type(pre).__name__,
+    )

@@ -1,10 +1,11 @@
 """Walk a model and change the padding of every padded conv / pool in a scope.
 
 Like detectron2's `convert_frozen_batchnorm`: a matching layer (the root included) is replaced by a new
-module built from it (parameters shared, names unchanged), and the converted module is returned. Every padded layer in scope
-ends up in the patch report: changed, unchanged (with why) or skipped (with why) — nothing is
+module built from it (parameters shared, names unchanged), and the converted module is returned. Every
+padded layer in scope ends up in the patch report: changed, unchanged (with why) or skipped (with why) — nothing is
 silently ignored.
 """
+
 import difflib
 from collections.abc import Sequence
 
@@ -38,10 +39,16 @@ def scope_globs(model: nn.Module, scope: str | Sequence[str]) -> list[tuple[str,
 
 
 def _entry(name, module, action, reason=''):
-    return dict(name=name, type=type(module).__name__, kernel=_plain(getattr(module, 'kernel_size', None)),
-                stride=_plain(getattr(module, 'stride', None)), dilation=_plain(getattr(module, 'dilation', 1)),
-                padding=list(pad_amounts(module)) if hasattr(module, 'kernel_size') else _plain(module.padding),
-                action=action, reason=reason)
+    return dict(
+        name=name,
+        type=type(module).__name__,
+        kernel=_plain(getattr(module, 'kernel_size', None)),
+        stride=_plain(getattr(module, 'stride', None)),
+        dilation=_plain(getattr(module, 'dilation', 1)),
+        padding=list(pad_amounts(module)) if hasattr(module, 'kernel_size') else _plain(module.padding),
+        action=action,
+        reason=reason,
+    )
 
 
 def _plain(v):
@@ -72,8 +79,9 @@ def classify(module: nn.Module) -> str | None:
     return f'skip:{name} has no padding-mode support (e.g. deformable conv samples zeros off the border)'
 
 
-def convert_padding(model: nn.Module, mode: 'str | PaddingSpec', scope: str | Sequence[str] = 'all',
-                    resample: str | None = None) -> tuple[nn.Module, list[dict]]:
+def convert_padding(
+    model: nn.Module, mode: 'str | PaddingSpec', scope: str | Sequence[str] = 'all', resample: str | None = None
+) -> tuple[nn.Module, list[dict]]:
     """Change the padding of every padded layer in `scope` to `mode` (a mode name, or a PaddingSpec that
     then also gives the scope and the rule), in place. Returns (model, report).
 
@@ -81,8 +89,13 @@ def convert_padding(model: nn.Module, mode: 'str | PaddingSpec', scope: str | Se
     `resample` is mode none's rule (modes.NONE_RESAMPLE; default modes.DEFAULT_RESAMPLE), recorded in
     every entry of a layer converted to none.
     """
-    spec = mode if isinstance(mode, PaddingSpec) else PaddingSpec.parse(
-        dict(mode=mode, scope=scope, **({} if resample is None else dict(resample=resample))), 'padding')
+    spec = (
+        mode
+        if isinstance(mode, PaddingSpec)
+        else PaddingSpec.parse(
+            dict(mode=mode, scope=scope, **({} if resample is None else dict(resample=resample))), 'padding'
+        )
+    )
     mode, scope, resample = spec.mode, spec.scope, spec.rule
     padded = [(n, m, kind) for n, m in model.named_modules() if (kind := classify(m))]
     names = [n for n, _, _ in padded]
@@ -90,9 +103,11 @@ def convert_padding(model: nn.Module, mode: 'str | PaddingSpec', scope: str | Se
     for item, item_globs in scope_globs(model, scope):
         if item != 'all' and not any(matches(n, item_globs) for n in names):  # 'all' of nothing: nothing to do
             close = difflib.get_close_matches(item, names, n=5, cutoff=0.3)
-            raise ConfigError(f'padding.scope: {item!r} matches no padded layer of {type(model).__name__}; '
-                              f'expected one of {", ".join(SCOPES)} or module-name globs; '
-                              f'closest names: {", ".join(close) or "(none)"}')
+            raise ConfigError(
+                f'padding.scope: {item!r} matches no padded layer of {type(model).__name__}; '
+                f'expected one of {", ".join(SCOPES)} or module-name globs; '
+                f'closest names: {", ".join(close) or "(none)"}'
+            )
         globs += item_globs
 
     report = []

@@ -11,6 +11,7 @@ On full-image feature maps (sites under backbone, neck, decode_head, auxiliary_h
 backbone, x and y span each image's own region of the padded batch canvas, not the canvas
 (`image_regions`): otherwise a pixel's coordinates would depend on the sizes of its batch-mates.
 """
+
 import difflib
 
 import torch
@@ -24,11 +25,15 @@ from .modules import matches, rebuild_as, replace_module
 
 # Named sites: each a list of module-name globs; a preset applies to the models where one matches.
 PRESETS = {
-    'mask_head_first': ['roi_head.mask_head.convs.0.conv'],   # Mask R-CNN FCN mask head, first conv
+    'mask_head_first': ['roi_head.mask_head.convs.0.conv'],  # Mask R-CNN FCN mask head, first conv
     # ResNet stem / ResNetV1c deep stem / MiT's first patch embedding (SegFormer) / ConvNeXt's 4x4 stem
-    'backbone_stem': ['backbone.conv1', 'backbone.stem.0', 'backbone.layers.0.0.projection',
-                      'backbone.downsample_layers.0.0'],
-    'fpn_out': ['neck.fpn_convs.*.conv'],                      # FPN 3x3 output convs
+    'backbone_stem': [
+        'backbone.conv1',
+        'backbone.stem.0',
+        'backbone.layers.0.0.projection',
+        'backbone.downsample_layers.0.0',
+    ],
+    'fpn_out': ['neck.fpn_convs.*.conv'],  # FPN 3x3 output convs
     # FCN / ASPP; SegFormer's head: the 1x1 conv of its stride-4 level
     'decode_head_first': ['decode_head.convs.0.conv', 'decode_head.bottleneck.conv'],
 }
@@ -38,14 +43,18 @@ FULL_IMAGE = ('backbone', 'neck', 'decode_head', 'auxiliary_head')
 
 def coordinates(n, h, w, with_r, device, dtype):
     """(n, 2 or 3, h, w): x then y in [-1, 1] (mmdet's `generate_coordinate` order), then r."""
-    y, x = torch.meshgrid(torch.linspace(-1, 1, h, device=device, dtype=dtype),
-                          torch.linspace(-1, 1, w, device=device, dtype=dtype), indexing='ij')
+    y, x = torch.meshgrid(
+        torch.linspace(-1, 1, h, device=device, dtype=dtype),
+        torch.linspace(-1, 1, w, device=device, dtype=dtype),
+        indexing='ij',
+    )
     chans = [x, y] + ([torch.sqrt(x * x + y * y)] if with_r else [])
     return torch.stack(chans).unsqueeze(0).expand(n, -1, -1, -1)
 
 
 class CoordMixin:
     """Adds conv(coordinates, coord_weight) with the layer's own stride, dilation and zero padding."""
+
     prefix = 'Coord'
 
     coord_regions = None  # an ImageRegions on full-image sites
@@ -53,8 +62,9 @@ class CoordMixin:
     def forward(self, x):
         y = super().forward(x)
         coords = self.coordinate_map(x)
-        extra = F.conv2d(F.pad(coords, self.coord_pad), self.coord_weight.to(x.dtype),
-                         stride=self.stride, dilation=self.dilation)
+        extra = F.conv2d(
+            F.pad(coords, self.coord_pad), self.coord_weight.to(x.dtype), stride=self.stride, dilation=self.dilation
+        )
         return y + extra
 
     def coordinate_map(self, x):
@@ -79,7 +89,8 @@ def inject_coordconv(model: nn.Module, sites: list[str], with_r: bool = False) -
             close = difflib.get_close_matches(site, list(convs), n=5, cutoff=0.3)
             raise ConfigError(
                 f'coordconv.sites: {site!r} matches no conv of {type(model).__name__}; expected a preset '
-                f'({", ".join(PRESETS)}) or a glob over conv names; closest names: {", ".join(close) or "(none)"}')
+                f'({", ".join(PRESETS)}) or a glob over conv names; closest names: {", ".join(close) or "(none)"}'
+            )
         chosen += [n for n in hits if n not in chosen]
     report = []
     regions = None
@@ -89,17 +100,25 @@ def inject_coordconv(model: nn.Module, sites: list[str], with_r: bool = False) -
     for name in chosen:
         conv = convs[name]
         if conv.groups != 1:
-            raise ConfigError(f'coordconv.sites: {name} is a grouped conv (groups={conv.groups}); '
-                              'expected a conv with groups=1')
+            raise ConfigError(
+                f'coordconv.sites: {name} is a grouped conv (groups={conv.groups}); expected a conv with groups=1'
+            )
         # A border-patched conv keeps its original amounts in border_pad; coordinates are zero-padded
         # by those amounts, as the concatenated channels would be in a stock CoordConv.
         pad = conv.border_pad if isinstance(conv, BorderMixin) else pad_amounts(conv)
         n_coord = 3 if with_r else 2
         full_image = regions is not None and name.split('.')[0] in FULL_IMAGE
-        new = rebuild_as(conv, CoordMixin, coord_with_r=with_r, coord_pad=pad,
-                         coord_regions=regions if full_image else None)
+        new = rebuild_as(
+            conv, CoordMixin, coord_with_r=with_r, coord_pad=pad, coord_regions=regions if full_image else None
+        )
         new.coord_weight = nn.Parameter(conv.weight.new_zeros(conv.out_channels, n_coord, *conv.kernel_size))
         model = replace_module(model, name, new)
-        report.append(dict(name=name, type=type(conv).__name__, coord_channels=n_coord,
-                           coordinates='per-image region' if full_image else 'whole input'))
+        report.append(
+            dict(
+                name=name,
+                type=type(conv).__name__,
+                coord_channels=n_coord,
+                coordinates='per-image region' if full_image else 'whole input',
+            )
+        )
     return model, report

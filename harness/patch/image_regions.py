@@ -12,6 +12,7 @@ direct `model.backbone(x)` call, mmseg's sliding-window crops, or RoI features (
 head) keep coordinates over their whole input, as stock CoordConv does. When every image fills the
 canvas (one image, or all the same padded size) the coordinates are exactly the stock ones.
 """
+
 import torch
 
 
@@ -19,8 +20,8 @@ class ImageRegions:
     """Hook target: the model's forward records regions, the backbone's forward arms them."""
 
     def __init__(self):
-        self.pending = None   # (n, canvas (H, W), [(fy, fx)]) of the running model forward
-        self.active = None    # [(fy, fx)] while the backbone runs on that canvas, else None
+        self.pending = None  # (n, canvas (H, W), [(fy, fx)]) of the running model forward
+        self.active = None  # [(fy, fx)] while the backbone runs on that canvas, else None
 
     def install(self, model):
         model.register_forward_pre_hook(self._model_start, with_kwargs=True)

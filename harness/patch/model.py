@@ -16,6 +16,7 @@ parameter names. What was patched is kept in `model.harness_report` and saved by
 `harness.engine.patch_report_hook.PatchReportHook`. `harness_model` turns a stock model dict into that
 form: the one place a config is wrapped into HarnessModel.
 """
+
 from collections import Counter
 from typing import Any
 
@@ -33,8 +34,9 @@ from .solo_coords import remove_solo_coords
 from .spec import PaddingSpec
 
 
-def harness_model(model: dict, padding: Any = None, coordconv: dict | None = None,
-                  solo_coords: bool | None = None) -> dict:
+def harness_model(
+    model: dict, padding: Any = None, coordconv: dict | None = None, solo_coords: bool | None = None
+) -> dict:
     """The model dict `model` built through HarnessModel (`base_type` its stock type, unless it is one
     already), with the patches that are given: `padding` (anything `PaddingSpec.parse` reads, stored
     canonical), `coordconv` (dict), `solo_coords` (False removes SOLO's coordinates)."""
@@ -50,8 +52,9 @@ def harness_model(model: dict, padding: Any = None, coordconv: dict | None = Non
     return model
 
 
-def patch_model(model: nn.Module, padding: Any = None, coordconv: dict | None = None,
-                solo_coords: bool = True) -> tuple[nn.Module, dict]:
+def patch_model(
+    model: nn.Module, padding: Any = None, coordconv: dict | None = None, solo_coords: bool = True
+) -> tuple[nn.Module, dict]:
     """Apply the harness patches to a built model. Returns (patched model, patch report)."""
     report: dict[str, Any] = {}
     if not solo_coords:
@@ -76,12 +79,17 @@ def summarize(report):
     lines = []
     if 'padding' in report:
         counts = Counter(e['action'] for e in report['padding']['layers'])
-        lines.append(f"padding {PaddingSpec.parse(report['padding']).describe()}: " +
-                     ', '.join(f'{n} {a}' for a, n in sorted(counts.items())))
-        lines += [f"  skipped {e['name']} ({e['type']}): {e['reason']}"
-                  for e in report['padding']['layers'] if e['action'] == 'skipped']
+        lines.append(
+            f'padding {PaddingSpec.parse(report["padding"]).describe()}: '
+            + ', '.join(f'{n} {a}' for a, n in sorted(counts.items()))
+        )
+        lines += [
+            f'  skipped {e["name"]} ({e["type"]}): {e["reason"]}'
+            for e in report['padding']['layers']
+            if e['action'] == 'skipped'
+        ]
     if report.get('input', {}).get('canvas', 'zeros') not in ('zeros', 'unpadded'):
-        lines.append(f"input canvas filled by {report['input']['canvas']} ({report['input']['preprocessor']})")
+        lines.append(f'input canvas filled by {report["input"]["canvas"]} ({report["input"]["preprocessor"]})')
     if 'coordconv' in report:
         lines.append('coordconv on ' + ', '.join(e['name'] for e in report['coordconv']))
     if 'solo_coords_removed' in report:
@@ -90,8 +98,9 @@ def summarize(report):
 
 
 @MODELS.register_module()
-def HarnessModel(base_type: str, padding: Any = None, coordconv: dict | None = None, solo_coords: bool = True,
-                 **model_cfg: Any) -> nn.Module:
+def HarnessModel(
+    base_type: str, padding: Any = None, coordconv: dict | None = None, solo_coords: bool = True, **model_cfg: Any
+) -> nn.Module:
     """Build `dict(type=base_type, **model_cfg)` with the current default scope, then patch it."""
     model: Any
     model, report = patch_model(MODELS.build(ConfigDict(type=base_type, **model_cfg)), padding, coordconv, solo_coords)

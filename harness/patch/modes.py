@@ -35,5 +35,6 @@ DEFAULT_RESAMPLE = 'output-corners'
 # How the batch canvas outside each image is filled (harness/patch/canvas.py), and the input policy of
 # each padding mode (README, "Padding modes"; patch_report.json `input.canvas`).
 CANVAS_RULES = ('zeros', 'replicate', 'reflect', 'circular')
-INPUT_CANVAS = dict(zeros='zeros', reflect='reflect', replicate='replicate', circular='circular',
-                    none='replicate', partial='replicate')
+INPUT_CANVAS = dict(
+    zeros='zeros', reflect='reflect', replicate='replicate', circular='circular', none='replicate', partial='replicate'
+)

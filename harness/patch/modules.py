@@ -6,6 +6,7 @@ work), same `weight` / `bias` objects (so checkpoints load unchanged), plus a mi
 `forward`. As in detectron2's `FrozenBatchNorm2d.convert_frozen_batchnorm`, the stock module is
 replaced, not mutated, and the root itself may be the module replaced.
 """
+
 import fnmatch
 from collections.abc import Sequence
 from typing import Any

@@ -14,6 +14,7 @@ zero-padded backbone: that is the `imagenet` design, allowed under any padding (
 The whole-model comparison for `load_from` / resume / test lives in `provenance.check_patch`; this is
 its backbone-only counterpart, for weights that start a *different* model.
 """
+
 import os
 
 import torch
@@ -30,8 +31,11 @@ def backbone_patch(report, prefix=BACKBONE):
     plus, for a non-zero mode, the resample rule and the converted layers (names after `prefix`)."""
     pad = (report or {}).get('padding') or {}
     mode = PaddingSpec.parse(pad or None, 'patch report padding').mode
-    layers = sorted(e['name'][len(prefix):] for e in pad.get('layers') or []
-                    if e['name'].startswith(prefix) and e.get('action') == mode)
+    layers = sorted(
+        e['name'][len(prefix) :]
+        for e in pad.get('layers') or []
+        if e['name'].startswith(prefix) and e.get('action') == mode
+    )
     if mode == 'zeros' or not layers:
         return {'padding': 'zeros'}
     spec = {'padding': mode, 'layers': layers}
@@ -44,8 +48,8 @@ def describe(spec):
     """'zeros' or 'circular on 20 backbone layers' (with the resample rule when there is one)."""
     if spec['padding'] == 'zeros':
         return 'zeros (stock backbone)'
-    rule = f", resample {spec['resample']}" if spec.get('resample') else ''
-    return f"{spec['padding']} on {len(spec['layers'])} backbone layers{rule}"
+    rule = f', resample {spec["resample"]}' if spec.get('resample') else ''
+    return f'{spec["padding"]} on {len(spec["layers"])} backbone layers{rule}'
 
 
 def pretrained_backbone(model_cfg):
@@ -78,11 +82,15 @@ def check_backbone_init(model_cfg, report, where='model.backbone.init_cfg'):
     saved = read_meta(os.path.expanduser(path)).get(META_KEY)
     want = backbone_patch(report)
     if saved is None:
-        return (f'{where}: {path} has no harness patch report (stock weights, trained with zero padding); '
-                f'this model pads its backbone with {describe(want)}')
+        return (
+            f'{where}: {path} has no harness patch report (stock weights, trained with zero padding); '
+            f'this model pads its backbone with {describe(want)}'
+        )
     have = backbone_patch(saved, prefix or '')
     if have != want:
-        raise ConfigError(f'{where}: checkpoint {path} holds a backbone pretrained with padding {describe(have)}, '
-                          f'but this model pads its backbone with {describe(want)}; expected a backbone pretrained '
-                          'with the same padding (a grid with init: matched pretrains one per padding)')
+        raise ConfigError(
+            f'{where}: checkpoint {path} holds a backbone pretrained with padding {describe(have)}, '
+            f'but this model pads its backbone with {describe(want)}; expected a backbone pretrained '
+            'with the same padding (a grid with init: matched pretrains one per padding)'
+        )
     return ''

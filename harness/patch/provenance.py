@@ -15,6 +15,7 @@ that decides whether the two fit:
 Fields a saved report does not have (e.g. the input canvas) are not compared, and the note says so.
 The padding part of a report is read and put into words by `PaddingSpec`, as everywhere else.
 """
+
 from typing import Any
 
 from ..errors import ConfigError
@@ -37,7 +38,9 @@ def patch_spec(report: dict | None) -> dict:
     report = report or {}
     pad = PaddingSpec.parse(report.get('padding') or None, 'patch report padding')
     # zeros leaves every layer stock whatever its scope; the rule in effect, whether or not it was spelled out
-    spec: dict[str, Any] = dict(padding=PaddingSpec() if pad.mode == 'zeros' else PaddingSpec(pad.mode, pad.scope, pad.rule))
+    spec: dict[str, Any] = dict(
+        padding=PaddingSpec() if pad.mode == 'zeros' else PaddingSpec(pad.mode, pad.scope, pad.rule)
+    )
     if 'input' in report:
         spec['input canvas'] = (report['input'] or {}).get('canvas')
     spec['coordconv'] = sorted(e['name'] for e in report.get('coordconv') or [])
@@ -46,21 +49,27 @@ def patch_spec(report: dict | None) -> dict:
 
 
 def _is_stock(spec):
-    return (spec['padding'].mode == 'zeros' and not spec['coordconv'] and not spec['solo coords removed']
-            and spec.get('input canvas') in (None, 'zeros', 'unpadded'))
+    return (
+        spec['padding'].mode == 'zeros'
+        and not spec['coordconv']
+        and not spec['solo coords removed']
+        and spec.get('input canvas') in (None, 'zeros', 'unpadded')
+    )
 
 
 def describe(spec):
     """'padding none (scope all), input canvas replicate, coordconv on a, b' for messages."""
     pad = spec['padding']
-    parts = [f"padding {pad.describe() if pad.mode != 'zeros' else 'zeros'}"]
+    parts = [f'padding {pad.describe() if pad.mode != "zeros" else "zeros"}']
     if spec.get('input canvas') is not None:
-        parts.append(f"input canvas {spec['input canvas']}")
-    parts += [f"{k.replace('coordconv', 'coordconv on')} {', '.join(spec[k])}" for k in _LISTS if spec[k]]
+        parts.append(f'input canvas {spec["input canvas"]}')
+    parts += [f'{k.replace("coordconv", "coordconv on")} {", ".join(spec[k])}' for k in _LISTS if spec[k]]
     return ', '.join(parts)
 
 
-def check_patch(saved: dict | None, report: dict | None, checkpoint: str, config: str, purpose: str = 'evaluate') -> str:
+def check_patch(
+    saved: dict | None, report: dict | None, checkpoint: str, config: str, purpose: str = 'evaluate'
+) -> str:
     """Compare the patch a checkpoint was trained with (`saved`, None for a stock checkpoint) with the
     config's (`report`, the built model's `harness_report`; None or {} for a stock model).
 
@@ -72,19 +81,27 @@ def check_patch(saved: dict | None, report: dict | None, checkpoint: str, config
     want = patch_spec(report)
     if saved is None:
         if _is_stock(want):
-            return (f'checkpoint {checkpoint} has no harness patch report (a stock checkpoint); '
-                    f'loaded into {config}, a stock (zeros padding) config')
+            return (
+                f'checkpoint {checkpoint} has no harness patch report (a stock checkpoint); '
+                f'loaded into {config}, a stock (zeros padding) config'
+            )
         if purpose == 'finetune':
-            return (f'checkpoint {checkpoint} has no harness patch report (a stock checkpoint); '
-                    f'fine-tuning it under {describe(want)} ({config})')
-        raise ConfigError(f'checkpoint {checkpoint}: no harness patch report (a stock checkpoint, trained with zeros '
-                          f'padding), but config {config} has {describe(want)}; expected a checkpoint trained with '
-                          'this config (a stock checkpoint only as load_from to fine-tune)')
+            return (
+                f'checkpoint {checkpoint} has no harness patch report (a stock checkpoint); '
+                f'fine-tuning it under {describe(want)} ({config})'
+            )
+        raise ConfigError(
+            f'checkpoint {checkpoint}: no harness patch report (a stock checkpoint, trained with zeros '
+            f'padding), but config {config} has {describe(want)}; expected a checkpoint trained with '
+            'this config (a stock checkpoint only as load_from to fine-tune)'
+        )
     have = patch_spec(saved)
     unrecorded = sorted(set(want) ^ set(have))  # e.g. the input canvas, not in reports saved before it was
     if any(have[k] != want[k] for k in set(want) & set(have)):
-        raise ConfigError(f'checkpoint {checkpoint} was trained with {describe(have)}, but config {config} has '
-                          f'{describe(want)}; expected the config the checkpoint was trained with')
+        raise ConfigError(
+            f'checkpoint {checkpoint} was trained with {describe(have)}, but config {config} has '
+            f'{describe(want)}; expected the config the checkpoint was trained with'
+        )
     if unrecorded:
         return f'checkpoint {checkpoint}: patch matches {config} (not recorded, not compared: {", ".join(unrecorded)})'
     return ''

@@ -6,6 +6,7 @@ of each coordinate branch is rebuilt without the coordinate input channels and m
 the model is then exactly a SOLO without coordinates, with 2 (1 for the decoupled x/y branches) fewer
 input channels in that conv.
 """
+
 import torch.nn as nn
 
 from ..errors import ConfigError
@@ -23,10 +24,11 @@ _COORD_CONVS = {
 
 class DropCoordMixin:
     """Ignores the last `coord_dropped` input channels (the coordinates the head concatenates)."""
+
     prefix = 'NoCoord'
 
     def forward(self, x):
-        return super().forward(x[:, :-self.coord_dropped])
+        return super().forward(x[:, : -self.coord_dropped])
 
 
 def remove_solo_coords(model: nn.Module) -> list[dict]:
@@ -41,6 +43,7 @@ def remove_solo_coords(model: nn.Module) -> list[dict]:
             replace_module(head, path, new)
             report.append(dict(name=f'{head_name}.{path}', in_channels=[conv.in_channels, new.in_channels]))
     if not report:
-        raise ConfigError(f'solo_coords: false needs a SOLO-family head ({", ".join(_COORD_CONVS)}); '
-                          f'{type(model).__name__} has none')
+        raise ConfigError(
+            f'solo_coords: false needs a SOLO-family head ({", ".join(_COORD_CONVS)}); {type(model).__name__} has none'
+        )
     return report

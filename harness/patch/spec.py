@@ -12,6 +12,7 @@ tuple of presets / module-name globs, `resample` only for mode none, `canvas` on
 (`rule` and `input_canvas` give the values in effect). `as_config()` is the dict a config or grid.json
 holds; the patch report records the same mode, scope and rule.
 """
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ KEYS = ('mode', 'scope', 'resample', 'canvas')
 @dataclass(frozen=True)
 class PaddingSpec:
     """A padding setting, canonical (see the module docstring); `PaddingSpec()` is the stock model."""
+
     mode: str = 'zeros'
     scope: str | tuple[str, ...] = 'all'
     resample: str | None = None  # mode none's rule as asked for; None: DEFAULT_RESAMPLE (see `rule`)
@@ -55,9 +57,12 @@ class PaddingSpec:
         if fields is None or 'mode' not in fields or set(fields) - set(KEYS):
             raise ConfigError(f'{where}: got {raw!r}; expected dict(mode=..., scope=..., resample=..., canvas=...)')
         mode = canonical_mode(fields['mode'], f'{where}.mode')
-        return cls(mode, _scope(fields.get('scope', 'all'), f'{where}.scope', presets_only),
-                   _resample(fields.get('resample'), mode, f'{where}.resample'),
-                   _canvas(fields.get('canvas'), f'{where}.canvas'))
+        return cls(
+            mode,
+            _scope(fields.get('scope', 'all'), f'{where}.scope', presets_only),
+            _resample(fields.get('resample'), mode, f'{where}.resample'),
+            _canvas(fields.get('canvas'), f'{where}.canvas'),
+        )
 
     @classmethod
     def from_flags(cls, mode: str, scope: Any = 'all', resample: str | None = None) -> 'PaddingSpec':
@@ -84,8 +89,9 @@ class PaddingSpec:
 
     def as_config(self) -> dict:
         """The dict a config's `model.padding` (and grid.json) holds: what was asked for, canonical."""
-        out: dict[str, Any] = dict(mode=self.mode, scope=self.scope if isinstance(self.scope, str) else
-                                   list(self.scope))
+        out: dict[str, Any] = dict(
+            mode=self.mode, scope=self.scope if isinstance(self.scope, str) else list(self.scope)
+        )
         if self.resample is not None:
             out['resample'] = self.resample
         if self.canvas is not None:
@@ -121,8 +127,9 @@ def _scope(scope: Any, where: str, presets_only: bool) -> str | tuple[str, ...]:
                 raise ConfigError(f'{where}[{i}]: got {item!r}; expected a non-empty string')
         return tuple(scope)
     if not isinstance(scope, str) or not scope or (presets_only and scope not in SCOPES):
-        raise ConfigError(f'{where}: got {scope!r}; expected one of {", ".join(SCOPES)} or a list of scopes / '
-                          'module-name globs')
+        raise ConfigError(
+            f'{where}: got {scope!r}; expected one of {", ".join(SCOPES)} or a list of scopes / module-name globs'
+        )
     return scope
 
 

@@ -8,6 +8,7 @@ masks, mmseg mIoU / mAcc / aAcc / per-class IoU and accuracy); for the others, a
 per-image data (a plain CocoMetric / IoUMetric, or a run evaluated before per-image data existed),
 the interval is over seeds only and says so.
 """
+
 import numpy as np
 
 from ..evaluation import per_image
@@ -51,8 +52,10 @@ class Comparisons:
         for seed in seeds:
             pair = [self._run_data(r, how) for r in (runs.get(seed), bases.get(seed))]
             if any(d is None for d in pair):
-                return None, ('no per-image data (per_image.npz) for every paired run: interval over seeds '
-                              'only; runs evaluated with BorderCocoMetric / ClassIoUMetric write it')
+                return None, (
+                    'no per-image data (per_image.npz) for every paired run: interval over seeds '
+                    'only; runs evaluated with BorderCocoMetric / ClassIoUMetric write it'
+                )
             if not _same_images(*pair):
                 return None, 'variant and baseline were evaluated on different images: interval over seeds only'
             weights = self._resamples(pair[0])

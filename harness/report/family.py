@@ -15,6 +15,7 @@ outside a named primary family keep their unadjusted interval and are labelled s
 Holm is a few lines; scipy.stats has only false-discovery-rate adjustments (`false_discovery_control`)
 and statsmodels is not a dependency of this project.
 """
+
 from dataclasses import dataclass
 
 ALPHA = 0.05
@@ -22,8 +23,14 @@ ALPHA = 0.05
 
 def headline_comparisons(res):
     """[(task, variant, key)] of every headline difference the report states, in report order."""
-    return [(t, v, k) for t in res.tasks for v in res.variants_of(t) if res.baseline[v] != v
-            for k in res.headline_of[t] if not res.missing_kind(v, k)]
+    return [
+        (t, v, k)
+        for t in res.tasks
+        for v in res.variants_of(t)
+        if res.baseline[v] != v
+        for k in res.headline_of[t]
+        if not res.missing_kind(v, k)
+    ]
 
 
 def holm(pvalues):
@@ -50,12 +57,17 @@ class Family:
     def describe(self):
         """The sentence the report puts next to its findings."""
         if not self.members:
-            return ('No comparison carries a verdict (each needs two seeds or more), so no family was judged.')
-        which = ('the comparisons the grid names as primary' if self.primary else
-                 'every headline comparison with two seeds or more')
-        return (f'Verdicts: a family of {self.size} comparison{"s" if self.size != 1 else ""} ({which}), '
-                f'Holm-adjusted at a {self.alpha:.0%} familywise error rate; the intervals shown are the '
-                'unadjusted 95% intervals of each comparison alone.')
+            return 'No comparison carries a verdict (each needs two seeds or more), so no family was judged.'
+        which = (
+            'the comparisons the grid names as primary'
+            if self.primary
+            else 'every headline comparison with two seeds or more'
+        )
+        return (
+            f'Verdicts: a family of {self.size} comparison{"s" if self.size != 1 else ""} ({which}), '
+            f'Holm-adjusted at a {self.alpha:.0%} familywise error rate; the intervals shown are the '
+            'unadjusted 95% intervals of each comparison alone.'
+        )
 
 
 def family(res):
@@ -63,8 +75,7 @@ def family(res):
     chosen = res.grid.get('primary') or []
     found = [(v, k) for _, v, k in headline_comparisons(res)]
     if chosen:
-        found = [(v, k) for v, k in found
-                 if any(p['variant'] == v and p.get('metric') in (None, k) for p in chosen)]
+        found = [(v, k) for v, k in found if any(p['variant'] == v and p.get('metric') in (None, k) for p in chosen)]
     members = []
     for v, k in found:
         iv = res.interval(v, k)
@@ -83,8 +94,10 @@ def verdict(res, variant, key):
         return 'no verdict (one seed: test-set noise only)'
     fam = res.family
     if (variant, key) not in fam.adjusted:
-        return (f'secondary (outside the primary family): unadjusted interval '
-                f'{"excludes" if iv.distinguishable else "includes"} zero')
+        return (
+            f'secondary (outside the primary family): unadjusted interval '
+            f'{"excludes" if iv.distinguishable else "includes"} zero'
+        )
     p = fam.adjusted[(variant, key)]
     word = 'distinguishable' if p < fam.alpha else 'not distinguishable'
     return f'{word} from zero (Holm, family of {fam.size}: adjusted p = {p:.3g})'

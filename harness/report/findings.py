@@ -6,23 +6,32 @@ from zero (Holm, family of 10: adjusted p = 0.012)": Δ is the mean over the see
 (variant − baseline), the interval is `intervals.paired_interval`'s (seeds and test images, unadjusted),
 and the verdict is the family's (`family`). One seed gets Δ and its test-set interval, no verdict.
 """
+
 from .family import headline_comparisons, verdict
 from .format import label, scale, signed
 
-SHORT = {'coco/bbox_mAP': 'box AP', 'coco/segm_mAP': 'mask AP', 'coco/bbox_mAP_50': 'box AP50',
-         'coco/segm_mAP_50': 'mask AP50', 'coco/bbox_mAP_75': 'box AP75', 'coco/segm_mAP_75': 'mask AP75'}
-METHOD = ('\u0394 is the mean over the seeds both runs have of (variant \u2212 baseline), in the units of the '
-          'tables (AP x100, mmseg in percent). Its 95% interval is \u0394 \u00b1 t(0.975, n\u22121)\u00b7SE with '
-          'SE\u00b2 = SE_seeds\u00b2 + SE_images\u00b2: SE_seeds\u00b2 is the variance of the per-seed differences '
-          'over n (it holds each seed\u2019s own luck, seed x image interaction included; floored at the rounding '
-          'variance of the values), SE_images\u00b2 the part of the test set\u2019s luck that every seed shares: the '
-          'mean covariance between different seeds of their differences on B = 1000 paired image resamples '
-          '(images drawn with replacement, fixed RNG seed, every run scored on the same resample, AP / mIoU '
-          'recomputed from the per-image evaluation). The t quantile keeps the n\u22121 degrees of freedom of '
-          'the seeds, so the interval is never narrower than the seed-only t interval; its coverage was checked '
-          'by simulation (reports/benchmarks.md). One seed: \u0394 \u00b1 z\u00b7SD of the bootstrap, test-set '
-          'noise only, and no verdict. No per-image data (a plain CocoMetric / IoUMetric): seeds only (paired t). '
-          'Each row of summary.csv rebuilds its interval from its columns se_seeds, se_images, df and level.')
+SHORT = {
+    'coco/bbox_mAP': 'box AP',
+    'coco/segm_mAP': 'mask AP',
+    'coco/bbox_mAP_50': 'box AP50',
+    'coco/segm_mAP_50': 'mask AP50',
+    'coco/bbox_mAP_75': 'box AP75',
+    'coco/segm_mAP_75': 'mask AP75',
+}
+METHOD = (
+    '\u0394 is the mean over the seeds both runs have of (variant \u2212 baseline), in the units of the '
+    'tables (AP x100, mmseg in percent). Its 95% interval is \u0394 \u00b1 t(0.975, n\u22121)\u00b7SE with '
+    'SE\u00b2 = SE_seeds\u00b2 + SE_images\u00b2: SE_seeds\u00b2 is the variance of the per-seed differences '
+    'over n (it holds each seed\u2019s own luck, seed x image interaction included; floored at the rounding '
+    'variance of the values), SE_images\u00b2 the part of the test set\u2019s luck that every seed shares: the '
+    'mean covariance between different seeds of their differences on B = 1000 paired image resamples '
+    '(images drawn with replacement, fixed RNG seed, every run scored on the same resample, AP / mIoU '
+    'recomputed from the per-image evaluation). The t quantile keeps the n\u22121 degrees of freedom of '
+    'the seeds, so the interval is never narrower than the seed-only t interval; its coverage was checked '
+    'by simulation (reports/benchmarks.md). One seed: \u0394 \u00b1 z\u00b7SD of the bootstrap, test-set '
+    'noise only, and no verdict. No per-image data (a plain CocoMetric / IoUMetric): seeds only (paired t). '
+    'Each row of summary.csv rebuilds its interval from its columns se_seeds, se_images, df and level.'
+)
 
 
 def short(key):
@@ -76,16 +85,45 @@ def findings_blocks(res, plots):
             rows.append([f'{v} vs. {res.baseline[v]}', short(k), '\u2014', *[''] * 9])
             continue
         k_scale = scale(k)  # display units, as the interval
-        rows.append([f'{v} vs. {res.baseline[v]}', short(k), signed(k, iv.delta), interval_text(k, iv),
-                     ', '.join(map(str, iv.seeds)),
-                     _cell(None if iv.se_seeds is None else iv.se_seeds * k_scale),
-                     _cell(None if iv.se_images is None else iv.se_images * k_scale),
-                     _cell(iv.df, '{:g}'), _cell(iv.p), verdict(res, v, k), iv.method, '; '.join(iv.notes)])
-    blocks.append(('table', 'Every headline difference with its unadjusted 95% interval and the family\u2019s '
-                   'verdict (display units; SE columns in the same units, df = degrees of freedom of the quantile, '
-                   'p = unadjusted two-sided p value).',
-                   ['Comparison', 'Metric', '\u0394', '95% interval', 'Seeds', 'SE seeds', 'SE images', 'df', 'p',
-                    'Verdict', 'Interval from', 'Notes'], rows))
+        rows.append(
+            [
+                f'{v} vs. {res.baseline[v]}',
+                short(k),
+                signed(k, iv.delta),
+                interval_text(k, iv),
+                ', '.join(map(str, iv.seeds)),
+                _cell(None if iv.se_seeds is None else iv.se_seeds * k_scale),
+                _cell(None if iv.se_images is None else iv.se_images * k_scale),
+                _cell(iv.df, '{:g}'),
+                _cell(iv.p),
+                verdict(res, v, k),
+                iv.method,
+                '; '.join(iv.notes),
+            ]
+        )
+    blocks.append(
+        (
+            'table',
+            'Every headline difference with its unadjusted 95% interval and the family\u2019s '
+            'verdict (display units; SE columns in the same units, df = degrees of freedom of the quantile, '
+            'p = unadjusted two-sided p value).',
+            [
+                'Comparison',
+                'Metric',
+                '\u0394',
+                '95% interval',
+                'Seeds',
+                'SE seeds',
+                'SE images',
+                'df',
+                'p',
+                'Verdict',
+                'Interval from',
+                'Notes',
+            ],
+            rows,
+        )
+    )
     blocks.append(('note', METHOD))
     problems = getattr(getattr(res, 'comparisons', None), 'problems', [])
     if problems:

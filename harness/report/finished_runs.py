@@ -7,6 +7,7 @@ results.json does not say is which COCO metrics (bbox, segm) a run's evaluator c
 a model predicted nothing (mmdet's CocoMetric then returns {}); `evaluated_coco_kinds` reads it from
 the run's dumped config.py with `ast`, without executing it.
 """
+
 import ast
 import json
 import re
@@ -23,6 +24,7 @@ COCO_KINDS = ('bbox', 'segm')
 @dataclass
 class FinishedRun:
     """One expected run, as found on disk."""
+
     name: str
     variant: str
     seed: int

@@ -7,13 +7,20 @@ mIoU in percent) and the position read-out probe (`probe/<target>_<stat>`, e.g. 
 Keeping the vocabulary in one place means every table, plot and CSV agrees on scale and decimals.
 Signs are explicit in differences (+0.8, \u22121.2, \u00b10.0).
 """
+
 import re
 
 from ..errors import ConfigError
 from ..patch.spec import PaddingSpec
 
-COCO_SUFFIXES = (('mAP', 'AP'), ('mAP_50', 'AP50'), ('mAP_75', 'AP75'),
-                 ('mAP_s', 'APs'), ('mAP_m', 'APm'), ('mAP_l', 'APl'))
+COCO_SUFFIXES = (
+    ('mAP', 'AP'),
+    ('mAP_50', 'AP50'),
+    ('mAP_75', 'AP75'),
+    ('mAP_s', 'APs'),
+    ('mAP_m', 'APm'),
+    ('mAP_l', 'APl'),
+)
 SEG_MAIN = ('mIoU', 'mAcc', 'aAcc')
 SEG_PER_CLASS = (('IoU.', 'per-class IoU'), ('Acc.', 'per-class accuracy'))
 # mmseg's CityscapesDataset.METAINFO order; per-class rows follow it, other classes come after.
@@ -30,7 +37,7 @@ def border_parts(key):
     """'border/bbox_mAP@0-32' -> ('bbox_mAP', '0-32'); None for other keys."""
     if not key.startswith('border/') or '@' not in key:
         return None
-    metric, _, bin_ = key[len('border/'):].rpartition('@')
+    metric, _, bin_ = key[len('border/') :].rpartition('@')
     return metric, bin_
 
 
@@ -38,7 +45,7 @@ def probe_parts(key):
     """'probe/HS_spc' -> ('HS', 'spc'); 'probe/x' -> ('x', 'value'); None for other keys."""
     if not key.startswith('probe/'):
         return None
-    target, _, stat = key[len('probe/'):].rpartition('_')
+    target, _, stat = key[len('probe/') :].rpartition('_')
     return (target, stat) if target else (stat, 'value')
 
 
@@ -46,7 +53,7 @@ def coco_kind(key):
     """'bbox' / 'segm' for a COCO AP key (`coco/...` or its `border/...@bin`), else None."""
     if key.startswith('border/'):
         key = 'coco/' + (border_parts(key) or ('', ''))[0]
-    kind, _, rest = key[len('coco/'):].partition('_') if key.startswith('coco/') else ('', '', '')
+    kind, _, rest = key[len('coco/') :].partition('_') if key.startswith('coco/') else ('', '', '')
     return kind if kind in NOUNS and rest.startswith('mAP') else None
 
 

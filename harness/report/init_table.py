@@ -7,13 +7,16 @@ section says, per variant, how its backbone was initialised, read from the runs'
 its own test split stands next to the variant: a pretraining that lost accuracy explains part of a
 downstream drop. Grids written before `init` existed get no table.
 """
+
 import os.path as osp
 
 from ..patch.spec import PaddingSpec
 
-DESIGNS = {'imagenet': "the base config's own backbone init",
-           'matched': 'pretrained with the same backbone padding (mmpretrain classifier)',
-           'scratch': 'random init, no pretrained weights'}
+DESIGNS = {
+    'imagenet': "the base config's own backbone init",
+    'matched': 'pretrained with the same backbone padding (mmpretrain classifier)',
+    'scratch': 'random init, no pretrained weights',
+}
 _ZERO_PADDED = ('torchvision://', 'open-mmlab://', 'https://download.pytorch.org', 'https://download.openmmlab.com')
 
 
@@ -31,7 +34,7 @@ def _design(design, rec):
 def _weights(rec):
     checkpoint = rec.get('checkpoint')
     if rec.get('load_from') and rec.get('design') == 'imagenet':  # replaces every weight after init
-        return f"load_from {rec['load_from']} (the whole model, after init)"
+        return f'load_from {rec["load_from"]} (the whole model, after init)'
     if rec.get('design') == 'scratch' or not checkpoint:
         return 'random init' + ('' if rec.get('design') == 'scratch' else ' (the config loads no backbone weights)')
     if rec.get('design') == 'matched':
@@ -47,12 +50,18 @@ def _pretraining(rec):
     padding = PaddingSpec.parse(pre.get('padding') or None, 'init.json pretrain.padding').describe(rule=False)
     top1 = pre.get('top1')
     top1 = 'not recorded' if top1 is None else f'{float(top1):.1f}%'
-    scale = ', '.join(x for x in (
-        f"{pre['iterations']} iterations" if pre.get('iterations') else '',
-        f"batch {pre['batch_size']}" if pre.get('batch_size') else '',
-        f"{pre['train_images']} train / {pre.get('val_images')} test images" if pre.get('train_images') else '',
-        osp.basename(str(pre.get('config') or '')), f"data {pre['data_root']}" if pre.get('data_root') else '',
-        f"seed {pre.get('seed', 0)}") if x)
+    scale = ', '.join(
+        x
+        for x in (
+            f'{pre["iterations"]} iterations' if pre.get('iterations') else '',
+            f'batch {pre["batch_size"]}' if pre.get('batch_size') else '',
+            f'{pre["train_images"]} train / {pre.get("val_images")} test images' if pre.get('train_images') else '',
+            osp.basename(str(pre.get('config') or '')),
+            f'data {pre["data_root"]}' if pre.get('data_root') else '',
+            f'seed {pre.get("seed", 0)}',
+        )
+        if x
+    )
     return [padding, top1, scale]
 
 
@@ -72,10 +81,18 @@ def init_blocks(res):
             rows.append([v['name'], *cells])
     if not recorded:
         return []
-    caption = ('How each variant\'s backbone was initialised (grid key init). For a matched pretraining: the '
-               'padding the classifier was trained with, its top-1 on its own test split (a pretraining that lost '
-               'accuracy explains part of a downstream drop) and its scale. A variant listed twice had seeds '
-               'starting from different weights.')
-    return [('h', 3, 'Backbone initialisation'),
-            ('table', caption, ['Variant', 'Init', 'Backbone weights', 'Pretraining padding', 'Pretraining top-1',
-                                'Pretraining scale'], rows)]
+    caption = (
+        "How each variant's backbone was initialised (grid key init). For a matched pretraining: the "
+        'padding the classifier was trained with, its top-1 on its own test split (a pretraining that lost '
+        'accuracy explains part of a downstream drop) and its scale. A variant listed twice had seeds '
+        'starting from different weights.'
+    )
+    return [
+        ('h', 3, 'Backbone initialisation'),
+        (
+            'table',
+            caption,
+            ['Variant', 'Init', 'Backbone weights', 'Pretraining padding', 'Pretraining top-1', 'Pretraining scale'],
+            rows,
+        ),
+    ]

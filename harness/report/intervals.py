@@ -46,6 +46,7 @@ Then Δ = mean_s Δ_s has Var(Δ) = σ²/n + τ², and the interval is Δ ± t(1
 The p value of the same test, 2 · P(T_{n−1} > |Δ| / SE), is what a family of comparisons is adjusted
 with (`family`); the interval excludes zero exactly when p < 1 − level.
 """
+
 import math
 from dataclasses import dataclass, field
 
@@ -63,6 +64,7 @@ class Interval:
 
     The interval is rebuilt from its own fields: delta ± t((1 + level) / 2, df) · sqrt(se_seeds² +
     se_images²), a missing se counting 0 and df = inf meaning the normal quantile."""
+
     delta: float
     lo: float | None
     hi: float | None
@@ -107,9 +109,9 @@ def resolution(values, finest=8):
     """The coarsest 10^-k (k = 0..finest) of which every value is a multiple, or None (unrounded)."""
     v = np.asarray(list(values), dtype=np.float64)
     for k in range(finest + 1):
-        scaled = v * 10.0 ** k
+        scaled = v * 10.0**k
         if np.all(np.abs(scaled - np.round(scaled)) < 1e-6):
-            return 10.0 ** -k
+            return 10.0**-k
     return None
 
 
@@ -132,16 +134,17 @@ def paired_interval(variant, baseline, boot=None, level=LEVEL):
     seeds = sorted(set(variant) & set(baseline))
     notes = []
     if set(variant) != set(baseline):
-        notes.append(f'paired over seeds {_seeds(seeds) or "none"} only: the variant has seeds '
-                     f'{_seeds(variant) or "none"}, the baseline {_seeds(baseline) or "none"}')
+        notes.append(
+            f'paired over seeds {_seeds(seeds) or "none"} only: the variant has seeds '
+            f'{_seeds(variant) or "none"}, the baseline {_seeds(baseline) or "none"}'
+        )
     if not seeds:
         return None
     diffs = np.array([variant[s] - baseline[s] for s in seeds], dtype=np.float64)
     delta, n = float(diffs.mean()), len(seeds)
     resampled = None
     if boot and all(s in boot for s in seeds):
-        resampled = np.stack([np.asarray(boot[s][0], np.float64) - np.asarray(boot[s][1], np.float64)
-                              for s in seeds])
+        resampled = np.stack([np.asarray(boot[s][0], np.float64) - np.asarray(boot[s][1], np.float64) for s in seeds])
         resampled = resampled[:, np.isfinite(resampled).all(axis=0)]  # a resample with AP = -1 in any seed
         if resampled.shape[1] < 2:
             resampled = None
@@ -155,16 +158,26 @@ def paired_interval(variant, baseline, boot=None, level=LEVEL):
             return Interval(delta, None, None, seeds, 'none', level=level, notes=notes)
         se_images = float(resampled[0].std(ddof=1))
         half = stats.norm.ppf(q) * se_images
-        return Interval(delta, delta - half, delta + half, seeds,
-                        f'one seed: test-set noise only (paired image bootstrap, B={resampled.shape[1]}); '
-                        'seed noise not measured, no verdict', se_images=se_images, df=math.inf,
-                        level=level, notes=notes)
+        return Interval(
+            delta,
+            delta - half,
+            delta + half,
+            seeds,
+            f'one seed: test-set noise only (paired image bootstrap, B={resampled.shape[1]}); '
+            'seed noise not measured, no verdict',
+            se_images=se_images,
+            df=math.inf,
+            level=level,
+            notes=notes,
+        )
     var_seeds = float(diffs.var(ddof=1))
     step = resolution([*(variant[s] for s in seeds), *(baseline[s] for s in seeds)])
-    if step is not None and var_seeds < step ** 2 / 6:
-        notes.append(f'seed variance floored at the rounding variance ({step:g}\u00b2/6): the per-seed '
-                     'differences agree to the values\' resolution')
-        var_seeds = step ** 2 / 6
+    if step is not None and var_seeds < step**2 / 6:
+        notes.append(
+            f'seed variance floored at the rounding variance ({step:g}\u00b2/6): the per-seed '
+            "differences agree to the values' resolution"
+        )
+        var_seeds = step**2 / 6
     var_seeds /= n
     var_images = 0.0 if resampled is None else shared_image_variance(resampled)
     se = math.sqrt(var_seeds + var_images)
@@ -175,11 +188,14 @@ def paired_interval(variant, baseline, boot=None, level=LEVEL):
         method = f'seeds only (paired t, n={n}, df={df}); no per-image data: the test set taken as fixed'
         se_images = None
     else:
-        method = (f'seeds (n={n}) + shared image term (paired image bootstrap, B={resampled.shape[1]}, '
-                  f'cross-seed covariance); t with df={df}')
+        method = (
+            f'seeds (n={n}) + shared image term (paired image bootstrap, B={resampled.shape[1]}, '
+            f'cross-seed covariance); t with df={df}'
+        )
         se_images = math.sqrt(var_images)
-    return Interval(delta, delta - half, delta + half, seeds, method, math.sqrt(var_seeds), se_images, float(df),
-                    level, p, notes)
+    return Interval(
+        delta, delta - half, delta + half, seeds, method, math.sqrt(var_seeds), se_images, float(df), level, p, notes
+    )
 
 
 def _seeds(seeds):

@@ -20,6 +20,7 @@ are used as if known; with 2–3 pilot seeds σ̂ itself is uncertain by a facto
 α is 5% for one comparison; under Holm over a family of m the first comparison is tested at α/m, so the
 detectable effect at α/m is what any one comparison needs whatever the others show.
 """
+
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -43,10 +44,10 @@ def power(effect, sigma, tau, n, alpha=1 - LEVEL):
     df = n - 1
     q = stats.t.ppf(1 - alpha / 2, df)
     w = stats.chi2.ppf((np.arange(_W_POINTS) + 0.5) / _W_POINTS, df) / df
-    se = math.sqrt(sigma ** 2 / n + tau ** 2)
+    se = math.sqrt(sigma**2 / n + tau**2)
     if se == 0:
         return float(effect != 0)
-    c = q * np.sqrt(sigma ** 2 * w / n + tau ** 2)
+    c = q * np.sqrt(sigma**2 * w / n + tau**2)
     return float(np.mean(stats.norm.cdf((effect - c) / se) + stats.norm.cdf((-effect - c) / se)))
 
 
@@ -86,14 +87,27 @@ def plan(res, effect=None):
         iv = res.interval(v, k)
         n = len(iv.seeds) if iv else 0
         if iv is None or not iv.has_verdict:
-            why = ('no finished pair of runs' if iv is None else
-                   f'{n} seed{"s" if n != 1 else ""} finished: the seed noise needs two or more')
+            why = (
+                'no finished pair of runs'
+                if iv is None
+                else f'{n} seed{"s" if n != 1 else ""} finished: the seed noise needs two or more'
+            )
             rows.append(PlanRow(v, res.baseline[v], k, n, None, None, None, None, None, why))
             continue
         sigma, tau = iv.se_seeds * math.sqrt(n), iv.se_images or 0.0
-        rows.append(PlanRow(v, res.baseline[v], k, n, sigma, tau, detectable_effect(sigma, tau, n),
-                            detectable_effect(sigma, tau, n, alpha=(1 - LEVEL) / m),
-                            None if effect is None else seeds_needed(effect, sigma, tau)))
+        rows.append(
+            PlanRow(
+                v,
+                res.baseline[v],
+                k,
+                n,
+                sigma,
+                tau,
+                detectable_effect(sigma, tau, n),
+                detectable_effect(sigma, tau, n, alpha=(1 - LEVEL) / m),
+                None if effect is None else seeds_needed(effect, sigma, tau),
+            )
+        )
     return rows
 
 
@@ -110,8 +124,10 @@ def needed_text(row, effect):
     if row.needed is not None:
         return f'{row.needed} seeds'
     if limit_power(effect, row.tau) < POWER:
-        return ('not reachable by seeds: the test set\u2019s image noise alone keeps it under 80% power '
-                '(more test images would)')
+        return (
+            'not reachable by seeds: the test set\u2019s image noise alone keeps it under 80% power '
+            '(more test images would)'
+        )
     return f'more than {MAX_SEEDS} seeds'
 
 
@@ -125,8 +141,19 @@ def resolve_rows(res):
             continue
         at = [fmt(r.key, detectable_effect(r.sigma, r.tau, n)) for n in (5, 10)]
         floor = fmt(r.key, r.tau * (stats.norm.ppf(0.975) + stats.norm.ppf(POWER)))
-        rows.append([name, short(r.key), str(r.seeds), fmt(r.key, r.sigma), fmt(r.key, r.tau), fmt(r.key, r.detectable),
-                     fmt(r.key, r.detectable_family), *at, floor])
+        rows.append(
+            [
+                name,
+                short(r.key),
+                str(r.seeds),
+                fmt(r.key, r.sigma),
+                fmt(r.key, r.tau),
+                fmt(r.key, r.detectable),
+                fmt(r.key, r.detectable_family),
+                *at,
+                floor,
+            ]
+        )
     return rows
 
 
@@ -135,16 +162,38 @@ def resolve_blocks(res):
     rows = resolve_rows(res)
     if not rows:
         return []
-    caption = ('Smallest true difference each comparison calls distinguishable with 80% power (display units), '
-               'from this grid\u2019s own noise taken as known: SD of one seed\u2019s difference, the test set\u2019s '
-               'shared image SE; at the seeds done (alone, and at \u03b1/m as Holm\u2019s first step in a family '
-               'of m), at 5 and 10 seeds, and with unlimited seeds (the test set\u2019s floor).')
-    return [('h', 2, 'What this grid can resolve'),
-            ('table', caption, ['Comparison', 'Metric', 'Seeds', 'SD per seed', 'SE images', 'Detectable',
-                                'Detectable (\u03b1/m)', 'At 5 seeds', 'At 10 seeds', 'Unlimited seeds'], rows),
-            ('note', 'With 2\u20133 seeds the SD per seed is itself uncertain by a factor of about 2: treat these '
-                     'as the order of magnitude to plan with. tools/run_ablation.sh GRID --plan --effect D prints the '
-                     'seeds an effect D needs, and --dry-run beside it their GPU-hours.')]
+    caption = (
+        'Smallest true difference each comparison calls distinguishable with 80% power (display units), '
+        'from this grid\u2019s own noise taken as known: SD of one seed\u2019s difference, the test set\u2019s '
+        'shared image SE; at the seeds done (alone, and at \u03b1/m as Holm\u2019s first step in a family '
+        'of m), at 5 and 10 seeds, and with unlimited seeds (the test set\u2019s floor).'
+    )
+    return [
+        ('h', 2, 'What this grid can resolve'),
+        (
+            'table',
+            caption,
+            [
+                'Comparison',
+                'Metric',
+                'Seeds',
+                'SD per seed',
+                'SE images',
+                'Detectable',
+                'Detectable (\u03b1/m)',
+                'At 5 seeds',
+                'At 10 seeds',
+                'Unlimited seeds',
+            ],
+            rows,
+        ),
+        (
+            'note',
+            'With 2\u20133 seeds the SD per seed is itself uncertain by a factor of about 2: treat these '
+            'as the order of magnitude to plan with. tools/run_ablation.sh GRID --plan --effect D prints the '
+            'seeds an effect D needs, and --dry-run beside it their GPU-hours.',
+        ),
+    ]
 
 
 def plan_lines(res: Any, effect: float | None = None, run_hours: dict | None = None) -> list[str]:
@@ -153,24 +202,30 @@ def plan_lines(res: Any, effect: float | None = None, run_hours: dict | None = N
     effect: in display units (AP x100, mmseg percent); run_hours: {variant: GPU-hours of one run}."""
     rows = plan(res)
     m = len(rows)
-    out = [f'plan: {m} headline comparison{"s" if m != 1 else ""}; 80% power, 5% two-sided, the noise of the '
-           'finished runs taken as known (with 2-3 seeds the SD per seed is uncertain by a factor of ~2)']
+    out = [
+        f'plan: {m} headline comparison{"s" if m != 1 else ""}; 80% power, 5% two-sided, the noise of the '
+        'finished runs taken as known (with 2-3 seeds the SD per seed is uncertain by a factor of ~2)'
+    ]
     for r in rows:
         head = f'  {r.variant} vs. {r.baseline}, {short(r.key)}: '
         if r.sigma is None:
             out.append(head + f'cannot plan: {r.why}')
             continue
-        line = (head + f'{r.seeds} seeds; SD of one seed\u2019s \u0394 {fmt(r.key, r.sigma)}, SE images '
-                f'{fmt(r.key, r.tau)}; detectable \u0394 {fmt(r.key, r.detectable)} '
-                f'({fmt(r.key, r.detectable_family)} at \u03b1/{m}, Holm\u2019s first step)')
+        line = (
+            head + f'{r.seeds} seeds; SD of one seed\u2019s \u0394 {fmt(r.key, r.sigma)}, SE images '
+            f'{fmt(r.key, r.tau)}; detectable \u0394 {fmt(r.key, r.detectable)} '
+            f'({fmt(r.key, r.detectable_family)} at \u03b1/{m}, Holm\u2019s first step)'
+        )
         if effect is not None:
             d = effect / scale(r.key)
             n = seeds_needed(d, r.sigma, r.tau)
             line += f'; \u0394 = {effect:g} needs {needed_text(dataclasses.replace(r, needed=n), d)}'
             hours = run_hours or {}
             if n is not None and hours.get(r.variant) is not None and hours.get(r.baseline) is not None:
-                line += (f' = {n * (hours[r.variant] + hours[r.baseline]):,.1f} GPU-hours for the pair '
-                         f'({max(n - r.seeds, 0)} more seed{"s" if n - r.seeds != 1 else ""} each: '
-                         f'{max(n - r.seeds, 0) * (hours[r.variant] + hours[r.baseline]):,.1f})')
+                line += (
+                    f' = {n * (hours[r.variant] + hours[r.baseline]):,.1f} GPU-hours for the pair '
+                    f'({max(n - r.seeds, 0)} more seed{"s" if n - r.seeds != 1 else ""} each: '
+                    f'{max(n - r.seeds, 0) * (hours[r.variant] + hours[r.baseline]):,.1f})'
+                )
         out.append(line)
     return out

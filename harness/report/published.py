@@ -6,6 +6,7 @@ baseline "solo"), so our difference is turned to the reference's direction (`ref
 before the two are put side by side: ours = solo − solo-nocoord, with its 95% interval. Every row says
 where our setting differs from the published one: schedule (training epochs), multi-scale training.
 """
+
 from .family import verdict
 from .findings import interval_text
 from .finished_runs import train_multi_scale
@@ -30,22 +31,32 @@ def reference_blocks(res, refs):
         else:
             published = fmt(ref.metric, ref.value, scaled=True)
         rows.append([variant, what, label(ref.metric), published, ours, _settings(res, variant, ref), ref.source])
-    caption = ('Published (not ours): numbers as their sources print them (percent), a difference as (with \u2212 '
-               'without) the feature. "Ours" is this grid: mean \u00b1 std, or our difference turned the same way '
-               '(which run minus which is written out) with its 95% interval. "Setting" says where ours differs '
-               '(schedule in training epochs, multi-scale training); our runs are usually far smaller than the '
-               'published ones (see "Scale and setup").')
-    return [('h', 2, 'Published numbers (not ours)'),
-            ('table', caption, ['Variant', 'Published model', 'Metric', 'Published (not ours)', 'Ours', 'Setting',
-                                'Source'], rows)]
+    caption = (
+        'Published (not ours): numbers as their sources print them (percent), a difference as (with \u2212 '
+        'without) the feature. "Ours" is this grid: mean \u00b1 std, or our difference turned the same way '
+        '(which run minus which is written out) with its 95% interval. "Setting" says where ours differs '
+        '(schedule in training epochs, multi-scale training); our runs are usually far smaller than the '
+        'published ones (see "Scale and setup").'
+    )
+    return [
+        ('h', 2, 'Published numbers (not ours)'),
+        (
+            'table',
+            caption,
+            ['Variant', 'Published model', 'Metric', 'Published (not ours)', 'Ours', 'Setting', 'Source'],
+            rows,
+        ),
+    ]
 
 
 def _ours_delta(res, variant, ref):
     base = res.baseline[variant]
     sign = orientation(ref, res.grid['variants'], variant, base)
     if sign is None:
-        return (f'not comparable: {variant} and {base} do not differ in '
-                f'{FEATURES.get(ref.feature, (ref.feature or "the published feature",))[0]}')
+        return (
+            f'not comparable: {variant} and {base} do not differ in '
+            f'{FEATURES.get(ref.feature, (ref.feature or "the published feature",))[0]}'
+        )
     iv = res.interval(variant, ref.metric)
     with_, without = (variant, base) if sign > 0 else (base, variant)
     if iv is None:
@@ -62,10 +73,14 @@ def _settings(res, variant, ref):
     runs = [r for r in res.of(variant) if r.state == 'done'] if variant in res.baseline else []
     epochs = next((e for e in map(_epochs, runs) if e is not None), None)
     multi = next((m for m in map(train_multi_scale, runs) if m is not None), None)
-    pub = [f'{ref.epochs:g} epochs' if ref.epochs else ref.schedule or 'schedule not given',
-           {True: 'multi-scale', False: 'single-scale', None: 'training scale not given'}[ref.multi_scale]]
-    ours = [f'{epochs:.2g} epochs' if epochs is not None else 'epochs not recorded',
-            {True: 'multi-scale', False: 'single-scale', None: 'training scale not recorded'}[multi]]
+    pub = [
+        f'{ref.epochs:g} epochs' if ref.epochs else ref.schedule or 'schedule not given',
+        {True: 'multi-scale', False: 'single-scale', None: 'training scale not given'}[ref.multi_scale],
+    ]
+    ours = [
+        f'{epochs:.2g} epochs' if epochs is not None else 'epochs not recorded',
+        {True: 'multi-scale', False: 'single-scale', None: 'training scale not recorded'}[multi],
+    ]
     differs = []
     if ref.epochs and epochs is not None and abs(epochs - ref.epochs) > 0.05 * ref.epochs:
         differs.append('schedule')

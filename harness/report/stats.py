@@ -11,6 +11,7 @@ predicted nothing (mmdet's CocoMetric returns {}) and counts as AP 0 for the kin
 model without boxes (SOLO) shows bbox AP as "n/a (model has no boxes)"; AP = -1 ("no objects of that
 size") is left out of the mean.
 """
+
 import math
 import statistics
 from collections import Counter
@@ -29,6 +30,7 @@ _DEFAULT_COCO = ('coco/bbox_mAP', 'coco/segm_mAP')
 @dataclass
 class Stat:
     """One metric of one variant over its seeds (values in results.json units)."""
+
     key: str
     values: list  # (seed, value) of the runs that produced a usable value
     n_runs: int  # expected runs of the variant
@@ -82,13 +84,23 @@ class Results:
         for r in runs:
             if r.state == 'done':
                 self.reported[self.task_of[r.variant]].update(
-                    (k, None) for k, v in r.metrics.items() if number(v) is not None)
+                    (k, None) for k, v in r.metrics.items() if number(v) is not None
+                )
         self.kinds = {v: self._coco_kinds(v) for v in self.variants}
         self.headline_of = {t: self._headline(t) for t in self.tasks}
         self.zero_keys = {v: self._zero_keys(v) for v in self.variants}
-        self.keys_of = {t: list(dict.fromkeys([*self.headline_of[t], *self.reported[t],
-                                               *(k for v in self.variants_of(t) for k in sorted(self.zero_keys[v]))]))
-                        for t in self.tasks}
+        self.keys_of = {
+            t: list(
+                dict.fromkeys(
+                    [
+                        *self.headline_of[t],
+                        *self.reported[t],
+                        *(k for v in self.variants_of(t) for k in sorted(self.zero_keys[v])),
+                    ]
+                )
+            )
+            for t in self.tasks
+        }
         self.headline = list(dict.fromkeys(k for t in self.tasks for k in self.headline_of[t]))
         self.keys = list(dict.fromkeys(k for t in self.tasks for k in self.keys_of[t]))
 
@@ -99,8 +111,13 @@ class Results:
         for v in self.grid['variants']:
             recorded = Counter(r.task for r in self.runs if r.variant == v['name'] and r.task).most_common(1)
             base = str(v.get('base') or '')
-            hint = ('cityscapes' if 'mmseg' in base or 'cityscapes' in base else
-                    'coco' if 'mmdet' in base or 'coco' in base else '')
+            hint = (
+                'cityscapes'
+                if 'mmseg' in base or 'cityscapes' in base
+                else 'coco'
+                if 'mmdet' in base or 'coco' in base
+                else ''
+            )
             if not recorded and hint and len(self.recorded_tasks) > 1:
                 recorded = [(hint, 0)]
             out[v['name']] = (recorded or usual or [('', 0)])[0][0]
@@ -149,8 +166,14 @@ class Results:
         if kinds:
             keys = [k for k in keys if coco_kind(k) in kinds] or [f'coco/{k}_mAP' for k in sorted(kinds)]
         # AP = -1 in every run that reports it: the val set has no such objects, for any model -> n/a, not 0.
-        reported = {k: {number(r.metrics.get(k)) for r in self.runs if r.state == 'done' and k in r.metrics
-                        and self.task_of[r.variant] == task} for k in keys}
+        reported = {
+            k: {
+                number(r.metrics.get(k))
+                for r in self.runs
+                if r.state == 'done' and k in r.metrics and self.task_of[r.variant] == task
+            }
+            for k in keys
+        }
         return {k: -1.0 if reported[k] == {-1.0} else 0.0 for k in keys}
 
     def variants_of(self, task):
@@ -224,6 +247,7 @@ class Results:
         seeds and test images (`comparisons`); None for a baseline or when no seed has both values."""
         if getattr(self, 'comparisons', None) is None:
             from .comparisons import Comparisons
+
             self.comparisons = Comparisons(self)
         return self.comparisons.interval(variant, key)
 

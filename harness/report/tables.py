@@ -6,6 +6,7 @@ gets one sub-heading per task only when more than one task has something to show
 'mean \u00b1 std (\u0394 vs. baseline)'. Blocks are plain data (see `write`), so the Markdown
 and the HTML say the same.
 """
+
 import os
 
 from ..data.cityscapes_labels import CITYSCAPES_CLASSES
@@ -47,8 +48,9 @@ def detail_blocks(res, plots):
     for kind, title in (('bbox', 'Box AP'), ('segm', 'Mask AP')):
         keys = [f'coco/{kind}_{s}' for s, _ in COCO_SUFFIXES]
         names = dict(zip(keys, (n for _, n in COCO_SUFFIXES)))
-        part = task_sections(res, lambda t, vs, keys=keys, kind=kind, names=names: _coco_table(
-            res, t, vs, keys, kind, names))
+        part = task_sections(
+            res, lambda t, vs, keys=keys, kind=kind, names=names: _coco_table(res, t, vs, keys, kind, names)
+        )
         if part:
             blocks += [('h', 2, f'COCO {title}'), *part]
             shown.update(keys)
@@ -82,8 +84,10 @@ def _coco_table(res, task, variants, keys, kind, names):
     if not _present(res, task, keys):
         return []
     without = [v for v in variants if res.missing_kind(v, keys[0])]
-    caption = (f'COCO {kind} AP, x100 as papers print it (mmdet reports [0, 1]), one decimal. {_DELTA} '
-               'n/a = no objects of that size (AP = \u22121).')
+    caption = (
+        f'COCO {kind} AP, x100 as papers print it (mmdet reports [0, 1]), one decimal. {_DELTA} '
+        'n/a = no objects of that size (AP = \u22121).'
+    )
     blocks = [variant_table(res, [v for v in variants if v not in without], keys, caption, names=names)]
     if without:
         blocks.append(('note', f'Not listed (model has no {NOUNS[kind]}): {", ".join(without)}.'))
@@ -101,8 +105,8 @@ def _class_table(res, task, variants, prefix, title):
         return []
     if task == 'cityscapes':  # mmseg's class order; only the classes some run reports
         order = {c: i for i, c in enumerate(CITYSCAPES_CLASSES)}
-        keys.sort(key=lambda k: order.get(k[len(prefix):], len(order)))
-    rows = [[k[len(prefix):]] + [with_delta(res, v, k) for v in variants] for k in keys]
+        keys.sort(key=lambda k: order.get(k[len(prefix) :], len(order)))
+    rows = [[k[len(prefix) :]] + [with_delta(res, v, k) for v in variants] for k in keys]
     caption = f'{title[0].upper()}{title[1:]} in percent, one row per class that at least one run reports. {_DELTA}'
     return [('table', caption, ['Class', *variants], rows)]
 
@@ -123,8 +127,10 @@ def _border_tables(res, task, variants, plots):
         keys = [f'border/{metric}@{b}' for b in bins]
         what = label(f'coco/{metric}') if coco_kind(keys[0]) else metric
         shown = [v for v in variants if not res.missing_kind(v, keys[0])]
-        caption = (f'{what} per bin of distance to the image border; columns are the bins as the evaluation '
-                   f'names them, in its order. {_DELTA}')
+        caption = (
+            f'{what} per bin of distance to the image border; columns are the bins as the evaluation '
+            f'names them, in its order. {_DELTA}'
+        )
         blocks.append(variant_table(res, shown, keys, caption, names=dict(zip(keys, bins))))
         blocks += [('img', name, alt, data) for name, alt, data in plots.get((task, metric), ())]
     return blocks
@@ -142,24 +148,31 @@ def _probe_table(res, task, variants):
         for v in variants:
             keys = [f'probe/{target}_{s}' if s != 'value' else f'probe/{target}' for s in stats]
             rows.append([target, v] + [with_delta(res, v, k) if k in present else '' for k in keys])
-    caption = ('How well position can be read out of the features: probe/<target>_<statistic> in results.json, '
-               f'targets and statistics as the probe names them, in its units, three decimals. {_DELTA}')
+    caption = (
+        'How well position can be read out of the features: probe/<target>_<statistic> in results.json, '
+        f'targets and statistics as the probe names them, in its units, three decimals. {_DELTA}'
+    )
     blocks = [('table', caption, ['Target', 'Variant', *(s.upper() for s in stats)], rows)]
-    settings = sorted({_probe_settings(r.probe) for v in variants for r in res.of(v)
-                       if r.probe.get('status') == 'done'})
+    settings = sorted(
+        {_probe_settings(r.probe) for v in variants for r in res.of(v) if r.probe.get('status') == 'done'}
+    )
     if settings:
         blocks.append(('note', 'Probed on ' + '; '.join(settings) + ' (results.json "probe").'))
     failed = failed_probes(res, variants)
     if failed:
-        blocks.append(('note', 'Probe failed, so no probe values: ' + '; '.join(f'{n} ({why})' for n, why in failed)
-                       + '.'))
+        blocks.append(
+            ('note', 'Probe failed, so no probe values: ' + '; '.join(f'{n} ({why})' for n, why in failed) + '.')
+        )
     return blocks
 
 
 def failed_probes(res, variants=None):
     """[[run, reason]] of the runs (of `variants`, or all) whose results.json records a failed probe."""
-    return [[r.name, str(r.probe.get('error') or 'no reason recorded')] for r in res.runs
-            if r.probe.get('status') == 'failed' and (variants is None or r.variant in variants)]
+    return [
+        [r.name, str(r.probe.get('error') or 'no reason recorded')]
+        for r in res.runs
+        if r.probe.get('status') == 'failed' and (variants is None or r.variant in variants)
+    ]
 
 
 def _probe_settings(probe):
@@ -178,7 +191,9 @@ def _other_table(res, task, variants, shown):
     if not other:
         return []
     rows = [[k] + [with_delta(res, v, k) for v in variants] for k in other]
-    units = 'COCO AP keys (e.g. AP per class) x100, others in their own units' if any(map(is_ap, other)) \
+    units = (
+        'COCO AP keys (e.g. AP per class) x100, others in their own units'
+        if any(map(is_ap, other))
         else 'in their own units'
-    return [('table', f'Other numeric keys in results.json, {units}. {_DELTA}', ['Metric', *variants],
-             rows)]
+    )
+    return [('table', f'Other numeric keys in results.json, {units}. {_DELTA}', ['Metric', *variants], rows)]

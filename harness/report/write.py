@@ -37,6 +37,7 @@ Rendering: a document is a list of blocks, rendered once per format so that both
 names, error messages, grid descriptions): the Markdown escapes its syntax characters, the HTML
 escapes everything with `html.escape`, embeds its CSS and plots (data: URLs) and loads nothing else.
 """
+
 import base64
 import csv
 import html
@@ -107,17 +108,25 @@ def render_html(blocks, title):
         elif kind == 'table':
             _, caption, header, rows = block
             # the caption sits above the table, not in <caption>: that one is only as wide as its table
-            body.append(f'<figure class="table"><figcaption>{e(caption)}</figcaption><div class="scroll"><table>'
-                        '<thead><tr>' + ''.join(f'<th>{e(h)}</th>' for h in header) + '</tr></thead><tbody>'
-                        + ''.join('<tr>' + ''.join(f'<td>{e(str(c))}</td>' for c in row) + '</tr>' for row in rows)
-                        + '</tbody></table></div></figure>')
+            body.append(
+                f'<figure class="table"><figcaption>{e(caption)}</figcaption><div class="scroll"><table>'
+                '<thead><tr>'
+                + ''.join(f'<th>{e(h)}</th>' for h in header)
+                + '</tr></thead><tbody>'
+                + ''.join('<tr>' + ''.join(f'<td>{e(str(c))}</td>' for c in row) + '</tr>' for row in rows)
+                + '</tbody></table></div></figure>'
+            )
         elif kind == 'img':
             data = base64.b64encode(block[3]).decode('ascii')
-            body.append(f'<figure><img src="data:image/png;base64,{data}" alt="{e(block[2])}">'
-                        f'<figcaption>{e(block[2])} ({e(block[1])})</figcaption></figure>')
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{e(title)}</title>'
-            f'<style>{_CSS}</style></head><body>\n' + '\n'.join(body) + '\n</body></html>\n')
+            body.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{e(block[2])}">'
+                f'<figcaption>{e(block[2])} ({e(block[1])})</figcaption></figure>'
+            )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{e(title)}</title>'
+        f'<style>{_CSS}</style></head><body>\n' + '\n'.join(body) + '\n</body></html>\n'
+    )
 
 
 def _csv(header, rows):
@@ -137,17 +146,52 @@ def _results_csv(res):
         for key in all_keys:
             v = res.value(r, key)
             values.append(repr(v) if v is not None else ('' if r.state != 'done' else r.metrics.get(key, '')))
-        rows.append([r.name, r.variant, r.seed, r.state, r.error, r.iteration, 'yes' if r.no_detections else '',
-                     r.task, r.meta.get('wall_s', ''), *values])
+        rows.append(
+            [
+                r.name,
+                r.variant,
+                r.seed,
+                r.state,
+                r.error,
+                r.iteration,
+                'yes' if r.no_detections else '',
+                r.task,
+                r.meta.get('wall_s', ''),
+                *values,
+            ]
+        )
     return _csv(header, rows)
 
 
 def _summary_csv(res):
     # every interval is rebuilt from its own row: paired_delta ± t((1 + level) / 2, df) · sqrt(se_seeds² +
     # se_images²) (df inf: the normal quantile; a blank se counts 0); p_holm and verdict are the family's
-    header = ['variant', 'baseline', 'task', 'metric', 'state', 'n', 'n_runs', 'mean', 'std', 'delta', 'flags',
-              'paired_delta', 'ci_low', 'ci_high', 'level', 'se_seeds', 'se_images', 'df', 'p', 'p_holm',
-              'family_size', 'distinguishable', 'verdict', 'method']
+    header = [
+        'variant',
+        'baseline',
+        'task',
+        'metric',
+        'state',
+        'n',
+        'n_runs',
+        'mean',
+        'std',
+        'delta',
+        'flags',
+        'paired_delta',
+        'ci_low',
+        'ci_high',
+        'level',
+        'se_seeds',
+        'se_images',
+        'df',
+        'p',
+        'p_holm',
+        'family_size',
+        'distinguishable',
+        'verdict',
+        'method',
+    ]
     rows = []
     fam = res.family
     for v in res.variants:
@@ -157,17 +201,42 @@ def _summary_csv(res):
             d = res.delta(v, key)
             # the headline's differences carry their 95% interval (findings); other metrics: mean - mean only
             iv = res.interval(v, key) if key in res.headline_of[task] and not res.missing_kind(v, key) else None
-            row = [v, res.baseline[v], task, key, s.state, len(s.values), s.n_runs, _num(s.mean), _num(s.std),
-                   _num(d), '; '.join(s.flags)]
+            row = [
+                v,
+                res.baseline[v],
+                task,
+                key,
+                s.state,
+                len(s.values),
+                s.n_runs,
+                _num(s.mean),
+                _num(s.std),
+                _num(d),
+                '; '.join(s.flags),
+            ]
             if iv is None:
                 rows.append(row + [''] * 13)
                 continue
             judged = judged_distinguishable(res, v, key)
             in_family = (v, key) in fam.adjusted
-            rows.append(row + [_num(iv.delta), _num(iv.lo), _num(iv.hi), _num(iv.level), _num(iv.se_seeds),
-                               _num(iv.se_images), _num(iv.df), _num(iv.p), _num(fam.adjusted.get((v, key))),
-                               fam.size if in_family else '', '' if judged is None else str(judged).lower(),
-                               verdict(res, v, key), iv.method])
+            rows.append(
+                row
+                + [
+                    _num(iv.delta),
+                    _num(iv.lo),
+                    _num(iv.hi),
+                    _num(iv.level),
+                    _num(iv.se_seeds),
+                    _num(iv.se_images),
+                    _num(iv.df),
+                    _num(iv.p),
+                    _num(fam.adjusted.get((v, key))),
+                    fam.size if in_family else '',
+                    '' if judged is None else str(judged).lower(),
+                    verdict(res, v, key),
+                    iv.method,
+                ]
+            )
     return _csv(header, rows)
 
 
@@ -194,10 +263,12 @@ def write_report_files(work_dir: str | Path, out_dir: str | Path | None = None) 
     out.mkdir(parents=True, exist_ok=True)
     plots = make_plots(res)
     blocks = document(res, work_dir, plots, refs, notes)
-    files = [('report.md', render_markdown(blocks).encode('utf-8')),
-             ('report.html', render_html(blocks, f'{grid["name"]}: ablation report').encode('utf-8')),
-             ('results.csv', _results_csv(res).encode('utf-8')),
-             ('summary.csv', _summary_csv(res).encode('utf-8'))]
+    files = [
+        ('report.md', render_markdown(blocks).encode('utf-8')),
+        ('report.html', render_html(blocks, f'{grid["name"]}: ablation report').encode('utf-8')),
+        ('results.csv', _results_csv(res).encode('utf-8')),
+        ('summary.csv', _summary_csv(res).encode('utf-8')),
+    ]
     files += [(name, data) for group in plots.values() for name, _, data in group]
     for name, data in files:
         write_atomic(out / name, data)

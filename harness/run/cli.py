@@ -4,6 +4,7 @@ Exit codes, defined here once: 0 done, 2 bad input (`HarnessError`: one line `er
 stderr, no traceback), 3 a diverged run (`NonFiniteLossError`), 143 stopped by SIGTERM after saving
 its state.
 """
+
 import argparse
 import os
 import sys
@@ -51,6 +52,7 @@ def run_cli(main: Callable[[], object]) -> None:
     _warnings_to_stdout()
     from ..engine.non_finite_loss_hook import NonFiniteLossError
     from ..engine.preemption_hook import Preempted
+
     try:
         main()
     except Preempted as e:
@@ -67,6 +69,8 @@ def run_cli(main: Callable[[], object]) -> None:
 def _warnings_to_stdout():
     """Library warnings go to stdout, with the logs (the grid runner keeps both in run.log): stderr is
     left for the one line that says how the command ended."""
+
     def show(message, category, filename, lineno, file=None, line=None):
         sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
+
     warnings.showwarning = show

@@ -6,6 +6,7 @@ CPU-only DDP (CI, laptops): mmengine's `init_dist` calls `torch.cuda.set_device`
 without CUDA the gloo process group is started here before the Runner exists (the Runner then skips
 `init_dist`), DDP gets `device_ids=None`, and SyncBN, which has no CPU kernel, becomes BN.
 """
+
 import importlib
 import logging
 import os
@@ -25,8 +26,7 @@ from ..grid.spec import PlannedRun
 from ..patch.model import harness_model
 
 
-def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None,
-                launcher: str = 'none') -> Any:
+def load_config(path: str, cfg_options: dict | None = None, work_dir: str | None = None, launcher: str = 'none') -> Any:
     """Config from `path` with overrides; work dir: CLI > config > ./work_dirs/<config stem>."""
     cfg = read_config(path)
     cfg.launcher = launcher
@@ -62,12 +62,16 @@ def _env_from_slurm():
     """torch's env:// rendezvous from srun's variables, as mmengine's `_init_dist_slurm` sets it (which
     cannot run without CUDA: it takes the local rank modulo the GPU count)."""
     import subprocess
+
     nodes = os.environ['SLURM_NODELIST']
     first = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True, text=True).stdout.split()
     os.environ.setdefault('MASTER_ADDR', first[0] if first else '127.0.0.1')
     os.environ.setdefault('MASTER_PORT', '29500')  # mmengine's default; the Slurm array sets one per job
-    os.environ.update(RANK=os.environ['SLURM_PROCID'], WORLD_SIZE=os.environ['SLURM_NTASKS'],
-                      LOCAL_RANK=os.environ.get('SLURM_LOCALID', '0'))
+    os.environ.update(
+        RANK=os.environ['SLURM_PROCID'],
+        WORLD_SIZE=os.environ['SLURM_NTASKS'],
+        LOCAL_RANK=os.environ.get('SLURM_LOCALID', '0'),
+    )
 
 
 def _replace_type(node, old, new):
@@ -82,8 +86,11 @@ def _replace_type(node, old, new):
 
 
 # With `border: true` in the grid, the test evaluator becomes its border-stratified subclass.
-_BORDER_METRICS = {'CocoMetric': 'BorderCocoMetric', 'IoUMetric': 'BorderIoUMetric',
-                   'ClassIoUMetric': 'BorderIoUMetric'}
+_BORDER_METRICS = {
+    'CocoMetric': 'BorderCocoMetric',
+    'IoUMetric': 'BorderIoUMetric',
+    'ClassIoUMetric': 'BorderIoUMetric',
+}
 
 
 def resolve_config(run: PlannedRun, run_dir: str, border: bool = False, vis_backends: Sequence[Any] = ()) -> Any:
@@ -114,12 +121,17 @@ def check_model(name: str, cfg: Any) -> Any:
     try:
         for module in cfg.get('custom_imports', {}).get('imports', []):
             importlib.import_module(module)
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')), warnings.catch_warnings(), \
-                quiet_logs(logging.ERROR):  # the build logs (patch summary) belong in the run's log
+        with (
+            DefaultScope.overwrite_default_scope(cfg.get('default_scope')),
+            warnings.catch_warnings(),
+            quiet_logs(logging.ERROR),
+        ):  # the build logs (patch summary) belong in the run's log
             warnings.simplefilter('ignore')
             return MODELS.build(cfg.model)
     except HarnessError as e:
         raise ConfigError(f'{name}: {e}') from e
     except Exception as e:  # e.g. a cfg_options key the model does not take
-        raise ConfigError(f'{name}: cannot build the model ({type(e).__name__}: {e}); expected model settings '
-                          "its classes accept (check the grid's cfg_options)") from e
+        raise ConfigError(
+            f'{name}: cannot build the model ({type(e).__name__}: {e}); expected model settings '
+            "its classes accept (check the grid's cfg_options)"
+        ) from e

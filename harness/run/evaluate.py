@@ -6,6 +6,7 @@ differ from the config's. Rank 0 writes the evaluator's metrics atomically, with
 per-image evaluation (BorderCocoMetric / ClassIoUMetric / BorderIoUMetric) as per_image.npz, before
 metrics.json, whose presence says the evaluation finished.
 """
+
 import os
 
 from ..checkpoints import check_checkpoint

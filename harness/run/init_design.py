@@ -14,6 +14,7 @@ seed paper trained from scratch instead (Islam et al., ICLR 2020). A grid choose
   this ("Rethinking ImageNet Pre-training", He et al. 2019) is GroupNorm / SyncBN everywhere and a
   6x schedule (configs/scratch/).
 """
+
 import copy
 import hashlib
 import json
@@ -40,8 +41,9 @@ def classifier_padding(padding):
     if any(item in _WHOLE_BACKBONE for item in items):
         kept = 'backbone'
     else:  # backbone presets (patch_embed, mixffn, dwconv), globs naming backbone layers or that could (a wildcard)
-        kept = sorted(i for i, globs in spec.scope_globs() if any(g.startswith(('backbone', '*', '?', '['))
-                                                                 for g in globs or [i]))
+        kept = sorted(
+            i for i, globs in spec.scope_globs() if any(g.startswith(('backbone', '*', '?', '[')) for g in globs or [i])
+        )
         if not kept:
             return {'mode': 'zeros', 'scope': 'backbone'}
     return PaddingSpec(spec.mode, kept if isinstance(kept, str) else tuple(kept), spec.resample).as_config()
@@ -58,12 +60,14 @@ def classifier_config(spec, padding):
     """The config of the classifier pretrained for backbone padding `padding` (`classifier_padding`):
     `spec['config']` built through HarnessModel with that padding, `spec['data_root']` in every
     dataloader, `spec['cfg_options']` merged, `spec['seed']`."""
-    where = f"pretrain.config {spec['config']}"
+    where = f'pretrain.config {spec["config"]}'
     cfg = read_config(spec['config'])
     model = cfg.get('model')
     if not isinstance(model, dict) or not isinstance(model.get('backbone'), dict):
-        raise ConfigError(f'{where}: its model has no backbone; expected an mmpretrain classifier config '
-                          '(e.g. ImageClassifier with a ResNet backbone)')
+        raise ConfigError(
+            f'{where}: its model has no backbone; expected an mmpretrain classifier config '
+            '(e.g. ImageClassifier with a ResNet backbone)'
+        )
     cfg.model = harness_model(model, padding)
     if cfg.get('data_preprocessor') and 'data_preprocessor' not in cfg.model:
         cfg.model.data_preprocessor = copy.deepcopy(cfg.data_preprocessor)  # as mmengine's Runner does
@@ -76,8 +80,10 @@ def classifier_config(spec, padding):
     try:
         cfg.merge_from_dict(copy.deepcopy(spec.get('cfg_options') or {}))
     except Exception as e:  # mmengine raises many types for a key it cannot apply
-        raise ConfigError(f"pretrain.cfg_options {spec.get('cfg_options')}: cannot apply to {spec['config']} "
-                          f'({type(e).__name__}: {e}); expected keys of that config') from None
+        raise ConfigError(
+            f'pretrain.cfg_options {spec.get("cfg_options")}: cannot apply to {spec["config"]} '
+            f'({type(e).__name__}: {e}); expected keys of that config'
+        ) from None
     cfg.randomness = dict(seed=spec.get('seed', 0), deterministic=False)
     return cfg
 
@@ -98,8 +104,10 @@ def apply_init(cfg, variant, checkpoint=None):
     model = cfg.model
     backbone = model.get('backbone')
     if not isinstance(backbone, dict):
-        raise ConfigError(f'{variant.name}: init {variant.init}: the model has no backbone; expected a model with '
-                          'model.backbone (a detector or segmenter)')
+        raise ConfigError(
+            f'{variant.name}: init {variant.init}: the model has no backbone; expected a model with '
+            'model.backbone (a detector or segmenter)'
+        )
     for holder in (model, backbone):  # mmseg / old mmdet style `pretrained=` would add its own init_cfg
         if holder.get('pretrained') is not None:
             holder['pretrained'] = None
@@ -109,11 +117,15 @@ def apply_init(cfg, variant, checkpoint=None):
         backbone['init_cfg'] = None
         left = _pretrained_inits(model, 'model')
         if left:
-            raise ConfigError(f'{variant.name}: init scratch, but {left[0]} still loads pretrained weights; expected '
-                              'no Pretrained init_cfg in the model (see configs/scratch/)')
+            raise ConfigError(
+                f'{variant.name}: init scratch, but {left[0]} still loads pretrained weights; expected '
+                'no Pretrained init_cfg in the model (see configs/scratch/)'
+            )
     if cfg.get('load_from'):
-        raise ConfigError(f'{variant.name}: init {variant.init}, but the config sets load_from={cfg.load_from}, which '
-                          'replaces every weight after init; expected load_from None')
+        raise ConfigError(
+            f'{variant.name}: init {variant.init}, but the config sets load_from={cfg.load_from}, which '
+            'replaces every weight after init; expected load_from None'
+        )
     return cfg
 
 
@@ -134,20 +146,25 @@ def check_scratch_backbone(name, backbone):
     """Refuse a built backbone that cannot learn from random weights: BN layers kept in eval mode by
     `norm_eval` (their statistics stay at init), or stages frozen by `frozen_stages`."""
     from torch.nn.modules.batchnorm import _BatchNorm
+
     has_bn = any(isinstance(m, _BatchNorm) for m in backbone.modules())
     if getattr(backbone, 'norm_eval', False) and has_bn:
-        raise ConfigError(f'{name}: init scratch with model.backbone.norm_eval=True: its BatchNorm statistics would '
-                          'stay at their random-init values; expected norm_eval=False, or GroupNorm / SyncBN as in '
-                          "mmdet's from-scratch recipe (configs/scratch/)")
+        raise ConfigError(
+            f'{name}: init scratch with model.backbone.norm_eval=True: its BatchNorm statistics would '
+            'stay at their random-init values; expected norm_eval=False, or GroupNorm / SyncBN as in '
+            "mmdet's from-scratch recipe (configs/scratch/)"
+        )
     frozen = getattr(backbone, 'frozen_stages', -1)
     if isinstance(frozen, int) and frozen >= 0:
-        raise ConfigError(f'{name}: init scratch with model.backbone.frozen_stages={frozen}: random weights would stay '
-                          'frozen; expected frozen_stages=-1')
+        raise ConfigError(
+            f'{name}: init scratch with model.backbone.frozen_stages={frozen}: random weights would stay '
+            'frozen; expected frozen_stages=-1'
+        )
 
 
 def state_shapes(module, prefix=''):
     """{name without `prefix`: shape} of `module`'s state dict entries under `prefix`."""
-    return {k[len(prefix):]: tuple(v.shape) for k, v in module.state_dict().items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: tuple(v.shape) for k, v in module.state_dict().items() if k.startswith(prefix)}
 
 
 def check_backbone_keys(name, downstream, pretrained, source):
@@ -157,9 +174,13 @@ def check_backbone_keys(name, downstream, pretrained, source):
     unexpected = sorted(set(pretrained) - set(downstream))
     shapes = sorted(k for k in set(downstream) & set(pretrained) if downstream[k] != pretrained[k])
     if missing or unexpected or shapes:
-        parts = [f'{what} {", ".join(keys[:4])}{" ..." if len(keys) > 4 else ""} ({len(keys)})'
-                 for what, keys in (('missing', missing), ('unexpected', unexpected), ('shape differs', shapes))
-                 if keys]
-        raise ConfigError(f'{name}: init matched: the backbone pretrained by {source} does not fit this model\'s '
-                          f'backbone ({"; ".join(parts)}); expected the same backbone in both configs (type, depth, '
-                          'widths: pretrain.cfg_options or the grid\'s cfg_options can align them)')
+        parts = [
+            f'{what} {", ".join(keys[:4])}{" ..." if len(keys) > 4 else ""} ({len(keys)})'
+            for what, keys in (('missing', missing), ('unexpected', unexpected), ('shape differs', shapes))
+            if keys
+        ]
+        raise ConfigError(
+            f"{name}: init matched: the backbone pretrained by {source} does not fit this model's "
+            f'backbone ({"; ".join(parts)}); expected the same backbone in both configs (type, depth, '
+            "widths: pretrain.cfg_options or the grid's cfg_options can align them)"
+        )

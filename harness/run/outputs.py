@@ -5,6 +5,7 @@ resumed from its last checkpoint next time) or a whole one (the run is skipped).
 training summary (`train_meta.json`), the test metrics (`metrics.json`), the probe (`probe.json`) and
 where, when and at what scale the run ran.
 """
+
 import json
 import os.path as osp
 from datetime import datetime, timezone
@@ -39,7 +40,7 @@ def image_size(cfg):
         return f'{size[0]}x{size[1]} (crop)'
     for step in cfg.get('train_dataloader', {}).get('dataset', {}).get('pipeline', []):
         if step.get('type') == 'Resize':
-            return f"resized to {step['scale']}"
+            return f'resized to {step["scale"]}'
     return 'as stored'
 
 
@@ -59,20 +60,40 @@ def write_result(run, d, cfg, env, started, wall_s, failure, probe=None, preflig
         metrics.update(probed.get('metrics', {}))
     if probe is not None and probed:  # what it ran at, when the settings left the size to the run
         probe = dict(probe, input_size=(probed.get('inputs') or {}).get('size'))
-    meta = dict(env, config=osp.join(d, 'config.py'), iterations=train.get('iterations'),
-                max_iters=cfg.get('train_cfg', {}).get('max_iters'),
-                train_images=train.get('train_images'), val_images=test.get('test_images'),
-                batch_size=train.get('batch_size'), gpus=train.get('world_size'), image_size=image_size(cfg),
-                wall_s=round(wall_s, 1), started=started.isoformat(timespec='seconds'),
-                finished=datetime.now(timezone.utc).isoformat(timespec='seconds'),
-                patch_report=PATCH_REPORT if osp.exists(osp.join(d, PATCH_REPORT)) else None,
-                init=read_json(osp.join(d, INIT)))
-    write_json(osp.join(d, RESULTS), dict(
-        run=run.name, variant=run.variant.name, seed=run.seed, task=dataset_of(cfg),
-        status='failed' if failure else 'done', error=failure and failure['reason'],
-        iteration=failure and failure.get('iteration'), metrics=metrics, probe=probe, meta=meta,
-        no_detections=bool(test.get('no_detections')) and failure is None, notes=list(test.get('notes') or []),
-        timing=summarize(d, wall_s, preflight_s)))
+    meta = dict(
+        env,
+        config=osp.join(d, 'config.py'),
+        iterations=train.get('iterations'),
+        max_iters=cfg.get('train_cfg', {}).get('max_iters'),
+        train_images=train.get('train_images'),
+        val_images=test.get('test_images'),
+        batch_size=train.get('batch_size'),
+        gpus=train.get('world_size'),
+        image_size=image_size(cfg),
+        wall_s=round(wall_s, 1),
+        started=started.isoformat(timespec='seconds'),
+        finished=datetime.now(timezone.utc).isoformat(timespec='seconds'),
+        patch_report=PATCH_REPORT if osp.exists(osp.join(d, PATCH_REPORT)) else None,
+        init=read_json(osp.join(d, INIT)),
+    )
+    write_json(
+        osp.join(d, RESULTS),
+        dict(
+            run=run.name,
+            variant=run.variant.name,
+            seed=run.seed,
+            task=dataset_of(cfg),
+            status='failed' if failure else 'done',
+            error=failure and failure['reason'],
+            iteration=failure and failure.get('iteration'),
+            metrics=metrics,
+            probe=probe,
+            meta=meta,
+            no_detections=bool(test.get('no_detections')) and failure is None,
+            notes=list(test.get('notes') or []),
+            timing=summarize(d, wall_s, preflight_s),
+        ),
+    )
     return 'failed' if failure else 'done'
 
 

@@ -8,6 +8,7 @@ model's own data_preprocessor, in tensor mode, plus the auxiliary heads that mms
 leaves out, under `torch.no_grad`, with random weights. It costs seconds on a CPU; a layer that does
 not fit stops the grid with one `error:` line naming it, before a GPU hour is spent.
 """
+
 import logging
 import re
 import warnings
@@ -20,8 +21,10 @@ from ..errors import ConfigError, HarnessError, one_line
 
 # An op without a CPU kernel (mmcv's RoIPool, CARAFE, ...) says so in one of these ways: the model may
 # still train on GPUs, so the check is skipped with a note instead of refusing the grid.
-_NO_CPU_KERNEL = re.compile(r'(?i)(\bcpu\b.*\bnot (found|implemented|supported)\b|'
-                            r'\bnot (implemented|supported)\b.*\bcpu\b|only supports? (cuda|gpu))')
+_NO_CPU_KERNEL = re.compile(
+    r'(?i)(\bcpu\b.*\bnot (found|implemented|supported)\b|'
+    r'\bnot (implemented|supported)\b.*\bcpu\b|only supports? (cuda|gpu))'
+)
 
 
 def forward_check(name, model, cfg):
@@ -35,6 +38,7 @@ def forward_check(name, model, cfg):
         return f'{name}: no preflight forward pass: cannot tell the training input size ({how})'
     where = f'{name}: one forward pass at the training input size {size[0]}x{size[1]} ({how}) on CPU'
     from mmengine.model import revert_sync_batchnorm
+
     model = revert_sync_batchnorm(model).cpu().eval()  # SyncBN has no CPU kernel; same shapes as BN
     captured = {}
     hooks = []
@@ -50,14 +54,16 @@ def forward_check(name, model, cfg):
             for head in aux:
                 head(captured['x'])
     except HarnessError as e:
-        raise ConfigError(f'{where}: {one_line(e)}; expected every patched layer to fit its input at the '
-                          'training size') from None
+        raise ConfigError(
+            f'{where}: {one_line(e)}; expected every patched layer to fit its input at the training size'
+        ) from None
     except Exception as e:  # any other failure of the model itself; its first line names it
         text = one_line(str(e).splitlines()[0] if str(e) else '')
         if _NO_CPU_KERNEL.search(str(e)):
             return f'{name}: preflight forward pass skipped: an op has no CPU kernel ({type(e).__name__}: {text})'
-        raise ConfigError(f'{where}: fails ({type(e).__name__}: {text}); expected a model that runs on one '
-                          'image of its training size') from e
+        raise ConfigError(
+            f'{where}: fails ({type(e).__name__}: {text}); expected a model that runs on one image of its training size'
+        ) from e
     finally:
         for h in hooks:
             h.remove()
@@ -75,12 +81,15 @@ def _one_image(cfg, size):
     """dict(inputs, data_samples) as a dataloader gives it: one seeded noise image (uint8, 3 x h x w)."""
     h, w = size
     image = torch.randint(0, 256, (3, h, w), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
-    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w), scale_factor=(1.0, 1.0), flip=False,
-                flip_direction=None)
+    meta = dict(
+        img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w), scale_factor=(1.0, 1.0), flip=False, flip_direction=None
+    )
     if cfg.get('default_scope') == 'mmseg':
         from mmseg.structures import SegDataSample
+
         sample = SegDataSample(metainfo=meta)
     else:
         from mmdet.structures import DetDataSample
+
         sample = DetDataSample(metainfo=meta)
     return dict(inputs=[image], data_samples=[sample])

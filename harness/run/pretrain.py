@@ -18,6 +18,7 @@ crash-safety, SIGTERM preemption (the runner passes it on; rerun to resume) and 
 A pretraining that diverged or got bad input is recorded as failed and fails its variants' runs;
 one that crashed is retried by the next run of the grid.
 """
+
 import copy
 import fcntl
 import io
@@ -54,13 +55,25 @@ RECORD = 'pretrain.json'
 BACKBONE_FILE = 'backbone.pth'
 META_PRETRAIN = 'harness_pretrain'
 # What init.json (and the report) keeps of a pretraining's record.
-SUMMARY = ('name', 'key', 'config', 'data_root', 'seed', 'padding', 'top1', 'iterations', 'train_images',
-           'val_images', 'batch_size')
+SUMMARY = (
+    'name',
+    'key',
+    'config',
+    'data_root',
+    'seed',
+    'padding',
+    'top1',
+    'iterations',
+    'train_images',
+    'val_images',
+    'batch_size',
+)
 
 
 @dataclass
 class Entry:
     """One classifier to pretrain (or found in the cache), and the variants that start from it."""
+
     key: str
     dir: str
     padding: dict
@@ -100,8 +113,9 @@ class PretrainStage:
             if key not in self.entries:
                 stem = osp.splitext(osp.basename(v.pretrain['config'].split('::')[-1]))[0]
                 root = v.pretrain.get('cache_dir') or cache_root
-                self.entries[key] = Entry(key, osp.join(root, f"{stem}_{padding['mode']}_{key}"), padding, cfg,
-                                          v.pretrain)
+                self.entries[key] = Entry(
+                    key, osp.join(root, f'{stem}_{padding["mode"]}_{key}'), padding, cfg, v.pretrain
+                )
             self.entries[key].variants.append(v.name)
             self.of[v.name] = self.entries[key]
 
@@ -121,12 +135,14 @@ class PretrainStage:
         if entry.key not in self._shapes:
             classifier = check_model(f'pretraining {entry.name}', entry.cfg)
             self._shapes[entry.key] = state_shapes(classifier, 'backbone.')
-        check_backbone_keys(name, state_shapes(model, 'backbone.'), self._shapes[entry.key],
-                            f'{entry.spec["config"]} ({entry.name})')
+        check_backbone_keys(
+            name, state_shapes(model, 'backbone.'), self._shapes[entry.key], f'{entry.spec["config"]} ({entry.name})'
+        )
 
     def check_data(self) -> None:
         from ..data.checks import check_data
         from ..errors import DatasetError
+
         for entry in self.entries.values():
             if entry.record() is None:
                 try:
@@ -138,12 +154,18 @@ class PretrainStage:
         """One line per entry, for --dry-run."""
         for entry in self.entries.values():
             rec = entry.record()
-            state = f'cached, top-1 {rec.get("top1")}' if rec and rec.get('status') == 'done' else (
-                rec.get('status') if rec else 'new' if not resume_point(entry.dir)[0] else 'resume')
-            cmd = self.launcher.command(WORKER, [osp.join(entry.dir, 'config.py'), '--work-dir', entry.dir,
-                                                 '--no-data-check'])
-            yield (f'pretrain {entry.name} ({state}; {entry.padding["mode"]} for {", ".join(entry.variants)}): '
-                   f'{" ".join(cmd)}')
+            state = (
+                f'cached, top-1 {rec.get("top1")}'
+                if rec and rec.get('status') == 'done'
+                else (rec.get('status') if rec else 'new' if not resume_point(entry.dir)[0] else 'resume')
+            )
+            cmd = self.launcher.command(
+                WORKER, [osp.join(entry.dir, 'config.py'), '--work-dir', entry.dir, '--no-data-check']
+            )
+            yield (
+                f'pretrain {entry.name} ({state}; {entry.padding["mode"]} for {", ".join(entry.variants)}): '
+                f'{" ".join(cmd)}'
+            )
 
     def run(self, spawn: Callable, stopped: Callable[[], bool]) -> bool:
         """Train, evaluate and export every entry not in the cache. False when stopped by SIGTERM."""
@@ -156,8 +178,10 @@ class PretrainStage:
                 rec = self._locked(entry, spawn, stopped)
                 if rec is None:
                     return False
-                self.log(f'{head}: {rec["status"]} in {time.time() - t:.0f} s'
-                         + (f', top-1 {rec["top1"]}' if rec['status'] == 'done' else f' ({rec["reason"]})'))
+                self.log(
+                    f'{head}: {rec["status"]} in {time.time() - t:.0f} s'
+                    + (f', top-1 {rec["top1"]}' if rec['status'] == 'done' else f' ({rec["reason"]})')
+                )
             else:
                 self.log(f'{head}: cached ({rec["status"]}, top-1 {rec.get("top1")}), nothing to train')
             self._records[entry.key] = rec
@@ -183,14 +207,16 @@ class PretrainStage:
         os.replace(cfg_path + '.tmp.py', cfg_path)
         if not (osp.exists(osp.join(d, TRAIN_DONE)) and read_json(osp.join(d, METRICS)) is not None):
             # one child trains (resuming) and evaluates (harness/run/worker.py); the data were checked before
-            code, error = spawn(self.launcher.command(WORKER, [cfg_path, '--work-dir', d, '--no-data-check']),
-                                log_path)
+            code, error = spawn(self.launcher.command(WORKER, [cfg_path, '--work-dir', d, '--no-data-check']), log_path)
             if stopped():
                 return None
             if code != 0:
                 failure = read_json(osp.join(d, FAILURE)) if code == EXIT_NON_FINITE else None
-                reason = (failure or {}).get('reason') or error or \
-                    f'python -m {WORKER} exited with code {code}; see {log_path}'
+                reason = (
+                    (failure or {}).get('reason')
+                    or error
+                    or f'python -m {WORKER} exited with code {code}; see {log_path}'
+                )
                 rec = dict(status='failed', key=entry.key, name=entry.name, reason=reason)
                 if code in (EXIT_BAD_INPUT, EXIT_NON_FINITE):  # it would fail again: recorded
                     write_json(osp.join(d, RECORD), rec)
@@ -205,15 +231,30 @@ class PretrainStage:
         ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=False)
         metrics, train = read_json(osp.join(d, METRICS)), read_json(osp.join(d, TRAIN_DONE)) or {}
         scores = metrics.get('metrics') or {}
-        rec = dict(status='done', key=entry.key, name=entry.name, config=entry.spec['config'],
-                   data_root=entry.spec.get('data_root'), seed=entry.spec.get('seed', 0),
-                   cfg_options=entry.spec.get('cfg_options') or {}, padding=entry.padding,
-                   top1=scores.get('accuracy/top1'), metrics=scores, iterations=train.get('iterations'),
-                   train_images=train.get('train_images'), val_images=metrics.get('test_images'),
-                   batch_size=train.get('batch_size'), checkpoint=entry.checkpoint, trained_from=ckpt_path,
-                   wall_s=round(wall_s, 1), variants=list(entry.variants))
-        meta = {META_KEY: (ckpt.get('meta') or {}).get(META_KEY) or read_json(osp.join(d, PATCH_REPORT)),
-                META_PRETRAIN: {k: rec[k] for k in SUMMARY}}
+        rec = dict(
+            status='done',
+            key=entry.key,
+            name=entry.name,
+            config=entry.spec['config'],
+            data_root=entry.spec.get('data_root'),
+            seed=entry.spec.get('seed', 0),
+            cfg_options=entry.spec.get('cfg_options') or {},
+            padding=entry.padding,
+            top1=scores.get('accuracy/top1'),
+            metrics=scores,
+            iterations=train.get('iterations'),
+            train_images=train.get('train_images'),
+            val_images=metrics.get('test_images'),
+            batch_size=train.get('batch_size'),
+            checkpoint=entry.checkpoint,
+            trained_from=ckpt_path,
+            wall_s=round(wall_s, 1),
+            variants=list(entry.variants),
+        )
+        meta = {
+            META_KEY: (ckpt.get('meta') or {}).get(META_KEY) or read_json(osp.join(d, PATCH_REPORT)),
+            META_PRETRAIN: {k: rec[k] for k in SUMMARY},
+        }
         buf = io.BytesIO()
         torch.save({'state_dict': ckpt['state_dict'], 'meta': meta}, buf)
         write_atomic(entry.checkpoint, buf.getvalue())
@@ -229,12 +270,20 @@ class PretrainStage:
             rec = self._records.get(entry.key) or entry.record()
             if not rec or rec.get('status') != 'done':
                 why = (rec or {}).get('reason') or 'it did not finish'
-                return dict(reason=f'matched pretraining {entry.name} failed: {why}',
-                            retry=(rec or {}).get('status') != 'failed')
+                return dict(
+                    reason=f'matched pretraining {entry.name} failed: {why}',
+                    retry=(rec or {}).get('status') != 'failed',
+                )
         checkpoint, _ = pretrained_backbone(cfg.model)
         if checkpoint is None and isinstance(cfg.model.get('pretrained'), str):
             checkpoint = cfg.model.pretrained  # mmseg's model-level `pretrained`
-        write_json(osp.join(d, INIT), dict(design=run.variant.init, checkpoint=checkpoint,
-                                           load_from=cfg.get('load_from'),  # replaces every weight after init
-                                           pretrain={k: rec.get(k) for k in SUMMARY} if rec else None))
+        write_json(
+            osp.join(d, INIT),
+            dict(
+                design=run.variant.init,
+                checkpoint=checkpoint,
+                load_from=cfg.get('load_from'),  # replaces every weight after init
+                pretrain={k: rec.get(k) for k in SUMMARY} if rec else None,
+            ),
+        )
         return None

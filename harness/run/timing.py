@@ -20,6 +20,7 @@ Phases, in the order a run meets them (seconds):
 probe) / wall, where wall = the run's wall time + its preflight share. A run stopped and resumed by a
 rerun of the grid is timed from that rerun (as its `wall_s` is): the runner starts a new timing.json.
 """
+
 import os
 import time
 from contextlib import contextmanager
@@ -27,8 +28,20 @@ from contextlib import contextmanager
 from ..jsonio import read_json, write_json
 
 TIMING = 'timing.json'
-PHASES = ('preflight', 'startup', 'config', 'model_build', 'train_setup', 'train_data', 'train_compute',
-          'checkpoint', 'train_end', 'evaluate', 'probe', 'runner')
+PHASES = (
+    'preflight',
+    'startup',
+    'config',
+    'model_build',
+    'train_setup',
+    'train_data',
+    'train_compute',
+    'checkpoint',
+    'train_end',
+    'evaluate',
+    'probe',
+    'runner',
+)
 LOOP = ('train_data', 'train_compute')
 USEFUL = LOOP + ('evaluate', 'probe')
 
@@ -87,6 +100,10 @@ def summarize(run_dir, wall, preflight=0.0):
     total = wall + preflight
     phases['runner'] = max(0.0, total - sum(v for k, v in phases.items() if k != 'runner'))
     useful = sum(phases[k] for k in USEFUL)
-    return dict(wall=round(total, 1), phases={k: round(v, 2) for k, v in phases.items()}, attempts=len(attempts),
-                train_loop_share=round(sum(phases[k] for k in LOOP) / total, 3) if total else None,
-                overhead=round(1 - useful / total, 3) if total else None)
+    return dict(
+        wall=round(total, 1),
+        phases={k: round(v, 2) for k, v in phases.items()},
+        attempts=len(attempts),
+        train_loop_share=round(sum(phases[k] for k in LOOP) / total, 3) if total else None,
+        overhead=round(1 - useful / total, 3) if total else None,
+    )

@@ -5,6 +5,7 @@ complete checkpoint (`resume_point`: a broken `last_checkpoint` is not fatal), t
 before anything is built, and rank 0 writes `train_meta.json` (iterations, images, batch, world size)
 once training has finished: its presence says the run is trained.
 """
+
 import os
 
 from ..checkpoints import resume_point
@@ -23,8 +24,10 @@ def set_resume(cfg, resume):
         cfg.resume, cfg.load_from = ckpt is not None, ckpt
     elif resume is not None:
         if not os.path.isfile(resume):
-            raise ConfigError(f'--resume {resume}: checkpoint file not found; expected a checkpoint written '
-                              'by training, e.g. WORK_DIR/iter_<n>.pth')
+            raise ConfigError(
+                f'--resume {resume}: checkpoint file not found; expected a checkpoint written '
+                'by training, e.g. WORK_DIR/iter_<n>.pth'
+            )
         cfg.resume, cfg.load_from = True, resume
     return cfg
 
@@ -38,6 +41,7 @@ def amp(cfg):
 
 def build_runner(cfg):
     from mmengine.runner import Runner
+
     return Runner.from_cfg(cfg)
 
 
@@ -48,7 +52,13 @@ def train(runner):
         loader = runner.train_dataloader
         # A batch sampler (mmdet's AspectRatioBatchSampler in the COCO configs) leaves DataLoader.batch_size None.
         per_process = loader.batch_size or loader.batch_sampler.batch_size
-        write_json(os.path.join(runner.work_dir, TRAIN_DONE), dict(
-            iterations=runner.iter, train_images=len(loader.dataset),
-            batch_size=per_process * runner.world_size, world_size=runner.world_size))
+        write_json(
+            os.path.join(runner.work_dir, TRAIN_DONE),
+            dict(
+                iterations=runner.iter,
+                train_images=len(loader.dataset),
+                batch_size=per_process * runner.world_size,
+                world_size=runner.world_size,
+            ),
+        )
     return runner

@@ -16,6 +16,7 @@ evaluation or the probe it ends the process (a rerun evaluates again). Exit code
 that fails does not fail the run: `probe_failed.json` says why (the runner records it in results.json).
 The seconds of each phase go to timing.json (harness/run/timing.py).
 """
+
 import argparse
 import json
 import os
@@ -33,8 +34,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog=f'python -m {MODULE}', description=__doc__.splitlines()[0])
     parser.add_argument('config', help="the run's resolved config (RUN_DIR/config.py)")
     parser.add_argument('--work-dir', required=True, help='the run dir')
-    parser.add_argument('--probe', type=json.loads, metavar='JSON',
-                        help='probe settings (a grid\'s `probe:`, resolved: size, images, seeds, max_images)')
+    parser.add_argument(
+        '--probe',
+        type=json.loads,
+        metavar='JSON',
+        help="probe settings (a grid's `probe:`, resolved: size, images, seeds, max_images)",
+    )
     parser.add_argument('--no-data-check', action='store_true', help='the runner has checked the datasets')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
@@ -51,6 +56,7 @@ def main(argv=None):
     from ..engine.preemption_hook import Preempted, PreemptionHook
     from .outputs import TRAIN_DONE
     from .timing import AttemptTimer, process_age
+
     rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))  # before the process group exists
     timer = AttemptTimer(args.work_dir, enabled=rank == '0')
     timer.add('startup', process_age())  # the interpreter and the imports so far
@@ -60,8 +66,7 @@ def main(argv=None):
         _train(args, timer)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # from here on a SIGTERM ends the process; a rerun evaluates
     if PreemptionHook.requested:
-        raise Preempted('SIGTERM after the last iteration: trained, not evaluated; rerun the same command to '
-                        'evaluate')
+        raise Preempted('SIGTERM after the last iteration: trained, not evaluated; rerun the same command to evaluate')
     _evaluate(args, timer)
     if args.probe is not None and get_rank() == 0:
         probe(args.work_dir, args.probe, timer)
@@ -105,6 +110,7 @@ def _train(args, timer):
 
 def _import_scope(scope):
     import importlib
+
     if scope in ('mmdet', 'mmseg', 'mmpretrain'):
         for part in ('models', 'datasets', 'evaluation'):
             importlib.import_module(f'{scope}.{part}')
@@ -137,10 +143,17 @@ def probe(run_dir, settings, timer=None):
         os.unlink(failed)
     print(PROBING, flush=True)
     from .probe import run_probe
+
     start = time.perf_counter()
     try:
-        run_probe(run_dir, images=settings.get('images'), seeds=settings.get('seeds'),
-                  max_images=settings.get('max_images'), size=settings.get('size'), out=osp.join(run_dir, PROBE))
+        run_probe(
+            run_dir,
+            images=settings.get('images'),
+            seeds=settings.get('seeds'),
+            max_images=settings.get('max_images'),
+            size=settings.get('size'),
+            out=osp.join(run_dir, PROBE),
+        )
     except Exception as e:  # a failed probe is recorded, the run is not failed
         reason = one_line(e) if isinstance(e, HarnessError) else f'{type(e).__name__}: {one_line(str(e))}'
         print(f'[harness] probe failed: {reason}', flush=True)
@@ -152,4 +165,5 @@ def probe(run_dir, settings, timer=None):
 
 if __name__ == '__main__':
     from .cli import run_cli
+
     run_cli(main)

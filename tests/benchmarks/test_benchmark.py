@@ -1,4 +1,5 @@
 """tools/benchmark.py's plumbing: rounds, ratios, the report, error rows. Tiny sizes and repeats; no timing asserts."""
+
 import re
 import subprocess
 from pathlib import Path
@@ -58,18 +59,44 @@ def test_only_rejects_unknown_names(tool, capsys):
     err = capsys.readouterr().err
     assert re.search(r"'mask-rcnn/nope' matches no measurement; expected one of: .*coco-eval/segm", err)
     assert [m['name'] for m in tool.selected(tool.parse_args(['--only', '*/partial-*']))] == [
-        'mask-rcnn/partial-vs-zeros', 'deeplabv3/partial-vs-zeros']
+        'mask-rcnn/partial-vs-zeros',
+        'deeplabv3/partial-vs-zeros',
+    ]
 
 
 def test_quick_run_writes_the_report(tool, tmp_path):
     out = tmp_path / 'b.md'
-    argv = ['--quick', '--device', 'cpu', '--repeats', '2', '--det-size', '128x128', '--det-objects', '4',
-            '--seg-size', '64x96',
-            '--coco-images', '8', '--out', str(out),
-            '--only', 'mask-rcnn/stock-vs-stock', '--only', 'mask-rcnn/zeros-vs-stock',
-            '--only', 'mask-rcnn/coordconv-vs-stock',
-            '--only', 'mask-rcnn/none-vs-zeros',  # at 128x128 RPN's conv meets a 2x2 level: an error row
-            '--only', 'deeplabv3/reflect-vs-*', '--only', 'coco-eval*', '--only', 'smoke-grid']
+    argv = [
+        '--quick',
+        '--device',
+        'cpu',
+        '--repeats',
+        '2',
+        '--det-size',
+        '128x128',
+        '--det-objects',
+        '4',
+        '--seg-size',
+        '64x96',
+        '--coco-images',
+        '8',
+        '--out',
+        str(out),
+        '--only',
+        'mask-rcnn/stock-vs-stock',
+        '--only',
+        'mask-rcnn/zeros-vs-stock',
+        '--only',
+        'mask-rcnn/coordconv-vs-stock',
+        '--only',
+        'mask-rcnn/none-vs-zeros',  # at 128x128 RPN's conv meets a 2x2 level: an error row
+        '--only',
+        'deeplabv3/reflect-vs-*',
+        '--only',
+        'coco-eval*',
+        '--only',
+        'smoke-grid',
+    ]
     threads = torch.get_num_threads()
     assert tool.main(argv) == 1  # the `none` row could not be measured
     assert torch.get_num_threads() == threads  # the run's 1 thread does not leak into the process
@@ -90,9 +117,13 @@ def test_quick_run_writes_the_report(tool, tmp_path):
         assert control[4:6] == ['control', '–']
     none = next(cells for what, cells in rows.items() if 'none /' in what)
     assert none[1].startswith('error: PaddingError: rpn_head.rpn_conv') and none[5] == 'FAIL'
-    assert re.search(r'mask-rcnn/stock-vs-stock, mask-rcnn/zeros-vs-stock, mask-rcnn/none-vs-zeros, '
-                     r'mask-rcnn/coordconv-vs-stock: 4 ground-truth objects per image; RoIs entering the mask head '
-                     r'per step \(median\): stock \d+, stock-copy \d+, zeros \d+, coordconv \d+$', text, re.M)
+    assert re.search(
+        r'mask-rcnn/stock-vs-stock, mask-rcnn/zeros-vs-stock, mask-rcnn/none-vs-zeros, '
+        r'mask-rcnn/coordconv-vs-stock: 4 ground-truth objects per image; RoIs entering the mask head '
+        r'per step \(median\): stock \d+, stock-copy \d+, zeros \d+, coordconv \d+$',
+        text,
+        re.M,
+    )
     smoke = next(cells for what, cells in rows.items() if 'smoke' in what)
     assert smoke[1] == 'not measured in this run (use --smoke-grid)'
     # the metrics of both backends, per measurement: mmdet's keys through BorderCocoMetric, COCO's 12 stats direct
@@ -110,8 +141,12 @@ def test_coco_backends_that_disagree_fail_the_run(tool, tmp_path, monkeypatch):
 
     monkeypatch.setattr(coco_eval, 'coco_evaluator', skewed)
     out = tmp_path / 'b.md'
-    assert tool.main(['--quick', '--repeats', '1', '--coco-images', '5', '--only', 'coco-eval-direct/bbox',
-                      '--out', str(out)]) == 1
+    assert (
+        tool.main(
+            ['--quick', '--repeats', '1', '--coco-images', '5', '--only', 'coco-eval-direct/bbox', '--out', str(out)]
+        )
+        == 1
+    )
     row = next(iter(_rows(out.read_text()).values()))
     assert re.fullmatch(r'FAIL \(metrics differ by 1\.00e-03 \(> 0\.0001\)\)', row[5])
 
@@ -141,9 +176,11 @@ def test_torch_reflect_control_pads_as_the_harness_does():
     import torch.nn as nn
 
     from harness import convert_padding
+
     torch.manual_seed(0)
-    stock = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=2, dilation=2),
-                          nn.Conv2d(4, 2, 1))
+    stock = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=2, dilation=2), nn.Conv2d(4, 2, 1)
+    )
     ours, theirs = copy.deepcopy(stock), copy.deepcopy(stock)
     convert_padding(ours, 'reflect')
     models.torch_reflect(theirs, 'all')
@@ -170,8 +207,11 @@ def test_coverage_row_writes_the_table_of_every_regime_and_seed_count(tool, tmp_
     assert tool.main(['--only', 'intervals/coverage', '--coverage-reps', '40', '--out', str(out)]) == 0
     text = out.read_text()
     assert "## Coverage of the report's 95% interval" in text
-    rows = [line for line in text.splitlines() if line.startswith(('| seed-dominant', '| image-dominant',
-                                                                   '| interaction-dominant', '| balanced'))]
+    rows = [
+        line
+        for line in text.splitlines()
+        if line.startswith(('| seed-dominant', '| image-dominant', '| interaction-dominant', '| balanced'))
+    ]
     assert [r.split(' | ')[1] for r in rows] == ['2', '3', '5'] * 4
     worst = min(float(r.split(' | ')[2].split(' ')[0]) for r in rows)
     assert f'**{worst:.3f}**' in text and '40 grids per cell' in text
@@ -182,6 +222,7 @@ def test_smoke_overhead_row_is_the_worst_runs_timing(tool, tmp_path, monkeypatch
     """The overhead row reads `timing` from each results.json the timed smoke grid wrote; a missed target shows
     as FAIL in the table (the exit status is about measurements that could not be made)."""
     import json
+
     real_run = subprocess.run
 
     def fake_run(cmd, **kwargs):
@@ -190,8 +231,11 @@ def test_smoke_overhead_row_is_the_worst_runs_timing(tool, tmp_path, monkeypatch
         grid = Path(cmd[cmd.index('--work-dir') + 1]) / 'smoke'
         for i, overhead in enumerate(overheads):
             (grid / f'run{i}_seed0').mkdir(parents=True)
-            (grid / f'run{i}_seed0' / 'results.json').write_text(json.dumps(dict(timing=dict(
-                overhead=overhead, wall=100.0, phases=dict(train_data=10.0, train_compute=50.0)))))
+            (grid / f'run{i}_seed0' / 'results.json').write_text(
+                json.dumps(
+                    dict(timing=dict(overhead=overhead, wall=100.0, phases=dict(train_data=10.0, train_compute=50.0)))
+                )
+            )
         return subprocess.CompletedProcess(cmd, 0)
 
     monkeypatch.setattr(subprocess, 'run', fake_run)

@@ -1,5 +1,6 @@
 """The position-leak audit: leak scores per mode, uneven stride-2 padding ("Mind the Pad"), every shipped
 config, and one-line CLI errors."""
+
 import glob
 import json
 import os
@@ -14,10 +15,18 @@ ROOT = str(REPO_ROOT)
 SMOKE = os.path.join(ROOT, 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py')
 # Detector and segmenter configs. The ImageNet classifiers of configs/pretrain/ end in global pooling, and the
 # leak score is defined on spatial feature maps; their backbones are the ones the downstream configs audit.
-CONFIGS = sorted(p for p in glob.glob(os.path.join(ROOT, 'configs/*/*.py'))
-                 if '/_base_/' not in p and '/pretrain/' not in p and not os.path.basename(p).startswith('_'))
-STRIDED = ['backbone.conv1', 'backbone.maxpool', 'backbone.layer2.0.conv1', 'backbone.layer3.0.conv1',
-           'backbone.layer4.0.conv1']
+CONFIGS = sorted(
+    p
+    for p in glob.glob(os.path.join(ROOT, 'configs/*/*.py'))
+    if '/_base_/' not in p and '/pretrain/' not in p and not os.path.basename(p).startswith('_')
+)
+STRIDED = [
+    'backbone.conv1',
+    'backbone.maxpool',
+    'backbone.layer2.0.conv1',
+    'backbone.layer3.0.conv1',
+    'backbone.layer4.0.conv1',
+]
 
 
 def test_zero_padding_leaks_and_the_border_rules_do_not():
@@ -33,10 +42,17 @@ def test_zero_padding_leaks_and_the_border_rules_do_not():
     assert leak['partial'] > 0.05
 
 
-@pytest.mark.parametrize('size,kernel,pad,seen,uneven', [
-    (224, 7, 3, 2, True), (225, 7, 3, 3, False),  # ResNet stem 7x7/s2/p3: even inputs are uneven
-    (224, 3, 1, 0, True), (225, 3, 1, 1, False),  # 3x3/s2/p1: the last window ignores the bottom padding
-    (7, 3, 1, 1, False), (8, 3, 1, 0, True)])
+@pytest.mark.parametrize(
+    'size,kernel,pad,seen,uneven',
+    [
+        (224, 7, 3, 2, True),
+        (225, 7, 3, 3, False),  # ResNet stem 7x7/s2/p3: even inputs are uneven
+        (224, 3, 1, 0, True),
+        (225, 3, 1, 1, False),  # 3x3/s2/p1: the last window ignores the bottom padding
+        (7, 3, 1, 1, False),
+        (8, 3, 1, 0, True),
+    ],
+)
 def test_uneven_padding_rule(size, kernel, pad, seen, uneven):
     assert uneven_padding(size, kernel, 2, 1, pad, pad) == (seen, uneven)
     assert (size + 2 * pad - kernel) % 2 == uneven  # Mind the Pad's rule
@@ -54,8 +70,12 @@ def test_uneven_stride2_padding_is_flagged_where_it_occurs():
     assert list(flagged[(128, 128)]) == STRIDED
     assert flagged[(128, 128)]['backbone.conv1'] == {'h': [3, 2], 'w': [3, 2]}
     assert flagged[(225, 225)] == {}
-    assert flagged[(125, 130)] == {'backbone.conv1': {'w': [3, 2]}, 'backbone.layer2.0.conv1': {'h': [1, 0]},
-                                   'backbone.layer3.0.conv1': {'h': [1, 0]}, 'backbone.layer4.0.conv1': {'h': [1, 0]}}
+    assert flagged[(125, 130)] == {
+        'backbone.conv1': {'w': [3, 2]},
+        'backbone.layer2.0.conv1': {'h': [1, 0]},
+        'backbone.layer3.0.conv1': {'h': [1, 0]},
+        'backbone.layer4.0.conv1': {'h': [1, 0]},
+    }
 
 
 def test_a_mode_that_cannot_run_is_reported_not_raised():
@@ -72,8 +92,10 @@ def test_none_is_measured_once_per_resample_rule(capsys, one_line_errors):
         assert max(result['leak'][f'none:{rule}'].values()) < 1e-6, (rule, result['leak'][f'none:{rule}'])
     assert 'none:output-corners' in format_report(result)
     tool = _tool()
-    cases = {'bad rule': ([SMOKE, '--padding', 'none', '--resample', 'cubic'], "--resample: unknown resample rule 'cubic'"),
-             'no none': ([SMOKE, '--padding', 'zeros', '--resample', 'input'], 'mode none is not among --padding')}
+    cases = {
+        'bad rule': ([SMOKE, '--padding', 'none', '--resample', 'cubic'], "--resample: unknown resample rule 'cubic'"),
+        'no none': ([SMOKE, '--padding', 'zeros', '--resample', 'input'], 'mode none is not among --padding'),
+    }
     one_line_errors(tool.main, cases, 'tools/audit_position.py', [SMOKE, '--resample', 'nope'], 'unknown resample rule')
 
 
@@ -103,8 +125,11 @@ def test_cli_writes_json_and_bad_input_is_one_line(tmp_path, capsys, one_line_er
     assert result['uneven'] == STRIDED and result['hardware']
 
     (tmp_path / 'bad.pth').write_text('not a checkpoint')
-    cases = {'unknown mode': ([SMOKE, '--padding', 'zeros', 'mirror'], "--padding: unknown padding mode 'mirror'"),
-             'bad checkpoint': ([SMOKE, '--checkpoint', str(tmp_path / 'bad.pth')], 'not a readable torch checkpoint'),
-             'bad size': ([SMOKE, '--size', '0', '64'], 'expected two positive sides')}
-    one_line_errors(tool.main, cases, 'tools/audit_position.py', [str(tmp_path / 'nope.py')],
-                    'nope.py: config file not found')
+    cases = {
+        'unknown mode': ([SMOKE, '--padding', 'zeros', 'mirror'], "--padding: unknown padding mode 'mirror'"),
+        'bad checkpoint': ([SMOKE, '--checkpoint', str(tmp_path / 'bad.pth')], 'not a readable torch checkpoint'),
+        'bad size': ([SMOKE, '--size', '0', '64'], 'expected two positive sides'),
+    }
+    one_line_errors(
+        tool.main, cases, 'tools/audit_position.py', [str(tmp_path / 'nope.py')], 'nope.py: config file not found'
+    )

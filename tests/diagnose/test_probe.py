@@ -1,5 +1,6 @@
 """The position read-out probe (PosENet, Islam et al. ICLR 2020): targets, the zeros-vs-circular claim,
 the raw-pixel control, trained run dirs as input, and one-line CLI errors."""
+
 import json
 import os
 
@@ -32,6 +33,7 @@ def test_targets_shapes_and_ranges():
     assert torch.equal(h[:, 0], torch.zeros(48)) and torch.equal(h[:, -1], torch.ones(48))
     assert (h == h[:1]).all() and (v == v[:, :1]).all() and v[0, 0] == 0 and v[-1, 0] == 1
     assert (g.max() - 1).abs() < 0.01 and g[24, 32] > 0.99 and g[0, 0] < 0.01
+
     # stripes: STRIPES 0 -> 1 ramps, down the image (HS) and across it (VS)
     def drops(line):
         return int((line[1:] < line[:-1]).sum())
@@ -58,8 +60,10 @@ def _resnet18(mode, seed=0):
 def zeros_and_circular():
     """One random-init ResNet-18 (same weights) probed with zero and with circular padding."""
     train, test = synthetic_inputs((96, 96), seed=0, n_noise_train=12, n_noise_test=6, greys=(32, 96, 160, 224))
-    return {mode: probe_backbone(_resnet18(mode), train, test, MEAN, STD, iters=100, seed=0)
-            for mode in ('zeros', 'circular')}
+    return {
+        mode: probe_backbone(_resnet18(mode), train, test, MEAN, STD, iters=100, seed=0)
+        for mode in ('zeros', 'circular')
+    }
 
 
 def test_zero_padding_encodes_position_and_circular_does_not(zeros_and_circular):
@@ -120,19 +124,30 @@ def test_cli_bad_input_is_one_line(tmp_path, one_line_errors):
     no_ckpt = tmp_path / 'run'
     no_ckpt.mkdir()
     Config.fromfile(SMOKE).dump(str(no_ckpt / 'config.py'))
-    cases = {'run dir without checkpoint': ([str(no_ckpt)], 'run dir has no last_checkpoint (no checkpoint was '
-                                                            'saved); pass --checkpoint PTH'),
-             'unknown padding mode': ([SMOKE, '--padding', 'mirror'], "--padding: unknown padding mode 'mirror'"),
-             'missing checkpoint': ([SMOKE, '--checkpoint', str(tmp_path / 'no.pth')], 'no.pth: file not found')}
+    cases = {
+        'run dir without checkpoint': (
+            [str(no_ckpt)],
+            'run dir has no last_checkpoint (no checkpoint was saved); pass --checkpoint PTH',
+        ),
+        'unknown padding mode': ([SMOKE, '--padding', 'mirror'], "--padding: unknown padding mode 'mirror'"),
+        'missing checkpoint': ([SMOKE, '--checkpoint', str(tmp_path / 'no.pth')], 'no.pth: file not found'),
+    }
     tool = _tool()
-    one_line_errors(tool.main, cases, 'tools/probe_position.py', [str(tmp_path / 'nope.py')],
-                    'nope.py: not found; expected a config file or a run dir')
+    one_line_errors(
+        tool.main,
+        cases,
+        'tools/probe_position.py',
+        [str(tmp_path / 'nope.py')],
+        'nope.py: not found; expected a config file or a run dir',
+    )
 
 
 # ------------------------------------------------------------------ what the probe looks at: sources, size, seeds
 
+
 def _folder(path, n, size=(40, 60)):
     from PIL import Image
+
     path.mkdir(parents=True)
     for i in range(n):
         Image.new('RGB', (size[1], size[0]), (10 * i, 0, 0)).save(path / f'{i:02d}.png')
@@ -142,14 +157,22 @@ def _folder(path, n, size=(40, 60)):
 def test_probe_inputs_sources_sizes_and_caps(tmp_path):
     from harness.diagnose.probe_inputs import probe_inputs, probe_size, val_folder
     from harness.errors import ConfigError, DatasetError
+
     val = _folder(tmp_path / 'val' / 'city', 10)
     train = _folder(tmp_path / 'train', 1, size=(24, 48))
-    cfg = Config(dict(
-        train_dataloader=dict(dataset=dict(data_root=str(tmp_path), data_prefix=dict(img_path='train'), pipeline=[])),
-        test_dataloader=dict(dataset=dict(data_root=str(tmp_path), data_prefix=dict(img_path='val')))))
+    cfg = Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(data_root=str(tmp_path), data_prefix=dict(img_path='train'), pipeline=[])
+            ),
+            test_dataloader=dict(dataset=dict(data_root=str(tmp_path), data_prefix=dict(img_path='val'))),
+        )
+    )
     assert val_folder(cfg) == os.path.join(str(tmp_path), 'val')
-    assert probe_size(cfg) == ((24, 48), f'the training input size: as stored (no resize in the training pipeline; '
-                                         f'{train / "00.png"})')
+    assert probe_size(cfg) == (
+        (24, 48),
+        f'the training input size: as stored (no resize in the training pipeline; {train / "00.png"})',
+    )
     assert probe_size(cfg, [16, 32]) == ((16, 32), 'set')
     # val: natural images only, at the probe size, at most max_images of them, split 3:1
     tr, te, used = probe_inputs(['val'], cfg, (16, 32), seed=0, max_images=8)
@@ -161,12 +184,19 @@ def test_probe_inputs_sources_sizes_and_caps(tmp_path):
     tr, te, used = probe_inputs(['synthetic', str(val)], cfg, (16, 32), seed=0)
     assert [u['train'] for u in used] == [30, 8] and [u['test'] for u in used] == [10, 2]
     assert {k for k, _ in te[:10]} == {'black', 'white', 'noise'} and {k for k, _ in te[10:]} == {'natural'}
-    with pytest.raises(DatasetError, match=r"^probe images val: the config's evaluation images .*nowhere: folder not "
-                                           r'found; expected a folder'):
-        probe_inputs(['val'], Config(dict(test_dataloader=dict(dataset=dict(data_root=str(tmp_path / 'nowhere'))))),
-                     (16, 32), 0)
-    with pytest.raises(ConfigError, match=r'^probe size: cannot tell the size the config trains at \(the config has no '
-                                          r'train_dataloader\.dataset\); expected a size'):
+    with pytest.raises(
+        DatasetError,
+        match=r"^probe images val: the config's evaluation images .*nowhere: folder not "
+        r'found; expected a folder',
+    ):
+        probe_inputs(
+            ['val'], Config(dict(test_dataloader=dict(dataset=dict(data_root=str(tmp_path / 'nowhere'))))), (16, 32), 0
+        )
+    with pytest.raises(
+        ConfigError,
+        match=r'^probe size: cannot tell the size the config trains at \(the config has no '
+        r'train_dataloader\.dataset\); expected a size',
+    ):
         probe_size(Config(dict()))
 
 
@@ -175,8 +205,9 @@ def test_cli_defaults_to_the_training_size_and_own_val_images(run_dir, tmp_path,
     16 val images: with no --size / --images the probe uses exactly those (12 read-out train, 4 test)."""
     path, _ = run_dir
     out = _tool().main([str(path), '--iters', '3'])
-    assert out['inputs']['size'] == [128, 128] and out['inputs']['size_from'].startswith('the training input size: as '
-                                                                                        'stored')
+    assert out['inputs']['size'] == [128, 128] and out['inputs']['size_from'].startswith(
+        'the training input size: as stored'
+    )
     assert out['inputs']['images'] == [dict(source='val', folder='data/tiny_coco/val2017', train=12, test=4)]
     assert out['inputs']['train'] == {'natural': 12} and out['inputs']['test'] == {'natural': 4}
     assert (out['seed'], out['seeds']) == (0, [0]) and out['readout']['feature_grid'] == [16, 16]
@@ -203,12 +234,17 @@ def test_read_out_too_large_for_memory_is_refused_in_one_line(monkeypatch):
     being killed for memory."""
     import harness.diagnose.probe as probe_module
     from harness.errors import ConfigError
+
     x = torch.zeros(4, 10, 12, 12)
     need = 4 * 10 * 9 * 10 * 10 * 4  # bytes: 4 images, 10 channels, 3x3 windows, 10x10 outputs, float32
     monkeypatch.setattr(probe_module, '_available_memory', lambda: need - 1)
-    with pytest.raises(ConfigError, match=r'^the read-out needs 0\.0 GiB for 4 images of 10 channels on a \(12, 12\) '
-                                          r'feature grid, .*; expected a smaller probe size'):
+    with pytest.raises(
+        ConfigError,
+        match=r'^the read-out needs 0\.0 GiB for 4 images of 10 channels on a \(12, 12\) '
+        r'feature grid, .*; expected a smaller probe size',
+    ):
         probe_module.probe_features(x, x, ['noise'] * 4, (96, 96), iters=1)
     monkeypatch.setattr(probe_module, '_available_memory', lambda: need)
     assert set(probe_module.probe_features(x, x, ['noise'] * 4, (96, 96), iters=1)['metrics']) == {
-        f'probe/{t}_{m}' for t in TARGETS for m in ('spc', 'mae')}
+        f'probe/{t}_{m}' for t in TARGETS for m in ('spc', 'mae')
+    }

@@ -1,5 +1,6 @@
 """BorderCocoMetric / BorderIoUMetric: one bin covering everything reproduces mAP / mIoU, hand-made
 cases land in the right bin, and the faster-coco-eval and pycocotools backends agree."""
+
 import inspect
 import json
 import math
@@ -26,6 +27,7 @@ BACKENDS = ['faster', 'pycocotools']
 
 # ---------------------------------------------------------------- COCO
 
+
 @pytest.fixture(scope='module')
 def coco(tmp_path_factory):
     """(ann_file, pycocotools COCO) of a 60-image tiny COCO val set."""
@@ -43,18 +45,24 @@ def _sample(img, dets):
     """A data sample as mmdet's test loop hands it to CocoMetric.process; dets: (xyxy, mask, label, score)."""
     h, w = img['height'], img['width']
     n = len(dets)
-    return dict(img_id=img['id'], ori_shape=(h, w), pred_instances=dict(
-        bboxes=torch.tensor([d[0] for d in dets], dtype=torch.float32).reshape(n, 4),
-        masks=torch.from_numpy(np.array([d[1] for d in dets], dtype=bool).reshape(n, h, w)),
-        labels=torch.tensor([d[2] for d in dets], dtype=torch.long),
-        scores=torch.tensor([d[3] for d in dets], dtype=torch.float32)))
+    return dict(
+        img_id=img['id'],
+        ori_shape=(h, w),
+        pred_instances=dict(
+            bboxes=torch.tensor([d[0] for d in dets], dtype=torch.float32).reshape(n, 4),
+            masks=torch.from_numpy(np.array([d[1] for d in dets], dtype=bool).reshape(n, h, w)),
+            labels=torch.tensor([d[2] for d in dets], dtype=torch.long),
+            scores=torch.tensor([d[3] for d in dets], dtype=torch.float32),
+        ),
+    )
 
 
 def _shifted(mask, dy, dx):
     out = np.zeros_like(mask)
     h, w = mask.shape
-    out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-        mask[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = mask[
+        max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
     return out
 
 
@@ -80,8 +88,9 @@ def _noisy_samples(gt, seed=0):
             x, y, bw, bh = ann['bbox']
             for _ in range(3):
                 jitter = rng.uniform(-4, 4, 4)
-                xyxy = np.clip([x + jitter[0], y + jitter[1], x + bw + jitter[2], y + bh + jitter[3]],
-                               0, [w, h, w, h]).tolist()
+                xyxy = np.clip(
+                    [x + jitter[0], y + jitter[1], x + bw + jitter[2], y + bh + jitter[3]], 0, [w, h, w, h]
+                ).tolist()
                 mask = _shifted(gt.annToMask(ann).astype(bool), *rng.integers(-3, 4, 2))
                 label = ann['category_id'] - 1 if rng.random() > 0.1 else int(rng.integers(3))
                 dets.append((xyxy, mask, label, rng.uniform(0, 0.5 if i < 10 else 1)))
@@ -133,8 +142,11 @@ def test_backends_agree(coco, noisy, monkeypatch):
     assert coco_metric.COCOeval is pycocotools.cocoeval.COCOeval  # mmdet's names restored
     assert list(faster) == list(pycoco)
     assert [k for k in faster if k.startswith('border/bbox')] == [
-        'border/bbox_mAP@0-1', 'border/bbox_mAP@1-32', 'border/bbox_mAP@32-96',
-        'border/bbox_mAP@96-inf']
+        'border/bbox_mAP@0-1',
+        'border/bbox_mAP@1-32',
+        'border/bbox_mAP@32-96',
+        'border/bbox_mAP@96-inf',
+    ]
     assert len(faster) == 2 * 6 + 2 * 4 + 4
     for key in faster:
         assert faster[key] == pytest.approx(pycoco[key], abs=1e-4), key
@@ -145,6 +157,7 @@ def _counting(method, calls, name):
     def evaluate(self):
         calls.append(name)
         return method(self)
+
     return evaluate
 
 
@@ -183,6 +196,7 @@ def test_result_files_only_when_asked(coco, noisy, backend, monkeypatch, tmp_pat
     """Without outfile_prefix nothing goes through mmengine's dump; with it, CocoMetric's result files
     are written as mmdet writes them, and the metrics are the same either way."""
     import harness.evaluation.border_coco as border_metrics
+
     ann_file, _ = coco
     written = []
     dump = border_metrics._dump
@@ -220,7 +234,8 @@ def test_classwise_ap_per_evaluation_equals_a_one_category_cocoeval(coco, noisy,
     assert len([k for k in m if '_mAP_' in k and k.split('_mAP_')[1] in COCO_CLASSES]) == 6
     plain = _evaluate(ann_file, noisy, backend=backend)
     assert {k: v for k, v in m.items() if k not in plain} == {
-        f'coco/{kind}_mAP_{c}': m[f'coco/{kind}_mAP_{c}'] for kind in ('bbox', 'segm') for c in COCO_CLASSES}
+        f'coco/{kind}_mAP_{c}': m[f'coco/{kind}_mAP_{c}'] for kind in ('bbox', 'segm') for c in COCO_CLASSES
+    }
     assert all(m[k] == plain[k] for k in plain)
 
 
@@ -237,11 +252,13 @@ def test_mmdet_classwise_keys_collide_between_bbox_and_segm(coco, noisy):
 
 def test_classwise_with_no_detections_is_ap_zero_per_class_with_objects(tmp_path):
     from harness.evaluation.empty import fill_no_detections
+
     images = [dict(id=1, width=100, height=100, file_name='1.jpg')]
     anns = [dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 10, 10], area=100, iscrowd=0, segmentation=[])]
     ann_file = tmp_path / 'ann.json'
-    ann_file.write_text(json.dumps(dict(images=images, annotations=anns, categories=[
-        dict(id=1, name='a'), dict(id=2, name='b')])))
+    ann_file.write_text(
+        json.dumps(dict(images=images, annotations=anns, categories=[dict(id=1, name='a'), dict(id=2, name='b')]))
+    )
     metric = BorderCocoMetric(ann_file=str(ann_file), metric=['bbox'], classwise=True)
     metric.dataset_meta = dict(classes=('a', 'b'))
     empty = dict(bboxes=np.zeros((0, 4)), scores=np.zeros(0), labels=np.zeros(0, int))
@@ -254,8 +271,9 @@ def test_eval_threads_reach_faster_coco_eval(coco, noisy, monkeypatch):
     ann_file, _ = coco
     workers = []
     evaluate = COCOeval_faster.evaluate
-    monkeypatch.setattr(COCOeval_faster, 'evaluate', lambda self: workers.append(self.rle_iou_max_workers) or
-                        evaluate(self))
+    monkeypatch.setattr(
+        COCOeval_faster, 'evaluate', lambda self: workers.append(self.rle_iou_max_workers) or evaluate(self)
+    )
     _evaluate(ann_file, noisy, backend='faster', eval_threads=1)
     assert workers == [1] * 4  # bbox, segm, and their border passes
     workers.clear()
@@ -271,9 +289,16 @@ def test_ground_truth_from_the_dataset(coco, noisy, backend):
     samples = []
     for s in noisy:
         img = gt.imgs[s['img_id']]
-        instances = [dict(bbox=[x, y, x + w, y + h], bbox_label=a['category_id'] - 1, ignore_flag=a['iscrowd'],
-                          mask=a['segmentation']) for a in gt.loadAnns(gt.getAnnIds(imgIds=img['id']))
-                     for x, y, w, h in [a['bbox']]]
+        instances = [
+            dict(
+                bbox=[x, y, x + w, y + h],
+                bbox_label=a['category_id'] - 1,
+                ignore_flag=a['iscrowd'],
+                mask=a['segmentation'],
+            )
+            for a in gt.loadAnns(gt.getAnnIds(imgIds=img['id']))
+            for x, y, w, h in [a['bbox']]
+        ]
         samples.append(dict(s, instances=instances))
     m = _evaluate(None, samples, backend=backend)
     assert m['border/count@0-1'] + m['border/count@1-32'] + m['border/count@32-96'] > 0
@@ -287,9 +312,17 @@ def test_nothing_predicted_returns_empty(coco, backend):
     assert _evaluate(ann_file, samples, backend=backend) == {}
 
 
-@pytest.mark.parametrize('bins, match', [
-    ((32,), 'at least 2 edges'), ((0, 32, 32), 'strictly increasing'), ((64, 32), 'strictly increasing'),
-    ((-1, 32), '>= 0'), ((0, 'far'), 'bin edges'), (32, 'bin edges')])
+@pytest.mark.parametrize(
+    'bins, match',
+    [
+        ((32,), 'at least 2 edges'),
+        ((0, 32, 32), 'strictly increasing'),
+        ((64, 32), 'strictly increasing'),
+        ((-1, 32), '>= 0'),
+        ((0, 'far'), 'bin edges'),
+        (32, 'bin edges'),
+    ],
+)
 @pytest.mark.parametrize('cls', [BorderCocoMetric, BorderIoUMetric])
 def test_bad_bins(cls, bins, match):
     with pytest.raises(ConfigError, match=rf'^border_bins=.*{match}'):
@@ -299,7 +332,7 @@ def test_bad_bins(cls, bins, match):
 def test_bad_backend():
     with pytest.raises(ConfigError, match=r"^backend='cocoapi'"):
         BorderCocoMetric(backend='cocoapi')
-    with pytest.raises(ConfigError, match=r"^use_mp_eval=True"):
+    with pytest.raises(ConfigError, match=r'^use_mp_eval=True'):
         BorderCocoMetric(use_mp_eval=True)
     for kwargs in (dict(eval_threads=0), dict(eval_threads='2'), dict(eval_threads=2, backend='pycocotools')):
         with pytest.raises(ConfigError, match=r"^eval_threads=.*expected a positive integer, and backend='faster'"):
@@ -309,10 +342,12 @@ def test_bad_backend():
 def test_registered():
     from mmdet.registry import METRICS as DET
     from mmseg.registry import METRICS as SEG
+
     assert DET.get('BorderCocoMetric') is BorderCocoMetric and SEG.get('BorderIoUMetric') is BorderIoUMetric
 
 
 # ---------------------------------------------------------------- semantic segmentation
+
 
 @pytest.fixture(scope='module')
 def city_labels(tmp_path_factory):
@@ -324,8 +359,9 @@ def city_labels(tmp_path_factory):
 def _seg_eval(labels, preds, **kwargs):
     metric = BorderIoUMetric(**kwargs)
     metric.dataset_meta = dict(classes=CITYSCAPES_CLASSES)
-    metric.process({}, [dict(pred_sem_seg=dict(data=p[None]), gt_sem_seg=dict(data=l[None]))
-                        for l, p in zip(labels, preds)])
+    metric.process(
+        {}, [dict(pred_sem_seg=dict(data=p[None]), gt_sem_seg=dict(data=l[None])) for l, p in zip(labels, preds)]
+    )
     return metric.evaluate(len(labels))
 
 
@@ -354,7 +390,9 @@ def test_right_only_near_border(city_labels):
 @pytest.mark.parametrize('edges', [(0, 1, 2), (1, 3), (0, INF)])
 def test_pixel_bands(edges):
     h, w = 5, 8
-    expected = [[max([k for k, e in enumerate(edges) if min(i, j, h - 1 - i, w - 1 - j) >= e], default=-1)
-                 for j in range(w)] for i in range(h)]
+    expected = [
+        [max([k for k, e in enumerate(edges) if min(i, j, h - 1 - i, w - 1 - j) >= e], default=-1) for j in range(w)]
+        for i in range(h)
+    ]
     assert torch.equal(pixel_bands([float(e) for e in edges], h, w), torch.tensor(expected))
     assert not math.isinf(edges[-1]) or pixel_bands([0.0, INF], h, w).max() == 0

@@ -4,6 +4,7 @@ References are independent of the code under test: pycocotools' own `evalImgs` a
 on datasets where the resampled images are copied for real), faster-coco-eval's AP, and mmseg's
 IoUMetric formulas on explicitly resampled pixel counts.
 """
+
 import contextlib
 import copy
 import io
@@ -85,8 +86,8 @@ def test_matches_are_pycocotools_evalimgs(synthetic, kind):
         mine = data.det_img[part], data.det_tp[part]
         ref = sorted([d for d in dets if d[0] == k], key=lambda d: -d[2])  # stable: image order on ties
         last = max((j for j, d in enumerate(ref) if d[3]), default=-1)  # stored up to the last true positive
-        assert mine[0].tolist() == [d[1] for d in ref[:last + 1]]
-        assert mine[1].tolist() == [d[3] for d in ref[:last + 1]]
+        assert mine[0].tolist() == [d[1] for d in ref[: last + 1]]
+        assert mine[1].tolist() == [d[3] for d in ref[: last + 1]]
 
 
 @pytest.mark.parametrize('kind', KINDS)
@@ -97,8 +98,9 @@ def test_ap_on_the_whole_set_is_cocoeval_ap_for_both_backends(synthetic, kind):
     assert coco_ap(per_image.coco_data(ev), ones)[0] == pytest.approx(ev.stats[0], abs=1e-12)
     assert coco_ap(per_image.coco_data(ev), ones, iou=0.5)[0] == pytest.approx(ev.stats[1], abs=1e-12)
     api = FasterCOCO(copy.deepcopy(gt))
-    fe = COCOeval_faster(api, api.loadRes(copy.deepcopy(_preds(preds, kind))), kind,
-                         print_function=lambda *a, **k: None)
+    fe = COCOeval_faster(
+        api, api.loadRes(copy.deepcopy(_preds(preds, kind))), kind, print_function=lambda *a, **k: None
+    )
     fe.params.maxDets = [100, 300, 1000]
     fe.evaluate()
     fe.accumulate()
@@ -151,14 +153,21 @@ def test_seg_bootstrap_is_iou_metric_on_resampled_counts():
         for b in range(20):
             sums = [torch.tensor(a[ids[b]].sum(0), dtype=torch.float64) for a in (inter, data.union, pred, label)]
             m = IoUMetric.total_area_to_metrics(*sums, ['mIoU', 'mDice'], None, 1)
-            want = {'mIoU': np.nanmean(m['IoU']), 'mAcc': np.nanmean(m['Acc']), 'aAcc': m['aAcc'],
-                    'IoU.car': m['IoU'][2], 'Acc.road': m['Acc'][0]}[key] * 100
+            want = {
+                'mIoU': np.nanmean(m['IoU']),
+                'mAcc': np.nanmean(m['Acc']),
+                'aAcc': m['aAcc'],
+                'IoU.car': m['IoU'][2],
+                'Acc.road': m['Acc'][0],
+            }[key] * 100
             assert got[b] == pytest.approx(want, abs=1e-9, nan_ok=True)
 
 
 def test_save_and_load_round_trip(tmp_path, synthetic):
-    data = {'bbox': per_image.coco_data(_pycoco(*synthetic, 'bbox')),
-            'seg': per_image.SegData(np.array(['a', 'b']), *[np.arange(6).reshape(3, 2)] * 4)}
+    data = {
+        'bbox': per_image.coco_data(_pycoco(*synthetic, 'bbox')),
+        'seg': per_image.SegData(np.array(['a', 'b']), *[np.arange(6).reshape(3, 2)] * 4),
+    }
     per_image.save(tmp_path / 'p.npz', data)
     back = per_image.load(tmp_path / 'p.npz')
     for kind, d in data.items():
@@ -173,11 +182,16 @@ def test_no_detections_is_ap_zero_not_an_empty_dict(tmp_path):
     """mmdet's CocoMetric returns {} when nothing is predicted; the recorded result is AP 0 (and -1 where the
     set has no such objects), per border bin too, with per-image data that scores 0 on every resample."""
     images = [dict(id=i, width=100, height=100, file_name=f'{i}.jpg') for i in (1, 2)]
-    anns = [dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 10, 10], area=100, iscrowd=0, segmentation=[]),
-            dict(id=2, image_id=2, category_id=2, bbox=[30, 30, 40, 40], area=9000, iscrowd=0, segmentation=[])]
+    anns = [
+        dict(id=1, image_id=1, category_id=1, bbox=[0, 0, 10, 10], area=100, iscrowd=0, segmentation=[]),
+        dict(id=2, image_id=2, category_id=2, bbox=[30, 30, 40, 40], area=9000, iscrowd=0, segmentation=[]),
+    ]
     ann_file = tmp_path / 'ann.json'
-    ann_file.write_text(__import__('json').dumps(dict(images=images, annotations=anns, categories=[
-        dict(id=1, name='a'), dict(id=2, name='b')])))
+    ann_file.write_text(
+        __import__('json').dumps(
+            dict(images=images, annotations=anns, categories=[dict(id=1, name='a'), dict(id=2, name='b')])
+        )
+    )
     metric = BorderCocoMetric(ann_file=str(ann_file), metric=['bbox'], border_bins=(0, 1, 32))
     metric.dataset_meta = dict(classes=('a', 'b'))
     empty = dict(bboxes=np.zeros((0, 4)), scores=np.zeros(0), labels=np.zeros(0, int))
@@ -198,13 +212,15 @@ def test_seg_metric_keeps_per_image_counts_that_give_its_miou():
     """BorderIoUMetric's per-image data, weights all one, gives back the mIoU and per-class IoU it reports."""
     from harness.data import CITYSCAPES_CLASSES
     from harness.evaluation import BorderIoUMetric
+
     gen = torch.Generator().manual_seed(0)
     labels = [torch.randint(0, 4, (24, 40), generator=gen) for _ in range(5)]
     preds = [torch.where(torch.rand(l.shape, generator=gen) < 0.3, (l + 1) % 4, l) for l in labels]
     metric = BorderIoUMetric(border_bins=(0, 8))
     metric.dataset_meta = dict(classes=CITYSCAPES_CLASSES)
-    metric.process({}, [dict(pred_sem_seg=dict(data=p[None]), gt_sem_seg=dict(data=l[None]))
-                        for l, p in zip(labels, preds)])
+    metric.process(
+        {}, [dict(pred_sem_seg=dict(data=p[None]), gt_sem_seg=dict(data=l[None])) for l, p in zip(labels, preds)]
+    )
     reported = metric.evaluate(5)
     data = metric.per_image['seg']
     assert data.intersect.shape == (5, len(CITYSCAPES_CLASSES))

@@ -1,4 +1,5 @@
 """Padding modes on single layers, against hand-written references."""
+
 import copy
 import pickle
 
@@ -58,13 +59,17 @@ def test_partial_reweights_around_bias_and_caches_ratio_per_size():
 
 
 @pytest.mark.parametrize('h,w', [(125, 130), (8, 9), (3, 3)])
-@pytest.mark.parametrize('layer', [
-    lambda: nn.Conv2d(3, 5, 3, stride=2, padding=1),
-    lambda: nn.Conv2d(3, 5, 7, stride=2, padding=3),
-    lambda: nn.Conv2d(3, 5, 3, padding=2, dilation=2),
-    lambda: nn.MaxPool2d(3, stride=2, padding=1),
-    lambda: nn.AvgPool2d(3, stride=1, padding=1),
-], ids=['conv3s2', 'conv7s2', 'conv3d2', 'maxpool', 'avgpool'])
+@pytest.mark.parametrize(
+    'layer',
+    [
+        lambda: nn.Conv2d(3, 5, 3, stride=2, padding=1),
+        lambda: nn.Conv2d(3, 5, 7, stride=2, padding=3),
+        lambda: nn.Conv2d(3, 5, 3, padding=2, dilation=2),
+        lambda: nn.MaxPool2d(3, stride=2, padding=1),
+        lambda: nn.AvgPool2d(3, stride=1, padding=1),
+    ],
+    ids=['conv3s2', 'conv7s2', 'conv3d2', 'maxpool', 'avgpool'],
+)
 def test_none_keeps_output_size_or_fails_clearly(layer, h, w):
     stock = layer()
     patched, _ = _one(copy.deepcopy(stock), 'none')
@@ -163,12 +168,14 @@ def test_patched_layers_deepcopy_and_pickle():
 
 @pytest.mark.parametrize('mode', ['zero-ish', 'valid-ish'])
 def test_unknown_mode_is_a_clear_error(mode):
-    with pytest.raises(ValueError, match=r"padding.mode: unknown padding mode .*; expected one of zeros, none"):
+    with pytest.raises(ValueError, match=r'padding.mode: unknown padding mode .*; expected one of zeros, none'):
         convert_padding(nn.Conv2d(1, 1, 3, padding=1), mode)
 
 
 def test_scope_matching_nothing_lists_closest_names():
     model = nn.Sequential()
     model.add_module('backbone', nn.Sequential(nn.Conv2d(1, 1, 3, padding=1)))
-    with pytest.raises(ValueError, match=r"padding.scope: 'backbne' matches no padded layer.*closest names: backbone.0"):
+    with pytest.raises(
+        ValueError, match=r"padding.scope: 'backbne' matches no padded layer.*closest names: backbone.0"
+    ):
         convert_padding(model, 'none', ['backbne'])

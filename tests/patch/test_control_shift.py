@@ -22,6 +22,7 @@ scores even away from the edge: the border cue the control's zeros variant learn
 the equality holds for any weights. The contrasts are measured against round-off (at least 100x it):
 at init mmdet's `fc_cls` (std 0.01) gives logits of about 0.1, so differences are small in absolute terms.
 """
+
 import mmcv
 import numpy as np
 import pytest
@@ -70,8 +71,9 @@ def _model(mode):
 
 def _features(model, img):
     sample = DetDataSample(metainfo=dict(img_shape=img.shape[:2], ori_shape=img.shape[:2]))
-    data = model.data_preprocessor({'inputs': [torch.from_numpy(img).permute(2, 0, 1).contiguous()],
-                                    'data_samples': [sample]}, False)
+    data = model.data_preprocessor(
+        {'inputs': [torch.from_numpy(img).permute(2, 0, 1).contiguous()], 'data_samples': [sample]}, False
+    )
     return model.extract_feat(data['inputs'])
 
 
@@ -85,8 +87,9 @@ def _scores(model, feats, box):
 def _pair(model, img, box):
     """Scores for `box` in `img` and for the same square in `img` shifted circularly by half its height."""
     shifted_box = [box[0], (box[1] + SHIFT) % img.shape[0], box[2], (box[1] + SHIFT) % img.shape[0] + box[3] - box[1]]
-    return _scores(model, _features(model, img), box), _scores(model, _features(model, np.roll(img, SHIFT, 0)),
-                                                               shifted_box)
+    return _scores(model, _features(model, img), box), _scores(
+        model, _features(model, np.roll(img, SHIFT, 0)), shifted_box
+    )
 
 
 @torch.no_grad()
@@ -106,8 +109,10 @@ def test_circular_roi_scores_agree_away_from_the_edge_and_zeros_do_not(square):
     circular, zeros = (torch.stack(_pair(_model(mode), img, box)) for mode in ('circular', 'zeros'))
     circular_diff = (circular[0] - circular[1]).abs().max().item()
     zeros_diff = (zeros[0] - zeros[1]).abs().max().item()
-    print(f'interior square {box}: max |score change| under the half shift: circular {circular_diff:.2e}, '
-          f'zeros {zeros_diff:.2e}')
+    print(
+        f'interior square {box}: max |score change| under the half shift: circular {circular_diff:.2e}, '
+        f'zeros {zeros_diff:.2e}'
+    )
     assert circular_diff <= EXACT
     assert zeros_diff > 1e-3 and zeros_diff > 100 * max(circular_diff, 1e-8)
 

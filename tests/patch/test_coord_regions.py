@@ -1,5 +1,6 @@
 """CoordConv on full-image feature maps takes x / y over each image's own region of the padded batch
 canvas (from img_shape), so a pixel's coordinates do not depend on its batch-mates (issue 9, 4c)."""
+
 import torch
 
 from harness.patch.coordconv import coordinates
@@ -8,9 +9,11 @@ from harness.testing import build
 
 def _raw_batch(shapes, seed=0):
     from mmdet.testing import demo_mm_inputs
+
     torch.manual_seed(seed)
-    return demo_mm_inputs(len(shapes), [(3, h, w) for h, w in shapes], num_items=[2] * len(shapes), num_classes=3,
-                          with_mask=True)
+    return demo_mm_inputs(
+        len(shapes), [(3, h, w) for h, w in shapes], num_items=[2] * len(shapes), num_classes=3, with_mask=True
+    )
 
 
 def _coords_seen(model, conv, raw):
@@ -45,8 +48,10 @@ def test_coordinates_follow_the_image_not_the_canvas():
     # image 1 fills the canvas height (150 of 160: 37.5 rows) and 90 of 128 columns (22.5)
     torch.testing.assert_close(mixed[1, 0, 0, :3], -1 + 2 * torch.arange(3.0) / 21.5)
     # what canvas-wide coordinates would give: image 0's pixels move with its batch-mate
-    stock_mixed, stock_alone = coordinates(2, 40, 32, False, 'cpu', torch.float32), coordinates(1, 32, 32, False,
-                                                                                                'cpu', torch.float32)
+    stock_mixed, stock_alone = (
+        coordinates(2, 40, 32, False, 'cpu', torch.float32),
+        coordinates(1, 32, 32, False, 'cpu', torch.float32),
+    )
     assert not torch.allclose(stock_mixed[0, :, :25, :30], stock_alone[0, :, :25, :30])
     # one image: the canvas is its own (up to the padding to 32), equal-size batches: stock coordinates
     same, _ = _coords_seen(model, conv, _raw_batch([(128, 96), (128, 96)]))

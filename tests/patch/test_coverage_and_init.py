@@ -1,6 +1,7 @@
 """On the real test models: scope `all` converts or reports every padded conv and pool (counted by a walk
 written here, not by harness.patch.convert.classify), and a patched model starts from the same weights
 as the stock one (mmengine's init_cfg matching must not skip a derived layer)."""
+
 import pytest
 import torch
 import torch.nn as nn
@@ -64,7 +65,8 @@ VARIANTS = {  # every model: reflect + CoordConv sites of its family; Mask R-CNN
     'fcn_r18': ['backbone_stem', 'decode_head_first'],
 }
 CASES = [(name, 'reflect') for name in ALL_MODELS] + [
-    ('mask_rcnn_r18', mode) for mode in ('none', 'replicate', 'circular', 'partial')]
+    ('mask_rcnn_r18', mode) for mode in ('none', 'replicate', 'circular', 'partial')
+]
 
 
 @pytest.mark.parametrize('name,mode', CASES)

@@ -1,4 +1,5 @@
 """The patching core on real mmdet / mmseg models: identity, every mode, no leak, equivariance, CoordConv, SOLO."""
+
 import pytest
 import torch
 from mmengine.registry import MODELS, init_default_scope
@@ -39,13 +40,18 @@ def _equal_outputs(a, b):
     if hasattr(a, 'pred_instances'):
         return all(torch.equal(x, y) for x, y in zip(a.pred_instances.values(), b.pred_instances.values()))
     if hasattr(a, 'pred_sem_seg'):
-        return torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data) and torch.equal(a.seg_logits.data, b.seg_logits.data)
+        return torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data) and torch.equal(
+            a.seg_logits.data, b.seg_logits.data
+        )
     raise TypeError(type(a))
 
 
 @pytest.mark.parametrize('name', ALL_MODELS)
-@pytest.mark.parametrize('patch', [dict(padding=dict(mode='zeros', scope='all')),
-                                   dict(coordconv=dict(sites=['backbone_stem']))], ids=['zeros', 'coordconv'])
+@pytest.mark.parametrize(
+    'patch',
+    [dict(padding=dict(mode='zeros', scope='all')), dict(coordconv=dict(sites=['backbone_stem']))],
+    ids=['zeros', 'coordconv'],
+)
 def test_patch_is_bit_identical_to_stock(name, patch):
     stock, patched = build(name), build(name, **patch)
     assert type(stock) is type(patched)
@@ -150,9 +156,13 @@ def test_coordconv_on_a_padding_patched_layer():
         _features(model, torch.randn(1, 3, 64, 64))
 
 
-@pytest.mark.parametrize('name,convs', [
-    ('solo_r18', ['mask_head.mask_convs.0.conv']),
-    ('solov2_r18', ['mask_head.kernel_convs.0.conv', 'mask_head.mask_feature_head.convs_all_levels.3.conv0.conv'])])
+@pytest.mark.parametrize(
+    'name,convs',
+    [
+        ('solo_r18', ['mask_head.mask_convs.0.conv']),
+        ('solov2_r18', ['mask_head.kernel_convs.0.conv', 'mask_head.mask_feature_head.convs_all_levels.3.conv0.conv']),
+    ],
+)
 def test_solo_without_coordinates(name, convs):
     with_coords, without = build(name), build(name, solo_coords=False)
     for path in convs:
@@ -177,22 +187,34 @@ def test_solo_without_coordinates(name, convs):
 def test_errors_are_clear():
     with pytest.raises(ConfigError, match=r"padding.mode: unknown padding mode 'mirror'; expected one of"):
         build('fcn_r18', padding=dict(mode='mirror'))
-    with pytest.raises(ConfigError, match=r"coordconv.sites: 'roi_head.mask_head.conv.0' matches no conv.*closest names: roi_head"):
+    with pytest.raises(
+        ConfigError, match=r"coordconv.sites: 'roi_head.mask_head.conv.0' matches no conv.*closest names: roi_head"
+    ):
         build('mask_rcnn_r18', coordconv=dict(sites=['roi_head.mask_head.conv.0']))
-    with pytest.raises(ConfigError, match=r"solo_coords: false needs a SOLO-family head"):
+    with pytest.raises(ConfigError, match=r'solo_coords: false needs a SOLO-family head'):
         build('mask_rcnn_r18', solo_coords=False)
     model = build('deeplabv3_r18', padding=dict(mode='none', scope='all')).eval()
-    with pytest.raises(PaddingError, match=r'^decode_head\.aspp_modules\.\d\.conv: padding mode none .* narrow the padding scope'):
+    with pytest.raises(
+        PaddingError, match=r'^decode_head\.aspp_modules\.\d\.conv: padding mode none .* narrow the padding scope'
+    ):
         with torch.no_grad():
             _run(model, batch('deeplabv3_r18'), 'tensor')
 
 
 def test_deformable_convs_are_listed_as_skipped():
     init_default_scope('mmdet')
-    backbone = MODELS.build(dict(type='ResNet', depth=50, init_cfg=None, stage_with_dcn=(False, False, True, True),
-                                 dcn=dict(type='DCNv2', deform_groups=1, fallback_on_stride=False)))
+    backbone = MODELS.build(
+        dict(
+            type='ResNet',
+            depth=50,
+            init_cfg=None,
+            stage_with_dcn=(False, False, True, True),
+            dcn=dict(type='DCNv2', deform_groups=1, fallback_on_stride=False),
+        )
+    )
     _, report = convert_padding(backbone, 'circular')
     skipped = [e for e in report if e['action'] == 'skipped']
-    assert len(skipped) == 9 and all(e['type'] == 'ModulatedDeformConv2dPack' and 'deformable' in e['reason']
-                                     for e in skipped)
+    assert len(skipped) == 9 and all(
+        e['type'] == 'ModulatedDeformConv2dPack' and 'deformable' in e['reason'] for e in skipped
+    )
     assert sum(e['action'] == 'circular' for e in report) == len(report) - 9

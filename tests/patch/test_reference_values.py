@@ -1,5 +1,6 @@
 """`none` (every resample rule) and `partial` on single layers, value by value against references written
 out here from F.conv2d / F.max_pool2d / F.avg_pool2d and F.interpolate / F.pad (issue 9, section 5)."""
+
 import copy
 
 import pytest
@@ -17,7 +18,7 @@ LAYERS = {
     'conv3s2': lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1),
     'conv7s2': lambda: nn.Conv2d(3, 4, 7, stride=2, padding=3),
     'conv3d2': lambda: nn.Conv2d(3, 4, 3, padding=2, dilation=2),
-    'conv4same': lambda: nn.Conv2d(3, 4, 4, padding='same'),                      # l, r, t, b = 1, 2, 1, 2
+    'conv4same': lambda: nn.Conv2d(3, 4, 4, padding='same'),  # l, r, t, b = 1, 2, 1, 2
     'conv5x3': lambda: nn.Conv2d(3, 4, (5, 3), stride=(2, 1), padding=(2, 0), dilation=(2, 1), bias=False),
     'maxpool': lambda: nn.MaxPool2d(3, stride=2, padding=1),
     'avgpool': lambda: nn.AvgPool2d(3, stride=1, padding=1),
@@ -82,11 +83,15 @@ def test_default_rule_and_bad_rules():
     assert 'resample' not in convert_padding(nn.Conv2d(1, 1, 3, padding=1), 'reflect')[1][0]
     with pytest.raises(ConfigError, match=r"^padding.resample: unknown resample rule 'bicubic'; expected one of input"):
         convert_padding(nn.Conv2d(1, 1, 3, padding=1), 'none', resample='bicubic')
-    with pytest.raises(ConfigError, match=r"^model.padding.resample: got 'input' with mode 'reflect'; expected resample "
-                                          r"only with mode none"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^model.padding.resample: got 'input' with mode 'reflect'; expected resample "
+        r'only with mode none',
+    ):
         patch_model(nn.Conv2d(1, 1, 3, padding=1), padding=dict(mode='reflect', resample='input'))
-    model, report = patch_model(nn.Sequential(nn.Conv2d(1, 1, 3, padding=1)),
-                                padding=dict(mode='valid', resample='replicate'))
+    model, report = patch_model(
+        nn.Sequential(nn.Conv2d(1, 1, 3, padding=1)), padding=dict(mode='valid', resample='replicate')
+    )
     assert report['padding']['resample'] == 'replicate' and report['padding']['layers'][0]['resample'] == 'replicate'
     assert model[0].border_resample == 'replicate'
 
@@ -95,9 +100,9 @@ PARTIAL = {
     'stride2': lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1),
     'stride2-k7': lambda: nn.Conv2d(3, 4, 7, stride=2, padding=3),
     'dilation2': lambda: nn.Conv2d(3, 4, 3, padding=2, dilation=2),
-    'asymmetric-same': lambda: nn.Conv2d(3, 4, 4, padding='same'),                # l, r, t, b = 1, 2, 1, 2
+    'asymmetric-same': lambda: nn.Conv2d(3, 4, 4, padding='same'),  # l, r, t, b = 1, 2, 1, 2
     'asymmetric-hw': lambda: nn.Conv2d(3, 4, (5, 3), stride=2, padding=(1, 2), dilation=(2, 1)),
-    'all-padding-windows': lambda: nn.Conv2d(3, 4, 3, padding=4),                 # corner windows see no pixel
+    'all-padding-windows': lambda: nn.Conv2d(3, 4, 3, padding=4),  # corner windows see no pixel
     'no-bias': lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1, dilation=2, bias=False),
 }
 
@@ -112,8 +117,12 @@ def test_partial_equals_its_formula(layer, h, w):
     patched, _ = convert_padding(copy.deepcopy(stock), 'partial')
     x = torch.randn(2, 3, h, w)
     kh, kw = stock.kernel_size
-    count = F.conv2d(F.pad(torch.ones(1, 1, h, w), pad_amounts(stock)), torch.ones(1, 1, kh, kw),
-                     stride=stock.stride, dilation=stock.dilation)
+    count = F.conv2d(
+        F.pad(torch.ones(1, 1, h, w), pad_amounts(stock)),
+        torch.ones(1, 1, kh, kw),
+        stride=stock.stride,
+        dilation=stock.dilation,
+    )
     b = stock.bias.view(1, -1, 1, 1) if stock.bias is not None else 0
     with torch.no_grad():
         expected = torch.where(count > 0, (stock(x) - b) * kh * kw / count.clamp(min=1) + b, stock(x))

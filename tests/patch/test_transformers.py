@@ -5,6 +5,7 @@ Neither has a positional embedding: the padding of their convs (overlapping patc
 padding they are exactly equivariant to a circular shift by their total stride, and with a border-free
 mode a constant image gives spatially constant features; zero padding breaks both (shown every time).
 """
+
 import pytest
 import torch
 import torch.nn as nn
@@ -17,11 +18,16 @@ from harness.testing import batch, build
 MODES = ['zeros', 'none', 'reflect', 'replicate', 'circular', 'partial']
 BORDER_FREE = ['none', 'reflect', 'replicate', 'circular']
 # The padded convs of each test model, by what they are (not by the converter's own rule).
-MIT_B0 = ([f'backbone.layers.{i}.0.projection' for i in range(4)] +                  # 7x7/s4, then 3x3/s2
-          [f'backbone.layers.{i}.1.{j}.ffn.layers.1' for i in range(4) for j in range(2)])  # Mix-FFN 3x3 dw
+MIT_B0 = (
+    [f'backbone.layers.{i}.0.projection' for i in range(4)]  # 7x7/s4, then 3x3/s2
+    + [f'backbone.layers.{i}.1.{j}.ffn.layers.1' for i in range(4) for j in range(2)]
+)  # Mix-FFN 3x3 dw
 CONVNEXT = [f'backbone.stages.{i}.{j}.depthwise_conv' for i, n in enumerate([1, 1, 2, 1]) for j in range(n)]
-MASK_RCNN_HEADS = ([f'neck.fpn_convs.{i}.conv' for i in range(4)] + ['rpn_head.rpn_conv'] +
-                   [f'roi_head.mask_head.convs.{i}.conv' for i in range(4)])
+MASK_RCNN_HEADS = (
+    [f'neck.fpn_convs.{i}.conv' for i in range(4)]
+    + ['rpn_head.rpn_conv']
+    + [f'roi_head.mask_head.convs.{i}.conv' for i in range(4)]
+)
 PADDED = {'segformer_b0': MIT_B0, 'mask_rcnn_convnext': CONVNEXT + MASK_RCNN_HEADS}
 
 
@@ -106,8 +112,10 @@ def test_constant_image_through_the_models_own_preprocessor_gives_constant_featu
     each image; with zeros it is not (the border, and the zero canvas, reach the features)."""
     sizes = [(225, 250), (240, 200)] if name == 'mask_rcnn_convnext' else [(100, 123), (115, 110)]  # one canvas
     model = build(name, padding=dict(mode=mode, scope='all')).eval()
-    data = dict(inputs=[torch.full((3, h, w), 97, dtype=torch.uint8) for h, w in sizes],
-                data_samples=[batch(name, h, w, n=1)['data_samples'][0] for h, w in sizes])
+    data = dict(
+        inputs=[torch.full((3, h, w), 97, dtype=torch.uint8) for h, w in sizes],
+        data_samples=[batch(name, h, w, n=1)['data_samples'][0] for h, w in sizes],
+    )
     with torch.no_grad():  # the training path: mmseg's preprocessor pads mixed sizes only there
         inputs = model.data_preprocessor(data, True)['inputs']
         assert inputs.shape[-2:] != tuple(sizes[0])  # a canvas around each image
@@ -119,13 +127,16 @@ def test_constant_image_through_the_models_own_preprocessor_gives_constant_featu
         assert max(spread) < 1e-4, spread
 
 
-@pytest.mark.parametrize('name,scope,expected', [
-    ('segformer_b0', 'patch_embed', MIT_B0[:4]),
-    ('segformer_b0', 'mixffn', MIT_B0[4:]),
-    ('segformer_b0', ['patch_embed', 'mixffn'], MIT_B0),
-    ('mask_rcnn_convnext', 'dwconv', CONVNEXT),
-    ('mask_rcnn_convnext', ['dwconv', 'neck'], CONVNEXT + MASK_RCNN_HEADS[:4]),
-])
+@pytest.mark.parametrize(
+    'name,scope,expected',
+    [
+        ('segformer_b0', 'patch_embed', MIT_B0[:4]),
+        ('segformer_b0', 'mixffn', MIT_B0[4:]),
+        ('segformer_b0', ['patch_embed', 'mixffn'], MIT_B0),
+        ('mask_rcnn_convnext', 'dwconv', CONVNEXT),
+        ('mask_rcnn_convnext', ['dwconv', 'neck'], CONVNEXT + MASK_RCNN_HEADS[:4]),
+    ],
+)
 def test_scope_presets_select_exactly_their_layers(name, scope, expected):
     model = build(name, padding=dict(mode='circular', scope=scope))
     layers = model.harness_report['padding']['layers']
@@ -134,20 +145,27 @@ def test_scope_presets_select_exactly_their_layers(name, scope, expected):
 
 
 def test_scope_presets_elsewhere_are_refused_and_keep_their_backbone_part_for_pretraining():
-    with pytest.raises(ConfigError, match=r"padding.scope: 'dwconv' matches no padded layer of EncoderDecoder; "
-                                          r"expected one of .*patch_embed, mixffn, dwconv"):
+    with pytest.raises(
+        ConfigError,
+        match=r"padding.scope: 'dwconv' matches no padded layer of EncoderDecoder; "
+        r'expected one of .*patch_embed, mixffn, dwconv',
+    ):
         build('segformer_b0', padding=dict(mode='circular', scope='dwconv'))
     with pytest.raises(ConfigError, match=r"padding.scope: 'mixffn' matches no padded layer of MaskRCNN"):
         build('mask_rcnn_convnext', padding=dict(mode='none', scope='mixffn'))
     assert all(g.startswith('backbone.') for p in ('patch_embed', 'mixffn', 'dwconv') for g in SCOPE_PRESETS[p])
     # a matched pretraining pads the classifier's backbone like the variant's backbone part
-    assert classifier_padding({'mode': 'circular', 'scope': ['mixffn', 'neck']}) == {'mode': 'circular',
-                                                                                   'scope': ['mixffn']}
+    assert classifier_padding({'mode': 'circular', 'scope': ['mixffn', 'neck']}) == {
+        'mode': 'circular',
+        'scope': ['mixffn'],
+    }
     assert classifier_padding({'mode': 'none', 'scope': 'dwconv'})['scope'] == ['dwconv']
 
 
-@pytest.mark.parametrize('name,conv', [('segformer_b0', 'backbone.layers.0.0.projection'),
-                                       ('mask_rcnn_convnext', 'backbone.downsample_layers.0.0')])
+@pytest.mark.parametrize(
+    'name,conv',
+    [('segformer_b0', 'backbone.layers.0.0.projection'), ('mask_rcnn_convnext', 'backbone.downsample_layers.0.0')],
+)
 def test_coordconv_stem_preset_reaches_both_and_starts_bit_identical(name, conv):
     model = build(name, padding=dict(mode='circular', scope='all'), coordconv=dict(sites=['backbone_stem'])).eval()
     assert [e['name'] for e in model.harness_report['coordconv']] == [conv]
@@ -170,9 +188,12 @@ def test_audit_and_probe_loading_take_the_scope_presets():
     from harness.diagnose import audit
     from harness.diagnose.loading import load_backbone
     from harness.paths import REPO_ROOT
+
     config = str(REPO_ROOT / SEGFORMER_SMOKE)
-    leak = {scope: audit(config, modes=('zeros', 'circular'), size=(64, 128), scope=scope)['leak']
-            for scope in ('all', 'mixffn')}
+    leak = {
+        scope: audit(config, modes=('zeros', 'circular'), size=(64, 128), scope=scope)['leak']
+        for scope in ('all', 'mixffn')
+    }
     zeros = leak['all']['zeros']
     assert min(zeros.values()) > 0.1 and max(leak['all']['circular'].values()) == 0
     assert all(0 < leak['mixffn']['circular'][lv] < zeros[lv] for lv in zeros), leak

@@ -7,6 +7,7 @@ at 0.92 or less passes with probability under 2%. The check can fail: the seed-o
 takes the test set as fixed, falls far under it where image noise dominates (asserted below).
 reports/benchmarks.md has the same table at 10,000 grids per cell.
 """
+
 import pytest
 
 from benchmarks.interval_coverage import REGIMES, coverage

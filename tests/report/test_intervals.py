@@ -4,6 +4,7 @@ differences put in our direction, and runs that evaluated nothing vs runs whose 
 Hand formulas: the t quantiles are the table values t(0.975, 2) = 4.302652729749464 and
 z(0.975) = 1.959963984540054; the image term (the covariance between seeds) is worked out in the test.
 """
+
 import contextlib
 import copy
 import csv
@@ -42,7 +43,7 @@ def test_t_interval_is_the_hand_formula():
     assert got == pytest.approx((mean, mean - T_2 * s / math.sqrt(3), mean + T_2 * s / math.sqrt(3)), abs=1e-12)
     iv = paired_interval({0: 2.0, 1: 3.0, 2: 5.0}, {0: 1.0, 1: 1.0, 2: 1.0})  # no per-image data: seeds only
     assert (iv.delta, iv.lo, iv.hi) == pytest.approx(got, abs=1e-12)
-    assert iv.distinguishable is False and iv.se_images is None and "seeds only" in iv.method  # [-1.5, 6.1]
+    assert iv.distinguishable is False and iv.se_images is None and 'seeds only' in iv.method  # [-1.5, 6.1]
 
 
 def test_images_only_with_one_seed_is_the_normal_interval_of_the_bootstrap_without_a_verdict():
@@ -61,8 +62,11 @@ def test_image_term_is_the_covariance_between_seeds_and_the_quantile_keeps_the_s
     v, b = {0: 0.5, 1: 0.7, 2: 0.6}, {0: 0.1, 1: 0.2, 2: 0.3}
     diffs = np.array([0.4, 0.5, 0.3])
     shared = np.array([-0.02, 0.0, 0.01, 0.03, -0.01, 0.0])
-    own = {0: np.array([0.01, -0.01, 0.0, 0.02, 0.0, -0.02]), 1: np.array([0.0, 0.03, -0.01, 0.0, -0.02, 0.0]),
-           2: np.array([-0.01, 0.0, 0.0, 0.01, 0.0, 0.0])}
+    own = {
+        0: np.array([0.01, -0.01, 0.0, 0.02, 0.0, -0.02]),
+        1: np.array([0.0, 0.03, -0.01, 0.0, -0.02, 0.0]),
+        2: np.array([-0.01, 0.0, 0.0, 0.01, 0.0, 0.0]),
+    }
     boot = {s: (v[s] + shared + own[s], np.full(6, b[s])) for s in v}
     # by hand: mean over the 6 ordered pairs s != s' of the sample covariance of (shared + own_s, shared + own_s')
     d = {s: shared + own[s] for s in v}
@@ -94,7 +98,7 @@ def test_interval_is_never_narrower_than_the_seed_only_t_interval():
 def test_rounded_values_that_tie_are_floored_at_the_rounding_variance_not_infinite_precision():
     v, b = {0: 0.352, 1: 0.347, 2: 0.361}, {0: 0.350, 1: 0.345, 2: 0.359}  # every difference 0.002 exactly
     iv = paired_interval(v, b)
-    se = math.sqrt(0.001 ** 2 / 6 / 3)  # Sheppard: a difference of two values rounded to 0.001
+    se = math.sqrt(0.001**2 / 6 / 3)  # Sheppard: a difference of two values rounded to 0.001
     assert iv.se_seeds == pytest.approx(se) and iv.df == 2 and math.isfinite(iv.df)
     assert (iv.lo, iv.hi) == pytest.approx((0.002 - T_2 * se, 0.002 + T_2 * se))
     assert any('rounding variance' in n for n in iv.notes)
@@ -125,6 +129,7 @@ def test_image_weights_count_image_ids_drawn_with_a_fixed_seed():
 
 # ----------------------------------------------------------------------------- the report
 
+
 def _ap_and_data(gt, preds):
     """({'coco/bbox_mAP': AP, 'coco/segm_mAP': AP} unrounded, per-image data) of pycocotools' evaluation."""
     metrics, data = {}, {}
@@ -146,9 +151,20 @@ def _ap_and_data(gt, preds):
 def _run(work, variant, seed, metrics, data=None, **extra):
     folder = work / f'{variant}_seed{seed}'
     folder.mkdir(parents=True)
-    (folder / 'results.json').write_text(json.dumps(dict(
-        run=folder.name, variant=variant, seed=seed, task='coco', status='done', metrics=metrics,
-        meta=dict(iterations=100, batch_size=4, gpus=1, train_images=200), **extra)))
+    (folder / 'results.json').write_text(
+        json.dumps(
+            dict(
+                run=folder.name,
+                variant=variant,
+                seed=seed,
+                task='coco',
+                status='done',
+                metrics=metrics,
+                meta=dict(iterations=100, batch_size=4, gpus=1, train_images=200),
+                **extra,
+            )
+        )
+    )
     if data:
         per_image.save(folder / per_image.PER_IMAGE, data)
 
@@ -168,10 +184,16 @@ def coco_grid(tmp_path_factory):
             metrics, data = _ap_and_data(gt, p)
             values[(variant, seed)] = (metrics, data)
             _run(work, variant, seed, metrics, data)
-    grid = {'name': 'g', 'seeds': [0, 1], 'metrics': ['coco/bbox_mAP', 'coco/segm_mAP'],
-            'variants': [{'name': 'base', 'baseline': 'base', 'solo_coords': True},
-                         {'name': 'drop', 'baseline': 'base', 'solo_coords': False}],
-            'references': {'drop': {'ref': 'paper/solo-coordconv'}}}
+    grid = {
+        'name': 'g',
+        'seeds': [0, 1],
+        'metrics': ['coco/bbox_mAP', 'coco/segm_mAP'],
+        'variants': [
+            {'name': 'base', 'baseline': 'base', 'solo_coords': True},
+            {'name': 'drop', 'baseline': 'base', 'solo_coords': False},
+        ],
+        'references': {'drop': {'ref': 'paper/solo-coordconv'}},
+    }
     (work / 'grid.json').write_text(json.dumps(grid))
     return work, values
 
@@ -182,8 +204,9 @@ def _coco_intervals(values):
     for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
         kind = key.split('/')[1].split('_')[0]
         boot = {s: tuple(coco_ap(values[(v, s)][1][kind], w) for v in ('drop', 'base')) for s in (0, 1)}
-        out[key] = paired_interval({s: values[('drop', s)][0][key] for s in (0, 1)},
-                                   {s: values[('base', s)][0][key] for s in (0, 1)}, boot)
+        out[key] = paired_interval(
+            {s: values[('drop', s)][0][key] for s in (0, 1)}, {s: values[('base', s)][0][key] for s in (0, 1)}, boot
+        )
     return out
 
 
@@ -199,9 +222,11 @@ def test_findings_come_first_with_the_interval_of_seeds_and_images_and_holm_verd
     for (key, iv), p in zip(ivs.items(), adjusted):
         assert iv.se_images > 0 and iv.se_seeds is not None and iv.lo < iv.delta < iv.hi
         word = 'distinguishable' if p < 0.05 else 'not distinguishable'
-        text = (f'drop vs. base: {signed(key, iv.delta)} {"box" if "bbox" in key else "mask"} AP '
-                f'[{signed(key, iv.lo)}, {signed(key, iv.hi)}], 2 seeds, {word} from zero (Holm, family of 2: '
-                f'adjusted p = {p:.3g})')
+        text = (
+            f'drop vs. base: {signed(key, iv.delta)} {"box" if "bbox" in key else "mask"} AP '
+            f'[{signed(key, iv.lo)}, {signed(key, iv.hi)}], 2 seeds, {word} from zero (Holm, family of 2: '
+            f'adjusted p = {p:.3g})'
+        )
         assert f'- {md_escape(text)}' in findings
     assert 'seeds (n=2) + shared image term (paired image bootstrap, B=1000, cross-seed covariance)' in findings
     assert (tmp_path / 'out' / 'intervals_coco.png').read_bytes()[:4] == b'\x89PNG'
@@ -222,7 +247,8 @@ def test_every_interval_in_summary_csv_is_rebuilt_from_its_own_row(coco_grid, tm
         assert (float(r['ci_low']), float(r['ci_high'])) == pytest.approx((delta - q * se, delta + q * se), rel=1e-12)
         iv = ivs[r['metric']]
         assert [float(r[k]) for k in ('paired_delta', 'ci_low', 'ci_high', 'p')] == pytest.approx(
-            [iv.delta, iv.lo, iv.hi, iv.p])
+            [iv.delta, iv.lo, iv.hi, iv.p]
+        )
         assert r['family_size'] == '2' and r['method'] == iv.method
         assert r['distinguishable'] == str(float(r['p_holm']) < 0.05).lower()
 
@@ -241,8 +267,13 @@ def test_a_grids_primary_comparisons_are_the_family_and_the_rest_is_secondary(co
     p = ivs['coco/segm_mAP'].p  # a family of one: Holm leaves p as it is
     assert md_escape(f'(Holm, family of 1: adjusted p = {p:.3g})') in md
     box = ivs['coco/bbox_mAP']
-    assert md_escape('secondary (outside the primary family): unadjusted interval '
-                     f'{"excludes" if box.distinguishable else "includes"} zero') in md
+    assert (
+        md_escape(
+            'secondary (outside the primary family): unadjusted interval '
+            f'{"excludes" if box.distinguishable else "includes"} zero'
+        )
+        in md
+    )
     with open(out / 'summary.csv', newline='') as f:
         row = next(r for r in csv.DictReader(f) if r['variant'] == 'drop' and r['metric'] == 'coco/bbox_mAP')
     assert row['p_holm'] == '' and row['family_size'] == ''
@@ -260,8 +291,11 @@ def test_one_seed_gets_its_test_set_interval_and_no_verdict(coco_grid, tmp_path)
     (one / 'grid.json').write_text(json.dumps(dict(grid, seeds=[0])))
     out = report.write_report(one, tmp_path / 'out')
     md = (out / 'report.md').read_text(encoding='utf-8')
-    sentences = [line for line in md.split('\n## Findings\n')[1].split('\n## ')[0].splitlines()
-                 if line.startswith('- drop vs. base')]
+    sentences = [
+        line
+        for line in md.split('\n## Findings\n')[1].split('\n## ')[0].splitlines()
+        if line.startswith('- drop vs. base')
+    ]
     assert len(sentences) == 2
     for line in sentences:
         assert 'distinguishable' not in line and 'no verdict (one seed: test-set noise only)' in line
@@ -280,10 +314,12 @@ def test_published_difference_is_put_in_our_direction(coco_grid, tmp_path):
     assert orientation(ref, variants, 'x', 'solo') is None  # same side of the feature: not comparable
     assert ref.kind == 'delta' and ref.value == 3.6 and ref.epochs == 36 and ref.multi_scale is True
     md = (report.write_report(work, tmp_path / 'out') / 'report.md').read_text(encoding='utf-8')
-    row = next(line for line in md.split('\n## Published numbers (not ours)\n')[1].splitlines()
-               if line.startswith('| drop |'))
-    ours = np.mean([values[('base', s)][0]['coco/segm_mAP'] - values[('drop', s)][0]['coco/segm_mAP']
-                    for s in (0, 1)])  # with - without
+    row = next(
+        line for line in md.split('\n## Published numbers (not ours)\n')[1].splitlines() if line.startswith('| drop |')
+    )
+    ours = np.mean(
+        [values[('base', s)][0]['coco/segm_mAP'] - values[('drop', s)][0]['coco/segm_mAP'] for s in (0, 1)]
+    )  # with - without
     assert '+3.6 (with \u2212 without the coordinate channels' in row
     # turned: the grid's Δ is drop − base
     assert md_escape(f'base \u2212 drop: {signed("coco/segm_mAP", ours)} [') in row
@@ -304,8 +340,14 @@ def _write(tmp_path, name, metrics_json):
 def test_evaluated_but_empty_is_ap_zero_and_missing_metrics_fail(tmp_path):
     work = tmp_path / 'w'
     work.mkdir()
-    empty = json.dumps(dict(metrics={'coco/segm_mAP': 0.0, 'coco/segm_mAP_l': -1.0}, test_images=3,
-                            no_detections=True, notes=['no detections: ...']))
+    empty = json.dumps(
+        dict(
+            metrics={'coco/segm_mAP': 0.0, 'coco/segm_mAP_l': -1.0},
+            test_images=3,
+            no_detections=True,
+            notes=['no detections: ...'],
+        )
+    )
     status, res = _write(work, 'solo_seed0', empty)
     assert status == 'done' and res['no_detections'] is True and res['metrics']['coco/segm_mAP'] == 0.0
     status, res = _write(work, 'lost_seed0', None)
@@ -314,10 +356,19 @@ def test_evaluated_but_empty_is_ap_zero_and_missing_metrics_fail(tmp_path):
     assert status == 'failed' and 'metrics.json is unreadable' in res['error']
     # an older results.json of a model that predicted nothing: only the probe's keys, no AP at all
     (work / 'old_seed0').mkdir()
-    (work / 'old_seed0' / 'results.json').write_text(json.dumps(dict(
-        status='done', task='coco', metrics={'probe/H_spc': 0.1}, meta={})))
-    (work / 'grid.json').write_text(json.dumps({'name': 'w', 'seeds': [0], 'metrics': ['coco/segm_mAP'], 'variants': [
-        {'name': n, 'baseline': 'solo'} for n in ('solo', 'lost', 'torn', 'old')]}))
+    (work / 'old_seed0' / 'results.json').write_text(
+        json.dumps(dict(status='done', task='coco', metrics={'probe/H_spc': 0.1}, meta={}))
+    )
+    (work / 'grid.json').write_text(
+        json.dumps(
+            {
+                'name': 'w',
+                'seeds': [0],
+                'metrics': ['coco/segm_mAP'],
+                'variants': [{'name': n, 'baseline': 'solo'} for n in ('solo', 'lost', 'torn', 'old')],
+            }
+        )
+    )
     md = (report.write_report(work, tmp_path / 'out') / 'report.md').read_text(encoding='utf-8')
     runs = md.split('\n## Runs\n')[1].split('\n## ')[0]
     assert '| solo_seed0 | done | 0.0 (no detections) |' in runs

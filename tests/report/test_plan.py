@@ -4,6 +4,7 @@
 Power is checked at the detectable effect, where the formula says 80%: 3,000 simulated grids give a
 Monte-Carlo SE of 0.0073, and the tolerance is 0.03 (4 SE).
 """
+
 import json
 import math
 import re
@@ -25,7 +26,7 @@ N_IMG = 200
 def _sigma_tau(regime):
     """The regime's SD of one seed's difference and its shared image SE, as the plan reads them off a grid."""
     sd_c, sd_a, sd_e = noise_sds(regime, N_IMG)
-    return math.sqrt(2 * sd_c ** 2 + 2 * sd_e ** 2 / N_IMG), sd_a / math.sqrt(N_IMG)
+    return math.sqrt(2 * sd_c**2 + 2 * sd_e**2 / N_IMG), sd_a / math.sqrt(N_IMG)
 
 
 def test_power_is_the_paired_t_tests_without_image_noise():
@@ -59,22 +60,43 @@ def test_plan_cli_prints_the_detectable_effect_and_the_seeds_an_effect_needs(tmp
     """`tools/run_ablation.sh GRID --plan --effect D` on a grid's finished runs (3 seeds, no per-image data:
     the image SE is 0), and the reason it cannot plan from one seed."""
     grid_yaml = tmp_path / 'g.yaml'
-    grid_yaml.write_text(f'name: g\nbase: {REPO / "configs/smoke/fcn_r18-d8_tiny-cityscapes.py"}\nbaseline: zeros\n'
-                         'seeds: [0, 1, 2]\nvariants:\n  - name: zeros\n  - name: none\n'
-                         '    padding: {mode: none, scope: backbone}\n')
+    grid_yaml.write_text(
+        f'name: g\nbase: {REPO / "configs/smoke/fcn_r18-d8_tiny-cityscapes.py"}\nbaseline: zeros\n'
+        'seeds: [0, 1, 2]\nvariants:\n  - name: zeros\n  - name: none\n'
+        '    padding: {mode: none, scope: backbone}\n'
+    )
     work = tmp_path / 'work' / 'g'
     work.mkdir(parents=True)
-    (work / 'grid.json').write_text(json.dumps({'name': 'g', 'seeds': [0, 1, 2], 'metrics': [], 'variants': [
-        {'name': 'zeros', 'baseline': 'zeros'}, {'name': 'none', 'baseline': 'zeros'}]}))
+    (work / 'grid.json').write_text(
+        json.dumps(
+            {
+                'name': 'g',
+                'seeds': [0, 1, 2],
+                'metrics': [],
+                'variants': [{'name': 'zeros', 'baseline': 'zeros'}, {'name': 'none', 'baseline': 'zeros'}],
+            }
+        )
+    )
     miou = {'zeros': (40.0, 41.0, 42.5), 'none': (38.5, 40.0, 40.0)}  # differences -1.5, -1.0, -2.5
     for variant, values in miou.items():
         for seed, value in enumerate(values):
             d = work / f'{variant}_seed{seed}'
             d.mkdir()
-            (d / 'results.json').write_text(json.dumps(dict(status='done', task='cityscapes', variant=variant,
-                                                            seed=seed, metrics={'mIoU': value}, meta={})))
-    cmd = [sys.executable, str(REPO / 'tools' / 'run_ablation.py'), str(grid_yaml), '--work-dir',
-           str(tmp_path / 'work'), '--plan', '--effect', '3']
+            (d / 'results.json').write_text(
+                json.dumps(
+                    dict(status='done', task='cityscapes', variant=variant, seed=seed, metrics={'mIoU': value}, meta={})
+                )
+            )
+    cmd = [
+        sys.executable,
+        str(REPO / 'tools' / 'run_ablation.py'),
+        str(grid_yaml),
+        '--work-dir',
+        str(tmp_path / 'work'),
+        '--plan',
+        '--effect',
+        '3',
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     sigma = float(np.std([-1.5, -1.0, -2.5], ddof=1))
@@ -89,8 +111,14 @@ def test_plan_cli_prints_the_detectable_effect_and_the_seeds_an_effect_needs(tmp
     assert re.search(r'one more run of none: \d+\.\d+ GPU-hours', priced.stdout), priced.stdout
     line = next(x for x in priced.stdout.splitlines() if x.startswith('  none vs. zeros, mIoU: '))
     n = seeds_needed(3.0, sigma, 0.0)
-    total, more = map(float, re.search(r'needs \d+ seeds = ([\d.,]+) GPU-hours for the pair \((\d+) more seeds? each: '
-                                       r'([\d.,]+)\)', line).group(1, 3))
+    total, more = map(
+        float,
+        re.search(
+            r'needs \d+ seeds = ([\d.,]+) GPU-hours for the pair \((\d+) more seeds? each: '
+            r'([\d.,]+)\)',
+            line,
+        ).group(1, 3),
+    )
     assert total > 0 and more == pytest.approx(total * (n - 3) / n, abs=0.06)
     # one seed finished: nothing to plan with, and it says why
     for variant in miou:

@@ -3,6 +3,7 @@
 The fixtures write grid.json and results.json by hand, with values chosen so that means, sample
 standard deviations and deltas can be computed on paper (see the comments next to each number).
 """
+
 import base64
 import csv
 import json
@@ -24,18 +25,37 @@ from harness.report.write import md_escape
 REPO = REPO_ROOT
 TOOL = REPO / 'tools' / 'report.py'
 EVIL = 'evil<script>'  # a variant name that must reach the HTML escaped
-META = {'config': 'configs/x.py', 'iterations': 200, 'train_images': 64, 'val_images': 32, 'batch_size': 2,
-        'image_size': '320x320', 'commit': 'abc1234', 'versions': {'torch': '2.1.0', 'mmdet': '3.3.0'},
-        'hardware': '2-core x86_64 CPU, no GPU', 'gpus': 0, 'wall_s': 125.0,
-        'started': '2024-01-01T00:00:00', 'finished': '2024-01-01T00:02:05'}
+META = {
+    'config': 'configs/x.py',
+    'iterations': 200,
+    'train_images': 64,
+    'val_images': 32,
+    'batch_size': 2,
+    'image_size': '320x320',
+    'commit': 'abc1234',
+    'versions': {'torch': '2.1.0', 'mmdet': '3.3.0'},
+    'hardware': '2-core x86_64 CPU, no GPU',
+    'gpus': 0,
+    'wall_s': 125.0,
+    'started': '2024-01-01T00:00:00',
+    'finished': '2024-01-01T00:02:05',
+}
 
 
 def _coco(bbox, segm, **extra):
     """mmdet CocoMetric-style metrics ([0, 1])."""
     m = {}
     for kind, ap in (('bbox', bbox), ('segm', segm)):
-        m.update({f'coco/{kind}_mAP': ap, f'coco/{kind}_mAP_50': ap + 0.2, f'coco/{kind}_mAP_75': ap - 0.05,
-                  f'coco/{kind}_mAP_s': ap / 3, f'coco/{kind}_mAP_m': ap, f'coco/{kind}_mAP_l': ap * 1.5})
+        m.update(
+            {
+                f'coco/{kind}_mAP': ap,
+                f'coco/{kind}_mAP_50': ap + 0.2,
+                f'coco/{kind}_mAP_75': ap - 0.05,
+                f'coco/{kind}_mAP_s': ap / 3,
+                f'coco/{kind}_mAP_m': ap,
+                f'coco/{kind}_mAP_l': ap * 1.5,
+            }
+        )
     m.update(extra)
     return m
 
@@ -46,8 +66,7 @@ def _write_run(work, variant, seed, payload=None, raw=None):
     if raw is not None:
         (folder / 'results.json').write_text(raw)
     elif payload is not None:
-        base = {'run': folder.name, 'variant': variant, 'seed': seed, 'task': 'coco', 'error': None,
-                'meta': dict(META)}
+        base = {'run': folder.name, 'variant': variant, 'seed': seed, 'task': 'coco', 'error': None, 'meta': dict(META)}
         base.update(payload)
         (folder / 'results.json').write_text(json.dumps(base))
     return folder
@@ -58,14 +77,30 @@ def coco_grid(tmp_path):
     """zeros (baseline), circular, valid (nothing usable), evil<script> (one empty-metrics run)."""
     work = tmp_path / 'work_dirs' / 'pad'
     work.mkdir(parents=True)
-    variants = [{'name': n, 'baseline': 'zeros', 'base': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
-                 'padding': {'mode': n if n != EVIL else 'reflect', 'scope': ['backbone', 'neck']},
-                 'coordconv': None, 'solo_coords': True, 'cfg_options': {}}
-                for n in ('zeros', 'circular', 'valid', EVIL)]
-    grid = {'name': 'pad', 'description': 'Padding ablation <script>alert("desc")</script>', 'baseline': 'zeros',
-            'seeds': [0, 1, 2], 'metrics': [], 'variants': variants,
-            'references': {'zeros': {'ref': 'mmdet/mask-rcnn_r50_fpn_1x_coco'},
-                           'circular': {'coco/bbox_mAP': 40.0, 'source': 'test fixture <script>src</script>'}}}
+    variants = [
+        {
+            'name': n,
+            'baseline': 'zeros',
+            'base': 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+            'padding': {'mode': n if n != EVIL else 'reflect', 'scope': ['backbone', 'neck']},
+            'coordconv': None,
+            'solo_coords': True,
+            'cfg_options': {},
+        }
+        for n in ('zeros', 'circular', 'valid', EVIL)
+    ]
+    grid = {
+        'name': 'pad',
+        'description': 'Padding ablation <script>alert("desc")</script>',
+        'baseline': 'zeros',
+        'seeds': [0, 1, 2],
+        'metrics': [],
+        'variants': variants,
+        'references': {
+            'zeros': {'ref': 'mmdet/mask-rcnn_r50_fpn_1x_coco'},
+            'circular': {'coco/bbox_mAP': 40.0, 'source': 'test fixture <script>src</script>'},
+        },
+    }
     (work / 'grid.json').write_text(json.dumps(grid))
     # zeros: bbox 0.30 0.31 0.32 -> 31.0 +- 1.0; segm 0.280 0.285 0.290 -> 28.5 +- 0.5; seed 2 has APs = -1
     for seed, (b, s) in enumerate(((0.30, 0.280), (0.31, 0.285), (0.32, 0.290))):
@@ -78,8 +113,12 @@ def coco_grid(tmp_path):
     for seed, (b, s) in enumerate(((0.320, 0.270), (0.322, 0.272), (0.330, 0.277))):
         _write_run(work, 'circular', seed, {'status': 'done', 'metrics': _coco(b, s)})
     # valid: failed, missing (folder without results.json), unreadable
-    _write_run(work, 'valid', 0, {'status': 'failed', 'metrics': {},
-                                  'error': 'loss is nan at iteration 40 <script>alert(2)</script>'})
+    _write_run(
+        work,
+        'valid',
+        0,
+        {'status': 'failed', 'metrics': {}, 'error': 'loss is nan at iteration 40 <script>alert(2)</script>'},
+    )
     _write_run(work, 'valid', 1)
     _write_run(work, 'valid', 2, raw='{"status": "done", "metrics": {')
     # evil<script>: seed 0 predicted nothing (metrics {}), seed 1 bbox 0.2, seed 2 never started
@@ -222,15 +261,29 @@ def test_outputs_are_written_atomically_without_leftovers(coco_report):
 def test_cityscapes_grid_reports_miou_and_per_class_iou(tmp_path):
     work = tmp_path / 'seg'
     work.mkdir()
-    grid = {'name': 'seg', 'description': '', 'baseline': 'zeros', 'seeds': [0, 1], 'metrics': [],
-            'variants': [{'name': 'zeros', 'baseline': 'zeros'}, {'name': 'reflect', 'baseline': 'zeros'}],
-            'references': {'zeros': {'ref': 'mmseg/fcn_r50-d8_4xb2-80k_cityscapes-512x1024'}}}
+    grid = {
+        'name': 'seg',
+        'description': '',
+        'baseline': 'zeros',
+        'seeds': [0, 1],
+        'metrics': [],
+        'variants': [{'name': 'zeros', 'baseline': 'zeros'}, {'name': 'reflect', 'baseline': 'zeros'}],
+        'references': {'zeros': {'ref': 'mmseg/fcn_r50-d8_4xb2-80k_cityscapes-512x1024'}},
+    }
     (work / 'grid.json').write_text(json.dumps(grid))
     # zeros mIoU 40, 42 -> 41.00 +- 1.41; reflect 43, 44 -> 43.50 +- 0.71, delta +2.50; IoU.pole delta -1.00
     for variant, mious, poles in (('zeros', (40.0, 42.0), (10.0, 12.0)), ('reflect', (43.0, 44.0), (9.0, 11.0))):
         for seed, (miou, pole) in enumerate(zip(mious, poles)):
-            _write_run(work, variant, seed, {'status': 'done', 'task': 'cityscapes', 'metrics': {
-                'aAcc': 90.0, 'mIoU': miou, 'mAcc': 50.0, 'IoU.road': 95.0, 'IoU.pole': pole}})
+            _write_run(
+                work,
+                variant,
+                seed,
+                {
+                    'status': 'done',
+                    'task': 'cityscapes',
+                    'metrics': {'aAcc': 90.0, 'mIoU': miou, 'mAcc': 50.0, 'IoU.road': 95.0, 'IoU.pole': pole},
+                },
+            )
     out = report.write_report(work, tmp_path / 'out')
     md = (out / 'report.md').read_text(encoding='utf-8')
     assert _md_row(md, 'zeros')[3:5] == ['41.00 ± 1.41', 'baseline']
@@ -275,13 +328,16 @@ def test_unknown_reference_key_names_grid_json(coco_grid, tmp_path):
     assert not (tmp_path / 'out').exists()
 
 
-@pytest.mark.parametrize('case, expect', [
-    ('missing_dir', r'no such work directory'),
-    ('no_grid', r'grid\.json: not found'),
-    ('corrupt_grid', r'grid\.json: cannot read'),
-    ('not_object', r'grid\.json: top level is list'),
-    ('no_variants', r'grid\.json: variants'),
-])
+@pytest.mark.parametrize(
+    'case, expect',
+    [
+        ('missing_dir', r'no such work directory'),
+        ('no_grid', r'grid\.json: not found'),
+        ('corrupt_grid', r'grid\.json: cannot read'),
+        ('not_object', r'grid\.json: top level is list'),
+        ('no_variants', r'grid\.json: variants'),
+    ],
+)
 def test_bad_input_raises_harness_error_naming_the_file(tmp_path, case, expect):
     work = tmp_path / 'w'
     if case != 'missing_dir':
@@ -301,8 +357,9 @@ def _cli_env():
 
 
 def test_cli_bad_input_is_one_line_exit_2(tmp_path):
-    proc = subprocess.run([sys.executable, str(TOOL), str(tmp_path / 'nope')], capture_output=True, text=True,
-                          env=_cli_env(), timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(TOOL), str(tmp_path / 'nope')], capture_output=True, text=True, env=_cli_env(), timeout=300
+    )
     assert proc.returncode == 2
     assert proc.stderr.count('\n') == 1 and proc.stderr.startswith('error: ')
     assert str(tmp_path / 'nope') in proc.stderr and 'Traceback' not in proc.stderr
@@ -327,8 +384,13 @@ def test_cli_main_bad_grid_json(tmp_path, capsys, text):
 
 def test_cli_writes_and_prints_paths(coco_grid, tmp_path):
     out = tmp_path / 'cli_out'
-    proc = subprocess.run([sys.executable, str(TOOL), str(coco_grid), '--out', str(out)], capture_output=True,
-                          text=True, env=_cli_env(), timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(TOOL), str(coco_grid), '--out', str(out)],
+        capture_output=True,
+        text=True,
+        env=_cli_env(),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     printed = proc.stdout.split()
     assert printed[0] == str(out / 'report.md') and str(out / 'report.html') in printed
@@ -355,10 +417,21 @@ def mixed_grid(tmp_path):
     """Mask R-CNN and SOLO (COCO) with FCN (Cityscapes) in one grid, two seeds each, like the smoke grid."""
     work = tmp_path / 'mixed'
     work.mkdir()
-    pairs = (('mrcnn', 'mrcnn'), ('mrcnn-cc', 'mrcnn'), ('solo', 'solo'), ('solo-nc', 'solo'),
-             ('fcn', 'fcn'), ('fcn-none', 'fcn'))
-    grid = {'name': 'mixed', 'baseline': 'mrcnn', 'seeds': [0, 1], 'metrics': [],
-            'variants': [{'name': n, 'baseline': b} for n, b in pairs]}
+    pairs = (
+        ('mrcnn', 'mrcnn'),
+        ('mrcnn-cc', 'mrcnn'),
+        ('solo', 'solo'),
+        ('solo-nc', 'solo'),
+        ('fcn', 'fcn'),
+        ('fcn-none', 'fcn'),
+    )
+    grid = {
+        'name': 'mixed',
+        'baseline': 'mrcnn',
+        'seeds': [0, 1],
+        'metrics': [],
+        'variants': [{'name': n, 'baseline': b} for n, b in pairs],
+    }
     (work / 'grid.json').write_text(json.dumps(grid))
     # mrcnn bbox 0.30 0.32 -> 31.0 +- 1.4; mrcnn-cc 0.33 0.35 -> 34.0, delta +3.0
     for variant, boxes in (('mrcnn', (0.30, 0.32)), ('mrcnn-cc', (0.33, 0.35))):
@@ -372,9 +445,24 @@ def mixed_grid(tmp_path):
     # fcn mIoU 40 42 -> 41.00 +- 1.41; fcn-none 43 44 -> 43.50 (+2.50); 'car' only in fcn-none, 'pole' only in fcn
     for variant, mious, extra in (('fcn', (40.0, 42.0), 'IoU.pole'), ('fcn-none', (43.0, 44.0), 'IoU.car')):
         for seed, miou in enumerate(mious):
-            _write_run(work, variant, seed, {'status': 'done', 'task': 'cityscapes', 'metrics': {
-                'aAcc': 90.0, 'mIoU': miou, 'mAcc': 50.0, extra: 20.0 + seed, 'IoU.road': 95.0,
-                'border/mIoU@0-16': miou - 10, 'border/mIoU@16-inf': miou + 1}})
+            _write_run(
+                work,
+                variant,
+                seed,
+                {
+                    'status': 'done',
+                    'task': 'cityscapes',
+                    'metrics': {
+                        'aAcc': 90.0,
+                        'mIoU': miou,
+                        'mAcc': 50.0,
+                        extra: 20.0 + seed,
+                        'IoU.road': 95.0,
+                        'border/mIoU@0-16': miou - 10,
+                        'border/mIoU@16-inf': miou + 1,
+                    },
+                },
+            )
     return work
 
 
@@ -396,8 +484,10 @@ def test_mixed_grid_headline_is_per_task(mixed_grid, tmp_path):
     assert coco[3][3:7] == ['n/a (model has no boxes)', 'n/a', '0.0 ± 0.0', '−21.0']
     assert coco[3][-1] == 'no detections: seed 0; no detections: seed 1'
     city = _table_after(headline, '### Cityscapes variants')
-    assert city == [['fcn', 'fcn', '2/2', '41.00 ± 1.41', 'baseline', ''],
-                    ['fcn-none', 'fcn', '2/2', '43.50 ± 0.71', '+2.50', '']]
+    assert city == [
+        ['fcn', 'fcn', '2/2', '41.00 ± 1.41', 'baseline', ''],
+        ['fcn-none', 'fcn', '2/2', '43.50 ± 0.71', '+2.50', ''],
+    ]
     assert 'not reported' not in headline
     runs = _section(md, 'Runs')
     assert _md_row(runs, 'solo-nc_seed1')[2:4] == ['n/a (no boxes)', '0.0 (no detections)']
@@ -420,8 +510,14 @@ def test_mixed_grid_tables_list_only_their_task(mixed_grid, tmp_path):
     summary = _rows(out / 'summary.csv')
     assert {r['metric'] for r in summary if r['variant'] == 'fcn'} >= {'mIoU', 'IoU.car'}
     assert not any(r['metric'].startswith('coco/') for r in summary if r['task'] == 'cityscapes')
-    assert {p.name for p in out.glob('*.png')} >= {'coco_bbox_mAP.png', 'coco_segm_mAP.png', 'mIoU.png',
-                                                   'delta_mIoU.png', 'border_mIoU.png', 'delta_border_mIoU.png'}
+    assert {p.name for p in out.glob('*.png')} >= {
+        'coco_bbox_mAP.png',
+        'coco_segm_mAP.png',
+        'mIoU.png',
+        'delta_mIoU.png',
+        'border_mIoU.png',
+        'delta_border_mIoU.png',
+    }
 
 
 def test_mixed_grid_metrics_override_is_split_by_task(mixed_grid, tmp_path):
@@ -448,8 +544,7 @@ def test_n_is_shown_only_when_some_seeds_gave_no_value(tmp_path):
 def test_no_detections_run_is_na_where_the_val_set_has_no_such_objects(tmp_path):
     work = tmp_path / 'w'
     work.mkdir()
-    (work / 'grid.json').write_text(json.dumps({'name': 'w', 'seeds': [0], 'variants': [{'name': 'a'},
-                                                                                        {'name': 'b'}]}))
+    (work / 'grid.json').write_text(json.dumps({'name': 'w', 'seeds': [0], 'variants': [{'name': 'a'}, {'name': 'b'}]}))
     _write_run(work, 'a', 0, {'status': 'done', 'metrics': _coco(0.3, 0.2, **{'coco/bbox_mAP_l': -1})})
     _write_run(work, 'b', 0, {'status': 'done', 'metrics': {}})
     out = report.write_report(work, tmp_path / 'out')
@@ -459,39 +554,66 @@ def test_no_detections_run_is_na_where_the_val_set_has_no_such_objects(tmp_path)
 
 def test_evaluated_coco_kinds_reads_config_without_running_it(tmp_path):
     from harness.report.finished_runs import FinishedRun, evaluated_coco_kinds
+
     folder = tmp_path / 'r'
     folder.mkdir()
     run = FinishedRun('r', 'r', 0, 'done', folder / 'results.json')
     assert evaluated_coco_kinds(run) is None  # no config.py
-    for text, kinds in ((SOLO_CONFIG, {'segm'}),
-                        ("test_evaluator = dict(type='CocoMetric', metric=['bbox', 'segm'])", {'bbox', 'segm'}),
-                        ("test_evaluator = [{'type': 'CocoMetric'}, dict(type='DumpResults')]", {'bbox'}),
-                        ("test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])", None),
-                        ('test_evaluator = dict(', None)):
+    for text, kinds in (
+        (SOLO_CONFIG, {'segm'}),
+        ("test_evaluator = dict(type='CocoMetric', metric=['bbox', 'segm'])", {'bbox', 'segm'}),
+        ("test_evaluator = [{'type': 'CocoMetric'}, dict(type='DumpResults')]", {'bbox'}),
+        ("test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])", None),
+        ('test_evaluator = dict(', None),
+    ):
         (folder / 'config.py').write_text(text)
         assert evaluated_coco_kinds(run) == (frozenset(kinds) if kinds else None), text
 
 
 # --------------------------------------------------------------------------- border and probe keys
 
+
 @pytest.fixture
 def border_grid(tmp_path):
     work = tmp_path / 'border'
     work.mkdir()
-    grid = {'name': 'border', 'seeds': [0, 1], 'baseline': 'zeros',
-            'variants': [{'name': 'zeros'}, {'name': 'circular'}]}
+    grid = {
+        'name': 'border',
+        'seeds': [0, 1],
+        'baseline': 'zeros',
+        'variants': [{'name': 'zeros'}, {'name': 'circular'}],
+    }
     (work / 'grid.json').write_text(json.dumps(grid))
     # border AP @0-32: zeros 0.10 0.12 -> 11.0 +- 1.4, circular 0.15 0.17 -> 16.0 (+5.0)
     # border AP @32-inf: zeros 0.30 0.30 -> 30.0 +- 0.0, circular 0.30 0.32 -> 31.0 (+1.0)
     # probe H_spc: zeros 0.5 0.7 -> 0.600 +- 0.141; circular 0.9 0.9 -> 0.900 (+0.300); H_mae 10, 12 / 4, 4
-    values = {'zeros': ((0.10, 0.30, 0.5, 10.0), (0.12, 0.30, 0.7, 12.0)),
-              'circular': ((0.15, 0.30, 0.9, 4.0), (0.17, 0.32, 0.9, 4.0))}
+    values = {
+        'zeros': ((0.10, 0.30, 0.5, 10.0), (0.12, 0.30, 0.7, 12.0)),
+        'circular': ((0.15, 0.30, 0.9, 4.0), (0.17, 0.32, 0.9, 4.0)),
+    }
     for variant, per_seed in values.items():
         for seed, (near, far, spc, mae) in enumerate(per_seed):
-            _write_run(work, variant, seed, {'status': 'done', 'metrics': _coco(0.3, 0.2, **{
-                'border/bbox_mAP@0-32': near, 'border/bbox_mAP@32-inf': far,
-                'probe/H_spc': spc, 'probe/H_mae': mae, 'probe/V_spc': spc / 2, 'probe/V_mae': mae * 2,
-                'extra/throughput': 7.0 + seed})})
+            _write_run(
+                work,
+                variant,
+                seed,
+                {
+                    'status': 'done',
+                    'metrics': _coco(
+                        0.3,
+                        0.2,
+                        **{
+                            'border/bbox_mAP@0-32': near,
+                            'border/bbox_mAP@32-inf': far,
+                            'probe/H_spc': spc,
+                            'probe/H_mae': mae,
+                            'probe/V_spc': spc / 2,
+                            'probe/V_mae': mae * 2,
+                            'extra/throughput': 7.0 + seed,
+                        },
+                    ),
+                },
+            )
     return work
 
 
@@ -514,8 +636,10 @@ def test_probe_table_and_other_metrics(border_grid, tmp_path):
     probe = _section(md, 'Position read-out probe')
     assert '| Target | Variant | SPC | MAE |' in probe
     rows = _table_after(md, '## Position read-out probe')
-    assert rows[:2] == [['H', 'zeros', '0.600 ± 0.141', '11.000 ± 1.414'],
-                        ['H', 'circular', '0.900 ± 0.000 (+0.300)', '4.000 ± 0.000 (−7.000)']]
+    assert rows[:2] == [
+        ['H', 'zeros', '0.600 ± 0.141', '11.000 ± 1.414'],
+        ['H', 'circular', '0.900 ± 0.000 (+0.300)', '4.000 ± 0.000 (−7.000)'],
+    ]
     assert [r[:2] for r in rows[2:]] == [['V', 'zeros'], ['V', 'circular']]
     other = _section(md, 'Other metrics')
     assert _md_row(other, 'extra/throughput')[1] == '7.5 ± 0.7071'
@@ -527,20 +651,39 @@ def test_failed_probe_is_shown(tmp_path):
     and why, in the probe section and with the other problems, and states what the others were probed on."""
     work = tmp_path / 'probed'
     work.mkdir()
-    (work / 'grid.json').write_text(json.dumps({'name': 'probed', 'seeds': [0, 1], 'baseline': 'zeros',
-                                                'variants': [{'name': 'zeros'}]}))
+    (work / 'grid.json').write_text(
+        json.dumps({'name': 'probed', 'seeds': [0, 1], 'baseline': 'zeros', 'variants': [{'name': 'zeros'}]})
+    )
     settings = {'size': None, 'images': ['val'], 'seeds': [0, 1], 'max_images': 32}
-    _write_run(work, 'zeros', 0, {'status': 'done', 'metrics': _coco(0.3, 0.2, **{'probe/H_spc': 0.5}),
-                                  'probe': dict(settings, status='done', error=None, input_size=[128, 128])})
-    _write_run(work, 'zeros', 1, {'status': 'done', 'metrics': _coco(0.3, 0.2),
-                                  'probe': dict(settings, status='failed', error='out of memory at 800x1333')})
+    _write_run(
+        work,
+        'zeros',
+        0,
+        {
+            'status': 'done',
+            'metrics': _coco(0.3, 0.2, **{'probe/H_spc': 0.5}),
+            'probe': dict(settings, status='done', error=None, input_size=[128, 128]),
+        },
+    )
+    _write_run(
+        work,
+        'zeros',
+        1,
+        {
+            'status': 'done',
+            'metrics': _coco(0.3, 0.2),
+            'probe': dict(settings, status='failed', error='out of memory at 800x1333'),
+        },
+    )
     md = (report.write_report(work, tmp_path / 'out') / 'report.md').read_text(encoding='utf-8')
     probe = _section(md, 'Position read-out probe')
     assert 'Probed on 128x128 (the training size), images val, seeds 0, 1 (results.json "probe").' in probe
     assert 'Probe failed, so no probe values: zeros_seed1 (out of memory at 800x1333).' in probe
     problems = _section(md, 'Failed, missing and unreadable runs')
     assert 'Runs whose position probe failed' in problems and _md_row(problems, 'zeros_seed1') == [
-        'zeros_seed1', 'out of memory at 800x1333']
+        'zeros_seed1',
+        'out of memory at 800x1333',
+    ]
     assert 'None: all' not in problems
     assert _md_row(_section(md, 'Headline'), 'zeros')[2] == '2/2'
 
@@ -550,8 +693,9 @@ def test_probe_keys_alone_still_mean_no_detections(tmp_path):
     probe/* keys: it is still a no-detections run (AP 0), not one whose AP is missing."""
     work = tmp_path / 'solo'
     work.mkdir()
-    (work / 'grid.json').write_text(json.dumps({'name': 'solo', 'seeds': [0, 1], 'baseline': 'solo',
-                                                'variants': [{'name': 'solo'}]}))
+    (work / 'grid.json').write_text(
+        json.dumps({'name': 'solo', 'seeds': [0, 1], 'baseline': 'solo', 'variants': [{'name': 'solo'}]})
+    )
     _write_run(work, 'solo', 0, {'status': 'done', 'metrics': {'probe/H_spc': 0.4, 'probe/H_mae': 0.2}})
     _write_run(work, 'solo', 1, {'status': 'done', 'metrics': _coco(0.2, 0.1, **{'probe/H_spc': 0.6})})
     out = tmp_path / 'out'

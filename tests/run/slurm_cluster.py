@@ -10,6 +10,7 @@ stated: `cred_expire=10` (Slurm holds a requeued job for the credential lifetime
 before it may start again) and `MinJobAge=3600` (finished jobs stay visible to `scontrol show job`,
 whose start and end times the tests compare).
 """
+
 import os
 import shutil
 import socket
@@ -26,8 +27,10 @@ def unavailable():
         return 'the daemons run as root (SlurmUser=root) and this is not root'
     missing = [d for d in DAEMONS if not Path(_exe(d)).exists()]
     if missing:
-        return (f'Slurm / munge not installed ({", ".join(missing)} missing): tools/setup.sh installs slurm-wlm and '
-                'munge where apt and root are available')
+        return (
+            f'Slurm / munge not installed ({", ".join(missing)} missing): tools/setup.sh installs slurm-wlm and '
+            'munge where apt and root are available'
+        )
     return None
 
 
@@ -58,28 +61,46 @@ class SlurmCluster:
     def _conf(self):
         r = self.root
         cpus = os.cpu_count() or 1
-        return '\n'.join([
-            'ClusterName=posharness-test',
-            f'SlurmctldHost={self.host}',
-            'SlurmUser=root', 'SlurmdUser=root',
-            'AuthType=auth/munge', 'CredType=cred/munge',
-            f'AuthInfo=socket={r}/munge/socket,cred_expire=10',
-            f'SlurmctldPort={_free_port()}', f'SlurmdPort={_free_port()}',
-            'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none',
-            'SelectType=select/cons_tres', 'SelectTypeParameters=CR_Core',
-            'SchedulerType=sched/builtin', 'ReturnToService=2', 'JobRequeue=1', 'MpiDefault=none',
-            'JobAcctGatherType=jobacct_gather/none', 'AccountingStorageType=accounting_storage/none',
-            'MinJobAge=3600', 'KillWait=30',
-            f'StateSaveLocation={r}/state', f'SlurmdSpoolDir={r}/spool',
-            f'SlurmctldPidFile={r}/slurmctld.pid', f'SlurmdPidFile={r}/slurmd.pid',
-            f'SlurmctldLogFile={r}/log/slurmctld.log', f'SlurmdLogFile={r}/log/slurmd.log',
-            f'NodeName={self.host} CPUs={cpus} RealMemory=4000 State=UNKNOWN',
-            f'PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP', ''])
+        return '\n'.join(
+            [
+                'ClusterName=posharness-test',
+                f'SlurmctldHost={self.host}',
+                'SlurmUser=root',
+                'SlurmdUser=root',
+                'AuthType=auth/munge',
+                'CredType=cred/munge',
+                f'AuthInfo=socket={r}/munge/socket,cred_expire=10',
+                f'SlurmctldPort={_free_port()}',
+                f'SlurmdPort={_free_port()}',
+                'ProctrackType=proctrack/linuxproc',
+                'TaskPlugin=task/none',
+                'SelectType=select/cons_tres',
+                'SelectTypeParameters=CR_Core',
+                'SchedulerType=sched/builtin',
+                'ReturnToService=2',
+                'JobRequeue=1',
+                'MpiDefault=none',
+                'JobAcctGatherType=jobacct_gather/none',
+                'AccountingStorageType=accounting_storage/none',
+                'MinJobAge=3600',
+                'KillWait=30',
+                f'StateSaveLocation={r}/state',
+                f'SlurmdSpoolDir={r}/spool',
+                f'SlurmctldPidFile={r}/slurmctld.pid',
+                f'SlurmdPidFile={r}/slurmd.pid',
+                f'SlurmctldLogFile={r}/log/slurmctld.log',
+                f'SlurmdLogFile={r}/log/slurmd.log',
+                f'NodeName={self.host} CPUs={cpus} RealMemory=4000 State=UNKNOWN',
+                f'PartitionName=debug Nodes={self.host} Default=YES MaxTime=INFINITE State=UP',
+                '',
+            ]
+        )
 
     def _spawn(self, name, args):
         out = open(self.root / 'log' / f'{name}.out', 'w')
-        proc = subprocess.Popen([_exe(name), *args], stdout=out, stderr=subprocess.STDOUT, env=self.env,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [_exe(name), *args], stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+        )
         self.procs.append(proc)
         return proc
 
@@ -88,11 +109,23 @@ class SlurmCluster:
         for sub in ('munge', 'state', 'spool', 'log'):
             (r / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(r / 'munge', 0o711)
-        subprocess.run([_exe('mungekey'), '--create', '--force', '--keyfile', str(r / 'munge' / 'munge.key')],
-                       check=True, capture_output=True)
-        self._spawn('munged', ['--foreground', '--force', f'--key-file={r}/munge/munge.key',
-                               f'--socket={r}/munge/socket', f'--pid-file={r}/munge/munged.pid',
-                               f'--seed-file={r}/munge/seed', f'--log-file={r}/log/munged.log'])
+        subprocess.run(
+            [_exe('mungekey'), '--create', '--force', '--keyfile', str(r / 'munge' / 'munge.key')],
+            check=True,
+            capture_output=True,
+        )
+        self._spawn(
+            'munged',
+            [
+                '--foreground',
+                '--force',
+                f'--key-file={r}/munge/munge.key',
+                f'--socket={r}/munge/socket',
+                f'--pid-file={r}/munge/munged.pid',
+                f'--seed-file={r}/munge/seed',
+                f'--log-file={r}/log/munged.log',
+            ],
+        )
         self.conf.write_text(self._conf())
         self._wait(lambda: (r / 'munge' / 'socket').exists(), timeout, 'munged did not create its socket')
         self._spawn('slurmctld', ['-D', '-i'])
@@ -109,8 +142,9 @@ class SlurmCluster:
         while not ready():
             dead = [p.args[0] for p in self.procs if p.poll() is not None]
             if dead or time.time() > deadline:
-                raise RuntimeError(f'{what} ({"exited: " + ", ".join(dead) if dead else f"{timeout} s"}); '
-                                   f'{self.logs()}')
+                raise RuntimeError(
+                    f'{what} ({"exited: " + ", ".join(dead) if dead else f"{timeout} s"}); {self.logs()}'
+                )
             time.sleep(0.2)
 
     def logs(self, lines=5):

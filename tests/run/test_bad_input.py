@@ -13,6 +13,7 @@ An error that only shows on other data (a test image smaller than the training c
 with the child's `error:` line as the reason in its results.json, and the grid goes on and exits 0
 (`test_impossible_none_layer_fails_the_run_...`).
 """
+
 import json
 import re
 import shutil
@@ -35,8 +36,17 @@ SUBSET = [sys.executable, str(REPO / 'tools' / 'make_subset.py')]
 FCN = 'configs/smoke/fcn_r18-d8_tiny-cityscapes.py'
 MASK_RCNN = 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py'
 HEAD = f'name: g\nbase: {FCN}\nbaseline: fcn\n'
-FINISHED = dict(run='fcn_seed0', variant='fcn', seed=0, task='cityscapes', status='done', error=None,
-                iteration=None, metrics={'mIoU': 41.5, 'aAcc': 80.25, 'mAcc': 50.0}, meta={'wall_s': 12.0})
+FINISHED = dict(
+    run='fcn_seed0',
+    variant='fcn',
+    seed=0,
+    task='cityscapes',
+    status='done',
+    error=None,
+    iteration=None,
+    metrics={'mIoU': 41.5, 'aAcc': 80.25, 'mAcc': 50.0},
+    meta={'wall_s': 12.0},
+)
 pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the smoke configs read data/
 
 
@@ -99,38 +109,62 @@ def _run_grid(tmp_path, finished, text, *extra):
 
 GRIDS = {
     'yaml_syntax': (HEAD + 'variants: [{name: fcn}\n', r'grid\.yaml: line \d+, column \d+: YAML syntax error'),
-    'unknown_key': (f'name: g\nbase: {FCN}\nbasline: fcn\nvariants: [{{name: fcn}}]\n',
-                    r"top level: unknown key 'basline' \(did you mean 'baseline'\?\)"),
-    'unknown_variant_key': (HEAD + 'variants: [{name: fcn, paddding: {mode: none}}]\n',
-                            r"variants\[0\]: unknown key 'paddding'"),
-    'unknown_mode': (HEAD + 'variants:\n  - name: fcn\n  - {name: x, padding: {mode: mirror}}\n',
-                     r"variants\[1\]\.padding\.mode: unknown padding mode 'mirror'; expected one of zeros"),
+    'unknown_key': (
+        f'name: g\nbase: {FCN}\nbasline: fcn\nvariants: [{{name: fcn}}]\n',
+        r"top level: unknown key 'basline' \(did you mean 'baseline'\?\)",
+    ),
+    'unknown_variant_key': (
+        HEAD + 'variants: [{name: fcn, paddding: {mode: none}}]\n',
+        r"variants\[0\]: unknown key 'paddding'",
+    ),
+    'unknown_mode': (
+        HEAD + 'variants:\n  - name: fcn\n  - {name: x, padding: {mode: mirror}}\n',
+        r"variants\[1\]\.padding\.mode: unknown padding mode 'mirror'; expected one of zeros",
+    ),
     'seed_not_int': (HEAD + 'seeds: [zero]\nvariants: [{name: fcn}]\n', r"seeds\[0\]: got 'zero'"),
-    'cfg_options_not_mapping': (HEAD + 'cfg_options: [train_cfg.max_iters]\nvariants: [{name: fcn}]\n',
-                                r'grid\.yaml: cfg_options: got'),
-    'padding_not_mapping': (HEAD + 'variants:\n  - name: fcn\n  - {name: x, padding: none}\n',
-                            r"variants\[1\]\.padding: got 'none'"),
-    'solo_coords_not_bool': (HEAD + 'variants: [{name: fcn, solo_coords: maybe}]\n',
-                             r"variants\[0\]\.solo_coords: got 'maybe'; expected true or false"),
+    'cfg_options_not_mapping': (
+        HEAD + 'cfg_options: [train_cfg.max_iters]\nvariants: [{name: fcn}]\n',
+        r'grid\.yaml: cfg_options: got',
+    ),
+    'padding_not_mapping': (
+        HEAD + 'variants:\n  - name: fcn\n  - {name: x, padding: none}\n',
+        r"variants\[1\]\.padding: got 'none'",
+    ),
+    'solo_coords_not_bool': (
+        HEAD + 'variants: [{name: fcn, solo_coords: maybe}]\n',
+        r"variants\[0\]\.solo_coords: got 'maybe'; expected true or false",
+    ),
     'empty_variants': (HEAD + 'variants: []\n', r'variants: got \[\]; expected a non-empty list'),
-    'duplicate_names': (HEAD + 'variants: [{name: fcn}, {name: fcn}]\n',
-                        r"variants\[1\]\.name: duplicate variant name 'fcn'"),
+    'duplicate_names': (
+        HEAD + 'variants: [{name: fcn}, {name: fcn}]\n',
+        r"variants\[1\]\.name: duplicate variant name 'fcn'",
+    ),
     'duplicate_key': (HEAD + 'baseline: fcn\nvariants: [{name: fcn}]\n', r"duplicate key 'baseline'"),
-    'missing_base': ('name: g\nbase: configs/smoke/nope.py\nbaseline: fcn\nvariants: [{name: fcn}]\n',
-                     r"base: config file 'configs/smoke/nope\.py' not found"),
-    'baseline_names_no_variant': (f'name: g\nbase: {FCN}\nbaseline: zeros\nvariants: [{{name: fcn}}]\n',
-                                  r"baseline: 'zeros' names no variant; expected one of fcn"),
-    'padding_scope_matches_nothing': (HEAD + "variants:\n  - name: fcn\n"
-                                             "  - {name: x, padding: {mode: none, scope: ['backbone.nosuch*']}}\n",
-                                      r"x_seed0: padding\.scope: 'backbone\.nosuch\*' matches no padded layer"),
-    'coordconv_site_matches_nothing': (HEAD + "variants: [{name: fcn, coordconv: {sites: ['decode_head.nothing*']}}]\n",
-                                       r"fcn_seed0: coordconv\.sites: 'decode_head\.nothing\*' matches no conv"),
-    'cfg_option_the_model_does_not_take': (HEAD + 'variants: [{name: fcn, cfg_options: {model.backbone.deep: 1}}]\n',
-                                           r"fcn_seed0: cannot build the model .*'deep'"),
-    'dataset_folder_missing': (HEAD + 'cfg_options: {train_dataloader.dataset.data_root: /nonexistent/city/}\n'
-                                      'variants: [{name: fcn}]\n',
-                               r"train_dataloader\.dataset \(data_root '/nonexistent/city/'\): dataset folder "
-                               r"/nonexistent/city does not exist"),
+    'missing_base': (
+        'name: g\nbase: configs/smoke/nope.py\nbaseline: fcn\nvariants: [{name: fcn}]\n',
+        r"base: config file 'configs/smoke/nope\.py' not found",
+    ),
+    'baseline_names_no_variant': (
+        f'name: g\nbase: {FCN}\nbaseline: zeros\nvariants: [{{name: fcn}}]\n',
+        r"baseline: 'zeros' names no variant; expected one of fcn",
+    ),
+    'padding_scope_matches_nothing': (
+        HEAD + "variants:\n  - name: fcn\n  - {name: x, padding: {mode: none, scope: ['backbone.nosuch*']}}\n",
+        r"x_seed0: padding\.scope: 'backbone\.nosuch\*' matches no padded layer",
+    ),
+    'coordconv_site_matches_nothing': (
+        HEAD + "variants: [{name: fcn, coordconv: {sites: ['decode_head.nothing*']}}]\n",
+        r"fcn_seed0: coordconv\.sites: 'decode_head\.nothing\*' matches no conv",
+    ),
+    'cfg_option_the_model_does_not_take': (
+        HEAD + 'variants: [{name: fcn, cfg_options: {model.backbone.deep: 1}}]\n',
+        r"fcn_seed0: cannot build the model .*'deep'",
+    ),
+    'dataset_folder_missing': (
+        HEAD + 'cfg_options: {train_dataloader.dataset.data_root: /nonexistent/city/}\nvariants: [{name: fcn}]\n',
+        r"train_dataloader\.dataset \(data_root '/nonexistent/city/'\): dataset folder "
+        r'/nonexistent/city does not exist',
+    ),
 }
 
 
@@ -155,8 +189,10 @@ def test_grid_file_missing(tmp_path, finished):
 
 
 def test_only_glob_matches_no_run(tmp_path, finished):
-    _one_line_error(_run_grid(tmp_path, finished, HEAD + 'variants: [{name: fcn}]\n', '--only', 'zzz*'),
-                    r"only: 'zzz\*' matches no run; expected a glob over variant names \(fcn\)")
+    _one_line_error(
+        _run_grid(tmp_path, finished, HEAD + 'variants: [{name: fcn}]\n', '--only', 'zzz*'),
+        r"only: 'zzz\*' matches no run; expected a glob over variant names \(fcn\)",
+    )
 
 
 def test_unwritable_work_dir(tmp_path, finished):
@@ -169,14 +205,23 @@ def test_unwritable_work_dir(tmp_path, finished):
 def test_unwritable_report_dir(tmp_path, finished):
     (tmp_path / 'file').write_text('')
     work, before = finished
-    proc = _cli(RUN + [_grid(tmp_path, HEAD + 'variants: [{name: fcn}]\n'), '--work-dir', work,
-                       '--report-dir', tmp_path / 'file' / 'r'])
+    proc = _cli(
+        RUN
+        + [
+            _grid(tmp_path, HEAD + 'variants: [{name: fcn}]\n'),
+            '--work-dir',
+            work,
+            '--report-dir',
+            tmp_path / 'file' / 'r',
+        ]
+    )
     _one_line_error(proc, r'report dir .*file/r: cannot create it \(Not a directory\)')
     assert _tree(work) == before
 
 
 def test_grid_locked_by_another_runner(tmp_path, finished):
     import fcntl
+
     work, _ = finished
     with open(work / 'g' / '.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -186,15 +231,21 @@ def test_grid_locked_by_another_runner(tmp_path, finished):
     assert _tree(work) == before
 
 
-@pytest.mark.parametrize('flags,pattern', [
-    (['--gpus', '0'], r'--gpus: expected a positive number'),
-    (['--launcher', 'mpi'], r"argument --launcher: invalid choice: 'mpi'"),
-    (['--bogus'], r'unrecognized arguments: --bogus'),
-])
+@pytest.mark.parametrize(
+    'flags,pattern',
+    [
+        (['--gpus', '0'], r'--gpus: expected a positive number'),
+        (['--launcher', 'mpi'], r"argument --launcher: invalid choice: 'mpi'"),
+        (['--bogus'], r'unrecognized arguments: --bogus'),
+    ],
+)
 def test_bad_run_ablation_flags(tmp_path, finished, flags, pattern):
     work, before = finished
-    _usage_error(_cli(RUN + [_grid(tmp_path, HEAD + 'variants: [{name: fcn}]\n'), '--work-dir', work, *flags]),
-                 'run_ablation.py', pattern)
+    _usage_error(
+        _cli(RUN + [_grid(tmp_path, HEAD + 'variants: [{name: fcn}]\n'), '--work-dir', work, *flags]),
+        'run_ablation.py',
+        pattern,
+    )
     assert _tree(work) == before
 
 
@@ -202,12 +253,16 @@ def test_none_layer_too_wide_for_the_crop_fails_preflight(tmp_path, finished):
     """deeplabv3 with padding none everywhere: ASPP's dilated 3x3 convs (dilation 9, extent 19) are taller
     than the 16x32 features of its 128x256 training crop. The model builds; its one preflight forward pass
     at the training size fails, naming the layer, before any run dir is touched."""
-    text = ('name: g\nbase: configs/smoke/deeplabv3_r18-d8_tiny-cityscapes.py\nbaseline: fcn\n'
-            'variants: [{name: fcn}, {name: none, padding: {mode: none, scope: all}}]\n')
-    _one_line_error(_run_grid(tmp_path, finished, text),
-                    r'^error: none_seed0: one forward pass at the training input size 128x256 \(the data_preprocessor '
-                    r'size \(crop\)\) on CPU: decode_head\.aspp_modules\.3\.conv: padding mode none needs a valid '
-                    r'Conv2d, but its kernel extent 19x19 is larger than its 16x32 input')
+    text = (
+        'name: g\nbase: configs/smoke/deeplabv3_r18-d8_tiny-cityscapes.py\nbaseline: fcn\n'
+        'variants: [{name: fcn}, {name: none, padding: {mode: none, scope: all}}]\n'
+    )
+    _one_line_error(
+        _run_grid(tmp_path, finished, text),
+        r'^error: none_seed0: one forward pass at the training input size 128x256 \(the data_preprocessor '
+        r'size \(crop\)\) on CPU: decode_head\.aspp_modules\.3\.conv: padding mode none needs a valid '
+        r'Conv2d, but its kernel extent 19x19 is larger than its 16x32 input',
+    )
 
 
 def test_impossible_none_layer_fails_the_run_and_the_grid_goes_on(tmp_path):
@@ -215,23 +270,29 @@ def test_impossible_none_layer_fails_the_run_and_the_grid_goes_on(tmp_path):
     data_preprocessor's size) and tested on the 128x256 images as stored: ASPP's dilated 3x3 convs
     (dilation 9, extent 19) fit the 20x32 training features, so the preflight passes, but are taller than
     the 16x32 test features. The test child raises PaddingError, and each run is marked failed with it."""
-    grid = _grid(tmp_path, 'name: impossible\nbase: configs/smoke/deeplabv3_r18-d8_tiny-cityscapes.py\n'
-                           'baseline: none\nseeds: [0, 1]\n'
-                           'cfg_options: {train_cfg.max_iters: 1, model.data_preprocessor.size: [160, 256]}\n'
-                           'variants: [{name: none, padding: {mode: none, scope: all}}]\n')
+    grid = _grid(
+        tmp_path,
+        'name: impossible\nbase: configs/smoke/deeplabv3_r18-d8_tiny-cityscapes.py\n'
+        'baseline: none\nseeds: [0, 1]\n'
+        'cfg_options: {train_cfg.max_iters: 1, model.data_preprocessor.size: [160, 256]}\n'
+        'variants: [{name: none, padding: {mode: none, scope: all}}]\n',
+    )
     proc = _cli(RUN + [grid, '--work-dir', tmp_path / 'work', '--report-dir', tmp_path / 'report'], timeout=900)
     assert proc.returncode == 0 and 'Traceback' not in proc.stderr, proc.stdout[-3000:] + proc.stderr[-3000:]
     for seed in (0, 1):
         result = json.loads((tmp_path / 'work' / 'impossible' / f'none_seed{seed}' / 'results.json').read_text())
         assert result['status'] == 'failed', result
-        assert re.fullmatch(r'decode_head\.aspp_modules\.\d\.conv: padding mode none needs a valid Conv2d, but its '
-                            r'kernel extent \d+x\d+ is larger than its \d+x\d+ input; narrow the padding scope.*',
-                            result['error']), result['error']
+        assert re.fullmatch(
+            r'decode_head\.aspp_modules\.\d\.conv: padding mode none needs a valid Conv2d, but its '
+            r'kernel extent \d+x\d+ is larger than its \d+x\d+ input; narrow the padding scope.*',
+            result['error'],
+        ), result['error']
     report = (tmp_path / 'report' / 'report.md').read_text()
     assert 'none_seed0' in report and 'none_seed1' in report and 'padding mode none needs a valid' in report
 
 
 # ------------------------------------------------------------------ tools/train.py and tools/test.py
+
 
 @pytest.fixture(scope='module')
 def tiny_data(tmp_path_factory, repo_tiny_data):
@@ -262,45 +323,60 @@ def test_train_config_syntax_error(tmp_path):
 
 
 def test_train_cfg_options_without_equals(tmp_path):
-    _usage_error(_cli(TRAIN + [FCN, '--cfg-options', 'train_cfg.max_iters']), 'train.py',
-                 r"argument --cfg-options: got 'train_cfg\.max_iters'; expected KEY=VALUE")
+    _usage_error(
+        _cli(TRAIN + [FCN, '--cfg-options', 'train_cfg.max_iters']),
+        'train.py',
+        r"argument --cfg-options: got 'train_cfg\.max_iters'; expected KEY=VALUE",
+    )
 
 
 def test_train_resume_from_missing_checkpoint(tmp_path):
-    _one_line_error(_cli(TRAIN + [FCN, '--work-dir', tmp_path / 'w', '--resume', tmp_path / 'nope.pth']),
-                    r'--resume .*nope\.pth: checkpoint file not found')
+    _one_line_error(
+        _cli(TRAIN + [FCN, '--work-dir', tmp_path / 'w', '--resume', tmp_path / 'nope.pth']),
+        r'--resume .*nope\.pth: checkpoint file not found',
+    )
 
 
 def test_train_unwritable_work_dir(tmp_path):
     (tmp_path / 'file').write_text('')
-    _one_line_error(_cli(TRAIN + [FCN, '--work-dir', tmp_path / 'file' / 'w']),
-                    r'work dir .*file/w: cannot create it \(Not a directory\); expected a writable folder')
+    _one_line_error(
+        _cli(TRAIN + [FCN, '--work-dir', tmp_path / 'file' / 'w']),
+        r'work dir .*file/w: cannot create it \(Not a directory\); expected a writable folder',
+    )
 
 
 def test_train_padding_scope_matches_nothing(tmp_path, tiny_data):
-    _one_line_error(_train(tmp_path, FCN, 'model.padding.scope=neckk'),
-                    r"padding\.scope: 'neckk' matches no padded layer of EncoderDecoder")
+    _one_line_error(
+        _train(tmp_path, FCN, 'model.padding.scope=neckk'),
+        r"padding\.scope: 'neckk' matches no padded layer of EncoderDecoder",
+    )
 
 
 def test_train_dataset_folder_missing(tmp_path):
-    _one_line_error(_train(tmp_path, FCN, f'train_dataloader.dataset.data_root={tmp_path}/nope/'),
-                    rf'train_dataloader\.dataset .*: dataset folder {tmp_path}/nope does not exist')
+    _one_line_error(
+        _train(tmp_path, FCN, f'train_dataloader.dataset.data_root={tmp_path}/nope/'),
+        rf'train_dataloader\.dataset .*: dataset folder {tmp_path}/nope does not exist',
+    )
 
 
 def test_train_annotation_json_corrupt(tmp_path, tiny_data):
     root = _copy(tiny_data, tmp_path, 'tiny_coco')
     ann = root / 'annotations' / 'instances_train2017.json'
     ann.write_bytes(ann.read_bytes()[:1000])  # truncated mid-file
-    _one_line_error(_train(tmp_path, MASK_RCNN, f'train_dataloader.dataset.data_root={root}/'),
-                    rf'annotation file {ann} is not valid JSON: .* at line 1, column \d+; expected a COCO split')
+    _one_line_error(
+        _train(tmp_path, MASK_RCNN, f'train_dataloader.dataset.data_root={root}/'),
+        rf'annotation file {ann} is not valid JSON: .* at line 1, column \d+; expected a COCO split',
+    )
 
 
 def test_train_image_missing(tmp_path, tiny_data):
     root = _copy(tiny_data, tmp_path, 'tiny_coco')
     (root / 'train2017' / '000000000003.jpg').unlink()
-    _one_line_error(_train(tmp_path, MASK_RCNN, f'train_dataloader.dataset.data_root={root}/'),
-                    r'image 000000000003\.jpg \(id 3\) is listed but .*000000000003\.jpg does not exist; '
-                    r'expected a COCO split')
+    _one_line_error(
+        _train(tmp_path, MASK_RCNN, f'train_dataloader.dataset.data_root={root}/'),
+        r'image 000000000003\.jpg \(id 3\) is listed but .*000000000003\.jpg does not exist; '
+        r'expected a COCO split',
+    )
 
 
 def test_train_label_ids_out_of_range(tmp_path, tiny_data):
@@ -309,23 +385,29 @@ def test_train_label_ids_out_of_range(tmp_path, tiny_data):
     arr = np.array(Image.open(label))
     arr[:4, :4] = 50  # trainIds are 0..18 or 255
     Image.fromarray(arr).save(label)
-    _one_line_error(_train(tmp_path, FCN, f'train_dataloader.dataset.data_root={root}/'),
-                    rf'label image {label} has trainId 50 out of range \(expected 0\.\.18 or 255; 16 pixels')
+    _one_line_error(
+        _train(tmp_path, FCN, f'train_dataloader.dataset.data_root={root}/'),
+        rf'label image {label} has trainId 50 out of range \(expected 0\.\.18 or 255; 16 pixels',
+    )
 
 
 def test_train_label_file_missing(tmp_path, tiny_data):
     root = _copy(tiny_data, tmp_path, 'tiny_cityscapes')
     label = sorted((root / 'gtFine' / 'train').rglob('*_gtFine_labelTrainIds.png'))[0]
     label.unlink()
-    _one_line_error(_train(tmp_path, FCN, f'train_dataloader.dataset.data_root={root}/'),
-                    rf'has no {label.name} in .*; expected a Cityscapes split')
+    _one_line_error(
+        _train(tmp_path, FCN, f'train_dataloader.dataset.data_root={root}/'),
+        rf'has no {label.name} in .*; expected a Cityscapes split',
+    )
 
 
 def test_test_checkpoint_missing(tmp_path):
     _one_line_error(_cli(TEST + [FCN, tmp_path / 'iter_9.pth']), r'checkpoint .*iter_9\.pth: file not found')
 
 
-@pytest.mark.parametrize('content', [b'', b'PK\x03\x04 not really a zip', b'x' * 1000], ids=['empty', 'zip-header', 'junk'])
+@pytest.mark.parametrize(
+    'content', [b'', b'PK\x03\x04 not really a zip', b'x' * 1000], ids=['empty', 'zip-header', 'junk']
+)
 def test_test_checkpoint_corrupt(tmp_path, content):
     ckpt = tmp_path / 'iter_4.pth'
     ckpt.write_bytes(content)
@@ -337,6 +419,7 @@ def test_test_bad_flag(tmp_path):
 
 
 # ------------------------------------------------------------------ tools/report.py, tools/make_subset.py
+
 
 def test_report_without_grid_json(tmp_path, finished):
     work, before = finished
@@ -350,17 +433,26 @@ def test_report_bad_flag(tmp_path):
 
 def test_make_subset_source_missing(tmp_path):
     # make_subset's message names the folder but has no "expected" (not this test's file to change).
-    _one_line_error(_cli(SUBSET + ['coco', '--src', tmp_path / 'nope', '--out', tmp_path / 'out']),
-                    rf'source folder {tmp_path}/nope does not exist', expected=False)
+    _one_line_error(
+        _cli(SUBSET + ['coco', '--src', tmp_path / 'nope', '--out', tmp_path / 'out']),
+        rf'source folder {tmp_path}/nope does not exist',
+        expected=False,
+    )
     assert not (tmp_path / 'out').exists()
 
 
 def test_html_report_escapes_every_string(tmp_path):
     """Strings from the grid (descriptions, names) are data: the HTML shows them, escaped."""
     from harness.grid import dump_resolved, load_grid
+
     payload = '<script>alert("x")</script>'
-    grid = load_grid(_grid(tmp_path, f'name: g\nbase: {FCN}\nbaseline: fcn\ndescription: \'grid {payload}\'\n'
-                                     f'variants: [{{name: fcn, description: \'variant {payload}\'}}]\n'))
+    grid = load_grid(
+        _grid(
+            tmp_path,
+            f"name: g\nbase: {FCN}\nbaseline: fcn\ndescription: 'grid {payload}'\n"
+            f"variants: [{{name: fcn, description: 'variant {payload}'}}]\n",
+        )
+    )
     work = tmp_path / 'work' / 'g'
     (work / 'fcn_seed0').mkdir(parents=True)
     (work / 'grid.json').write_text(json.dumps(dump_resolved(grid)))

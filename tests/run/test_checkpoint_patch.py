@@ -1,6 +1,7 @@
 """A checkpoint knows how it was patched (harness/patch/provenance.py, PatchReportHook): the patch report
 in every checkpoint's meta; load_from, resume, tools/test.py, the probe and the audit refuse a
 checkpoint trained with another patch, and a stock checkpoint loads into a stock config with a note."""
+
 import glob
 import itertools
 import json
@@ -23,22 +24,35 @@ _RUNS = itertools.count()
 
 
 def _model(mode):
-    return dict(type='HarnessModel', base_type='ToyRegressor',
-                **({} if mode is None else dict(padding=dict(mode=mode, scope='backbone'))))
+    return dict(
+        type='HarnessModel',
+        base_type='ToyRegressor',
+        **({} if mode is None else dict(padding=dict(mode=mode, scope='backbone'))),
+    )
 
 
 def _runner(work_dir, mode, max_epochs=1, load_from=None, resume=False):
     data = [dict(inputs=torch.randn(3, 16, 16), targets=torch.tensor(float(i % 2))) for i in range(8)]
     return Runner(
-        model=_model(mode), work_dir=str(work_dir),
-        train_dataloader=dict(dataset=data, sampler=dict(type='DefaultSampler', shuffle=True),
-                              collate_fn=dict(type='default_collate'), batch_size=4, num_workers=0),
+        model=_model(mode),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=data,
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            collate_fn=dict(type='default_collate'),
+            batch_size=4,
+            num_workers=0,
+        ),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
-        custom_hooks=[dict(type='PatchReportHook')], load_from=load_from,
-        resume=resume, randomness=dict(seed=0), default_scope='mmengine',
-        experiment_name=f'{work_dir}-{next(_RUNS)}')  # a logger of its own (runners of one second share one)
+        custom_hooks=[dict(type='PatchReportHook')],
+        load_from=load_from,
+        resume=resume,
+        randomness=dict(seed=0),
+        default_scope='mmengine',
+        experiment_name=f'{work_dir}-{next(_RUNS)}',
+    )  # a logger of its own (runners of one second share one)
 
 
 def _log(folder):
@@ -72,8 +86,11 @@ def test_same_patch_resumes_and_loads(reflect_run, tmp_path):
 
 def test_other_patch_refused_on_resume_and_load_from(reflect_run, tmp_path):
     before = (reflect_run / 'patch_report.json').read_text()
-    with pytest.raises(ConfigError, match=r'epoch_1.pth was trained with padding reflect \(scope backbone\).*'
-                                          r'but config .* has padding circular \(scope backbone\)'):
+    with pytest.raises(
+        ConfigError,
+        match=r'epoch_1.pth was trained with padding reflect \(scope backbone\).*'
+        r'but config .* has padding circular \(scope backbone\)',
+    ):
         _runner(reflect_run, 'circular', max_epochs=2, resume=True).train()
     assert (reflect_run / 'patch_report.json').read_text() == before  # the work dir still describes its run
     assert not (reflect_run / 'epoch_2.pth').exists()
@@ -96,9 +113,12 @@ def test_the_one_comparison():
     none = MODELS.build(_model('none')).harness_report
     reflect = MODELS.build(_model('reflect')).harness_report
     assert check_patch(none, json.loads(json.dumps(none)), 'a.pth', 'c.py') == ''
-    with pytest.raises(ConfigError, match=r'^checkpoint a.pth was trained with padding none \(scope backbone, '
-                                          r'resample [\w-]+\), input canvas unpadded, but config c.py has padding '
-                                          r'reflect \(scope backbone\), input canvas unpadded; expected'):
+    with pytest.raises(
+        ConfigError,
+        match=r'^checkpoint a.pth was trained with padding none \(scope backbone, '
+        r'resample [\w-]+\), input canvas unpadded, but config c.py has padding '
+        r'reflect \(scope backbone\), input canvas unpadded; expected',
+    ):
         check_patch(none, reflect, 'a.pth', 'c.py')
     with pytest.raises(ConfigError, match='no harness patch report .* but config c.py has padding reflect'):
         check_patch(None, reflect, 'a.pth', 'c.py', 'evaluate')
@@ -127,8 +147,13 @@ def _smoke_checkpoint(path, mode):
 
 
 def _test_py(*args):
-    return subprocess.run([sys.executable, str(REPO_ROOT / 'tools' / 'test.py'), SMOKE, *map(str, args)],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / 'tools' / 'test.py'), SMOKE, *map(str, args)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.usefixtures('repo_tiny_data')
@@ -140,8 +165,15 @@ def test_tools_test_refuses_a_mismatch_and_notes_a_stock_checkpoint(tmp_path):
     assert 'reflect.pth was trained with padding reflect (scope all), input canvas reflect' in lines[0], lines[0]
     assert f'but config {SMOKE} has padding zeros, input canvas zeros; expected' in lines[0], lines[0]
     # a stock checkpoint (no harness meta) into the stock (zeros) config: evaluated, with a note
-    proc = _test_py(_smoke_checkpoint(tmp_path / 'stock.pth', 'zeros'), '--work-dir', tmp_path / 'b',
-                    '--out-metrics', tmp_path / 'm.json', '--cfg-options', 'test_dataloader.dataset.indices=2')
+    proc = _test_py(
+        _smoke_checkpoint(tmp_path / 'stock.pth', 'zeros'),
+        '--work-dir',
+        tmp_path / 'b',
+        '--out-metrics',
+        tmp_path / 'm.json',
+        '--cfg-options',
+        'test_dataloader.dataset.indices=2',
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'stock.pth has no harness patch report (a stock checkpoint); loaded into' in proc.stdout
     assert json.loads((tmp_path / 'm.json').read_text())['test_images'] == 2
@@ -149,6 +181,7 @@ def test_tools_test_refuses_a_mismatch_and_notes_a_stock_checkpoint(tmp_path):
 
 def test_probe_and_audit_refuse_a_mismatch(tmp_path):
     from harness.diagnose import audit, load_backbone
+
     ckpt = _smoke_checkpoint(tmp_path / 'reflect.pth', 'reflect')
     with pytest.raises(ConfigError, match=f'trained with padding reflect .* but config {SMOKE} has padding zeros'):
         load_backbone(SMOKE, checkpoint=str(ckpt))

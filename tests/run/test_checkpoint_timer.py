@@ -4,6 +4,7 @@ A toy mmengine run on a fake clock that advances 6 s per training iteration: wit
 must set the CheckpointHook's interval to 10 iterations after its measurement, and the run then saves
 at iterations 10, 20 and 30 instead of the configured 1000; on a clock twice as fast, every 20.
 """
+
 import pytest
 import torch
 import torch.nn as nn
@@ -47,15 +48,24 @@ class _Data(torch.utils.data.Dataset):
 def test_interval_follows_the_measured_iteration_time(tmp_path, monkeypatch, step, interval):
     TimerToyNet.clock = _Clock(step)
     monkeypatch.setattr(timer, 'time', TimerToyNet.clock)
-    runner = Runner(model=dict(type='TimerToyNet'), work_dir=str(tmp_path),
-                    train_dataloader=dict(dataset=_Data(), sampler=dict(type='InfiniteSampler'),
-                                          collate_fn=dict(type='default_collate'), batch_size=2, num_workers=0),
-                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-                    train_cfg=dict(by_epoch=False, max_iters=45),
-                    default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000,
-                                                       save_last=False),
-                                       timer_ckpt=dict(type='CheckpointTimerHook', minutes=1, warmup=2, measure=5)),
-                    default_scope='mmengine')
+    runner = Runner(
+        model=dict(type='TimerToyNet'),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=_Data(),
+            sampler=dict(type='InfiniteSampler'),
+            collate_fn=dict(type='default_collate'),
+            batch_size=2,
+            num_workers=0,
+        ),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=45),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, save_last=False),
+            timer_ckpt=dict(type='CheckpointTimerHook', minutes=1, warmup=2, measure=5),
+        ),
+        default_scope='mmengine',
+    )
     runner.train()
     saved = sorted(int(p.stem.split('_')[1]) for p in tmp_path.glob('iter_*.pth'))
     assert saved == list(range(interval, 46, interval))

@@ -33,8 +33,11 @@ def test_config_names_follow_the_mmdet_convention():
 @pytest.mark.parametrize('path', GRIDS, ids=lambda p: p.name)
 def test_shipped_grids_parse_and_resolve(path):
     from harness.launch.runner import GridRunner
+
     runner = GridRunner(str(path), work_root='/nonexistent-work-dir')
     configs = runner.resolve_all()
     assert len(configs) == len(runner.runs) > 0
     if path.stem != 'pretrain_smoke':  # every detector / segmenter grid keeps per-image data for the image bootstrap
-        assert {cfg.test_evaluator.type for cfg in configs.values()} <= {'BorderCocoMetric', 'BorderIoUMetric'}, path.name
+        assert {cfg.test_evaluator.type for cfg in configs.values()} <= {'BorderCocoMetric', 'BorderIoUMetric'}, (
+            path.name
+        )

@@ -23,6 +23,7 @@ tests check the pieces in process, in seconds, and fail without them: a toy run 
 PreemptionHook and resumed equals an uninterrupted one only with the RngStateHook, and `resume_point`
 gets past the broken `last_checkpoint` that mmengine's CheckpointHook can leave when killed.
 """
+
 import csv
 import io
 import json
@@ -83,8 +84,13 @@ class Grid:
         with out, err:
             err.write('\n--- attempt\n')
             err.flush()
-            return subprocess.Popen(RUN + [str(self.yaml), '--work-dir', str(self.work), '--report-dir', str(self.report)],
-                                    cwd=REPO, stdout=out, stderr=err, start_new_session=True)
+            return subprocess.Popen(
+                RUN + [str(self.yaml), '--work-dir', str(self.work), '--report-dir', str(self.report)],
+                cwd=REPO,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
 
     def run_dir(self, run):
         return self.dir / run
@@ -119,7 +125,7 @@ def _session(sid):
             stat = (p / 'stat').read_text()
         except OSError:
             continue
-        state, _ppid, _pgrp, session = stat[stat.rindex(')') + 2:].split()[:4]
+        state, _ppid, _pgrp, session = stat[stat.rindex(')') + 2 :].split()[:4]
         if int(session) == sid and state != 'Z':
             pids.append(int(p.name))
     return pids
@@ -196,10 +202,12 @@ def reference(tmp_path_factory, repo_tiny_data):
 
 # ------------------------------------------------------------------ SIGKILL
 
+
 def _phases(grid, ctx):
     """Kill points: name -> condition, checked every 20 ms during an attempt."""
+
     def since_start(run):
-        return grid.log(run)[ctx['log_size'].get(run, 0):]
+        return grid.log(run)[ctx['log_size'].get(run, 0) :]
 
     def cur():
         return grid.current() or RUNS[-1]
@@ -212,12 +220,14 @@ def _phases(grid, ctx):
         'training, before the first checkpoint': lambda: 'Iter(train) [1/4]' in since_start(cur()),
         'writing checkpoint iter_2': lambda: ckpt_being_written(2),
         'training, after checkpoint iter_2': lambda: 'Iter(train) [3/4]' in since_start(cur()),
-        'training, resumed from iter_2': lambda: re.search(r'resumed epoch: 0, iter: 2\b.*Iter\(train\) \[3/4\]',
-                                                           since_start(cur()), re.S) is not None,
+        'training, resumed from iter_2': lambda: (
+            re.search(r'resumed epoch: 0, iter: 2\b.*Iter\(train\) \[3/4\]', since_start(cur()), re.S) is not None
+        ),
         'writing the final checkpoint (the old one is deleted first)': lambda: ckpt_being_written(MAX_ITERS),
         'evaluating': lambda: EVALUATING in since_start(cur()),
         'metrics.json written, results.json not yet': lambda: (
-            (grid.run_dir(cur()) / 'metrics.json').exists() and not (grid.run_dir(cur()) / 'results.json').exists()),
+            (grid.run_dir(cur()) / 'metrics.json').exists() and not (grid.run_dir(cur()) / 'results.json').exists()
+        ),
         'right after a results.json': lambda: len(grid.results()) > ctx['results'],
     }
 
@@ -235,11 +245,23 @@ def test_sigkill_at_any_moment_then_rerun_completes_every_run_exactly_once(tmp_p
     # never goes past the next named phase: if that phase comes first, the kill is there and counts for it.
     # The kill right after iteration 3 leaves iter_2 as the resume point while iteration 4 runs; the next
     # attempt must resume from it and is killed once it has trained iteration 3 again.
-    plan = [('training, before the first checkpoint', 2), ('random', 30), ('writing checkpoint iter_2', 0),
-            ('training, after checkpoint iter_2', 0), ('training, resumed from iter_2', 0), ('random', 30),
-            ('writing the final checkpoint (the old one is deleted first)', 0), ('evaluating', 4), ('random', 30),
-            ('metrics.json written, results.json not yet', 0), ('right after a results.json', 0), ('random', 30),
-            ('training, after checkpoint iter_2', 2), ('random', 30), ('writing the report', 0.5)]
+    plan = [
+        ('training, before the first checkpoint', 2),
+        ('random', 30),
+        ('writing checkpoint iter_2', 0),
+        ('training, after checkpoint iter_2', 0),
+        ('training, resumed from iter_2', 0),
+        ('random', 30),
+        ('writing the final checkpoint (the old one is deleted first)', 0),
+        ('evaluating', 4),
+        ('random', 30),
+        ('metrics.json written, results.json not yet', 0),
+        ('right after a results.json', 0),
+        ('random', 30),
+        ('training, after checkpoint iter_2', 2),
+        ('random', 30),
+        ('writing the report', 0.5),
+    ]
     kills, resumes, written, finished = [], [], {}, 0
     i = 0
     while i < len(plan) or len(kills) < 10:  # then random kills early in start-up, up to 10
@@ -294,8 +316,11 @@ def test_sigkill_at_any_moment_then_rerun_completes_every_run_exactly_once(tmp_p
             ckpt, note = resume_point(d)
             half = [p.name for p in d.glob('iter_*.pth') if not is_readable(p)]
             resumes.append((run, len(grid.log(run)), _ckpt_iter(ckpt)))
-            state.append(f'{run}: resume point {Path(ckpt).name if ckpt else "none"}'
-                         + (f', half-written {half}' if half else '') + (' (last_checkpoint broken)' if note else ''))
+            state.append(
+                f'{run}: resume point {Path(ckpt).name if ckpt else "none"}'
+                + (f', half-written {half}' if half else '')
+                + (' (last_checkpoint broken)' if note else '')
+            )
         kills.append(f'{hit} [{"group" if group else "runner only"}] -> {"; ".join(state) or "training done"}')
         if hit.startswith('writing the report'):
             i = max(i, len(plan))  # nothing but the report is left
@@ -329,6 +354,7 @@ def test_sigkill_at_any_moment_then_rerun_completes_every_run_exactly_once(tmp_p
 
 # ------------------------------------------------------------------ SIGTERM
 
+
 def test_sigterm_checkpoints_the_current_iteration_exits_143_and_rerun_resumes(tmp_path, reference):
     grid = Grid(tmp_path)
     run = RUNS[0]
@@ -342,8 +368,12 @@ def test_sigterm_checkpoints_the_current_iteration_exits_143_and_rerun_resumes(t
     os.killpg(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=300) == 143, (grid.root / 'stderr.txt').read_text()[-3000:]
     _assert_session_gone(proc.pid)
-    assert (grid.root / 'stderr.txt').read_text().splitlines()[-1].startswith('preempted: grid crash: stopped by '
-                                                                              'SIGTERM with 0 of 2 runs finished')
+    assert (
+        (grid.root / 'stderr.txt')
+        .read_text()
+        .splitlines()[-1]
+        .startswith('preempted: grid crash: stopped by SIGTERM with 0 of 2 runs finished')
+    )
     log = grid.log(run)
     assert 'Saving checkpoint at 3 iterations (SIGTERM)' in log
     assert 'preempted: SIGTERM: stopped after iteration 3 of 4' in log
@@ -363,6 +393,7 @@ def test_sigterm_checkpoints_the_current_iteration_exits_143_and_rerun_resumes(t
 
 # ------------------------------------------------------------------ the pieces, in process (seconds)
 
+
 class _NoisyData(torch.utils.data.Dataset):
     """Draws from numpy's global RNG when a sample is loaded, like mmcv's random transforms do."""
 
@@ -371,8 +402,10 @@ class _NoisyData(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         g = torch.Generator().manual_seed(i)
-        return dict(inputs=torch.randn(3, 16, 16, generator=g) * float(np.random.uniform(0.5, 1.5)),
-                    targets=torch.tensor(float(i % 2)))
+        return dict(
+            inputs=torch.randn(3, 16, 16, generator=g) * float(np.random.uniform(0.5, 1.5)),
+            targets=torch.tensor(float(i % 2)),
+        )
 
 
 @MODELS.register_module()
@@ -381,7 +414,9 @@ class CrashTestDropoutNet(BaseModel):
 
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Dropout(0.5), nn.Conv2d(8, 1, 3, padding=1))
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Dropout(0.5), nn.Conv2d(8, 1, 3, padding=1)
+        )
 
     def forward(self, inputs, targets=None, mode='tensor'):
         out = self.net(inputs).mean((1, 2, 3))
@@ -391,6 +426,7 @@ class CrashTestDropoutNet(BaseModel):
 @HOOKS.register_module()
 class SigtermAtIter(Hook):
     """Plays a SIGTERM arriving during iteration `at`."""
+
     priority = 'HIGHEST'
 
     def __init__(self, at):
@@ -402,14 +438,27 @@ class SigtermAtIter(Hook):
 
 
 def _toy_runner(work_dir, hooks, resume=False):
-    return Runner(model=dict(type='CrashTestDropoutNet'), work_dir=str(work_dir),
-                  train_dataloader=dict(dataset=_NoisyData(), sampler=dict(type='InfiniteSampler', shuffle=True),
-                                        collate_fn=dict(type='default_collate'), batch_size=2, num_workers=0),
-                  optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
-                  train_cfg=dict(by_epoch=False, max_iters=6),
-                  default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2, max_keep_ckpts=1),
-                                     logger=dict(type='LoggerHook', interval=1)),
-                  custom_hooks=hooks, resume=resume, randomness=dict(seed=0), default_scope='mmengine')
+    return Runner(
+        model=dict(type='CrashTestDropoutNet'),
+        work_dir=str(work_dir),
+        train_dataloader=dict(
+            dataset=_NoisyData(),
+            sampler=dict(type='InfiniteSampler', shuffle=True),
+            collate_fn=dict(type='default_collate'),
+            batch_size=2,
+            num_workers=0,
+        ),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        train_cfg=dict(by_epoch=False, max_iters=6),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2, max_keep_ckpts=1),
+            logger=dict(type='LoggerHook', interval=1),
+        ),
+        custom_hooks=hooks,
+        resume=resume,
+        randomness=dict(seed=0),
+        default_scope='mmengine',
+    )
 
 
 @pytest.mark.parametrize('rng_hook', [True, False], ids=['RngStateHook', 'mmengine-alone'])
@@ -437,11 +486,14 @@ def test_resume_point_survives_a_kill_inside_mmengines_checkpoint_save(tmp_path)
     last_checkpoint: killed in between, last_checkpoint names a deleted file (mmengine's auto-resume
     then fails on every rerun). resume_point takes the newest complete checkpoint instead."""
     from mmengine.runner.checkpoint import find_latest_checkpoint
+
     torch.save({'meta': {}}, tmp_path / 'iter_4.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_2.pth'))  # deleted already
     assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_2.pth')  # mmengine: a dead end
-    assert resume_point(tmp_path) == (str(tmp_path / 'iter_4.pth'), f'last_checkpoint names {tmp_path}/iter_2.pth, '
-                                                                    'which is not a complete checkpoint')
+    assert resume_point(tmp_path) == (
+        str(tmp_path / 'iter_4.pth'),
+        f'last_checkpoint names {tmp_path}/iter_2.pth, which is not a complete checkpoint',
+    )
     (tmp_path / 'last_checkpoint').write_text('')  # killed between truncating and writing it
     assert resume_point(tmp_path)[0] == str(tmp_path / 'iter_4.pth')
     torch.save({'meta': {}}, tmp_path / 'iter_2.pth')

@@ -7,6 +7,7 @@ in iteration-based configs, across pass boundaries, with and without workers, wh
 never read during positioning. The same check with mmengine's own replay shows what is saved: it reads
 k batches.
 """
+
 import pytest
 import torch
 from mmengine.runner.loops import _InfiniteDataloaderIterator
@@ -35,12 +36,17 @@ class _Counted(torch.utils.data.Dataset):
 def _loader(kind, workers=0):
     from mmdet.datasets.samplers import AspectRatioBatchSampler
     from mmengine.dataset import DefaultSampler, InfiniteSampler
+
     data = _Counted()
     sampler = (InfiniteSampler if kind == 'infinite' else DefaultSampler)(data, shuffle=True, seed=3)
-    batch = (AspectRatioBatchSampler(sampler, batch_size=3) if kind == 'aspect' else
-             torch.utils.data.BatchSampler(sampler, 3, drop_last=False))
-    return data, DataLoader(data, batch_sampler=batch, num_workers=workers, collate_fn=list,
-                            persistent_workers=workers > 0)
+    batch = (
+        AspectRatioBatchSampler(sampler, batch_size=3)
+        if kind == 'aspect'
+        else torch.utils.data.BatchSampler(sampler, 3, drop_last=False)
+    )
+    return data, DataLoader(
+        data, batch_sampler=batch, num_workers=workers, collate_fn=list, persistent_workers=workers > 0
+    )
 
 
 def _take(iterator, n):

@@ -6,6 +6,7 @@ The run dir is made by hand (the FCN smoke config resolved by the grid runner, r
 its checkpoint), so only the probe step runs, in this process; the smoke pipeline test covers the probe
 after training.
 """
+
 import json
 from datetime import datetime, timezone
 
@@ -42,6 +43,7 @@ def _probed(tmp_path, probe):
     record = runner._probe_record(str(d))
     write_result(run, str(d), cfg, {}, datetime.now(timezone.utc), 1.0, None, record)
     from harness.report.write import write_report
+
     out = write_report(str(tmp_path / 'work' / 'g'), str(tmp_path / 'report'))
     return json.loads((d / RESULTS).read_text()), d, (tmp_path / 'report' / 'report.md').read_text(), out
 
@@ -50,11 +52,19 @@ def test_grid_probe_settings_reach_the_probe(tmp_path):
     result, d, report, _ = _probed(tmp_path, '{size: [64, 96], images: [synthetic, val], seeds: [0, 1], max_images: 4}')
     probe = json.loads((d / PROBE).read_text())
     assert probe['inputs']['size'] == [64, 96] and probe['seeds'] == [0, 1]
-    assert [(u['source'], u['train'], u['test']) for u in probe['inputs']['images']] == [('synthetic', 30, 10),
-                                                                                          ('val', 3, 1)]
+    assert [(u['source'], u['train'], u['test']) for u in probe['inputs']['images']] == [
+        ('synthetic', 30, 10),
+        ('val', 3, 1),
+    ]
     assert result['status'] == 'done' and result['probe'] == {
-        'size': [64, 96], 'images': ['synthetic', 'val'], 'seeds': [0, 1], 'max_images': 4, 'status': 'done',
-        'error': None, 'input_size': [64, 96]}
+        'size': [64, 96],
+        'images': ['synthetic', 'val'],
+        'seeds': [0, 1],
+        'max_images': 4,
+        'status': 'done',
+        'error': None,
+        'input_size': [64, 96],
+    }
     assert result['metrics']['mIoU'] == 12.5 and all(result['metrics'][k] == v for k, v in probe['metrics'].items())
     assert 'Probed on 64x96, images synthetic, val, seeds 0, 1' in report
     assert 'position probe failed' not in report

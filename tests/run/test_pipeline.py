@@ -2,6 +2,7 @@
 
 These tests train for real (tiny data, CPU): the smoke grid takes minutes on 2 cores.
 """
+
 import json
 import subprocess
 
@@ -12,8 +13,15 @@ from harness.run.worker import THREADS
 
 REPO = REPO_ROOT
 RUN = [str(REPO / 'tools' / 'run_ablation.sh')]
-SMOKE_RUNS = ['mask-rcnn_seed0', 'mask-rcnn-none_seed0', 'mask-rcnn-coordconv_seed0', 'solo_seed0',
-              'solo-nocoord_seed0', 'fcn_seed0', 'fcn-none_seed0']
+SMOKE_RUNS = [
+    'mask-rcnn_seed0',
+    'mask-rcnn-none_seed0',
+    'mask-rcnn-coordconv_seed0',
+    'solo_seed0',
+    'solo-nocoord_seed0',
+    'fcn_seed0',
+    'fcn-none_seed0',
+]
 pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the smoke configs read data/
 
 
@@ -83,12 +91,17 @@ def _assert_border_and_probe(run, result):
         kinds = ('segm',) if run.startswith('solo') else ('bbox', 'segm')
         border = {f'border/{k}_mAP@{b}' for k in kinds for b in COCO_BINS} | {f'border/count@{b}' for b in COCO_BINS}
     assert border <= set(metrics), (run, sorted(border - set(metrics)))
-    assert all(m == -1 or 0 <= m <= (100 if run.startswith('fcn') else 1) for k, m in metrics.items()
-               if k.startswith('border/') and 'count' not in k), metrics
+    assert all(
+        m == -1 or 0 <= m <= (100 if run.startswith('fcn') else 1)
+        for k, m in metrics.items()
+        if k.startswith('border/') and 'count' not in k
+    ), metrics
     probe = {f'probe/{t}_{s}' for t in ('H', 'V', 'G', 'HS', 'VS') for s in ('spc', 'mae')}
     assert probe <= set(metrics), (run, sorted(probe - set(metrics)))
-    assert all(-1 <= metrics[f'probe/{t}_spc'] <= 1 and 0 <= metrics[f'probe/{t}_mae'] <= 1
-               for t in ('H', 'V', 'G', 'HS', 'VS')), metrics
+    assert all(
+        -1 <= metrics[f'probe/{t}_spc'] <= 1 and 0 <= metrics[f'probe/{t}_mae'] <= 1
+        for t in ('H', 'V', 'G', 'HS', 'VS')
+    ), metrics
     record = result['probe']
     assert record['status'] == 'done' and record['error'] is None and record['images'] == ['val'], record
     assert record['input_size'] == ([128, 256] if run.startswith('fcn') else [128, 128]), record
@@ -99,8 +112,20 @@ def _assert_timing(timing):
     to the run's wall time, and the shares are shares."""
     phases = timing['phases']
     assert timing['attempts'] == 1 and sum(phases.values()) == pytest.approx(timing['wall'], abs=0.5), timing
-    assert all(phases[k] > 0 for k in ('preflight', 'startup', 'model_build', 'train_setup', 'train_data',
-                                       'train_compute', 'checkpoint', 'evaluate', 'probe')), timing
+    assert all(
+        phases[k] > 0
+        for k in (
+            'preflight',
+            'startup',
+            'model_build',
+            'train_setup',
+            'train_data',
+            'train_compute',
+            'checkpoint',
+            'evaluate',
+            'probe',
+        )
+    ), timing
     loop = (phases['train_data'] + phases['train_compute']) / timing['wall']
     assert timing['train_loop_share'] == pytest.approx(loop, abs=2e-3) and 0 < loop < 1, timing
     useful = loop + (phases['evaluate'] + phases['probe']) / timing['wall']
@@ -116,8 +141,19 @@ def test_rerun_skips_finished_runs(smoke):
 
 
 def test_dry_run_lists_commands_without_running(tmp_path):
-    proc = _run('--dry-run', '--warmup-iters', '0',  # the plan only: the GPU-hour estimate is tests/run/test_status.py's
-                '--only', 'fcn*', '--launcher', 'pytorch', '--gpus', '2', '--work-dir', str(tmp_path))
+    proc = _run(
+        '--dry-run',
+        '--warmup-iters',
+        '0',  # the plan only: the GPU-hour estimate is tests/run/test_status.py's
+        '--only',
+        'fcn*',
+        '--launcher',
+        'pytorch',
+        '--gpus',
+        '2',
+        '--work-dir',
+        str(tmp_path),
+    )
     assert proc.returncode == 0
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2 and all('torch.distributed.run --nproc_per_node=2' in line for line in lines)
@@ -125,10 +161,22 @@ def test_dry_run_lists_commands_without_running(tmp_path):
 
 
 def test_distributed_run_under_torchrun_on_cpu(tmp_path):
-    grid = _grid(tmp_path, 'name: dist\nbase: configs/smoke/fcn_r18-d8_tiny-cityscapes.py\nbaseline: fcn\n'
-                           'cfg_options: {train_cfg.max_iters: 4}\nvariants:\n  - name: fcn\n')
-    proc = _run(grid, '--launcher', 'pytorch', '--gpus', '2', '--work-dir', str(tmp_path / 'work'),
-                '--report-dir', str(tmp_path / 'report'))
+    grid = _grid(
+        tmp_path,
+        'name: dist\nbase: configs/smoke/fcn_r18-d8_tiny-cityscapes.py\nbaseline: fcn\n'
+        'cfg_options: {train_cfg.max_iters: 4}\nvariants:\n  - name: fcn\n',
+    )
+    proc = _run(
+        grid,
+        '--launcher',
+        'pytorch',
+        '--gpus',
+        '2',
+        '--work-dir',
+        str(tmp_path / 'work'),
+        '--report-dir',
+        str(tmp_path / 'report'),
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     result = _result(tmp_path / 'work', 'dist', 'fcn_seed0')
     assert result['status'] == 'done' and result['meta']['gpus'] == 2 and 'mIoU' in result['metrics']
@@ -138,14 +186,23 @@ def test_distributed_run_under_torchrun_on_cpu(tmp_path):
 
 def test_two_runs_at_once_with_jobs(tmp_path):
     """--jobs 2: the second run starts before the first ends, each child on half the cores, both finish."""
-    grid = _grid(tmp_path, 'name: jobs\nbase: configs/smoke/fcn_r18-d8_tiny-cityscapes.py\nbaseline: fcn\n'
-                           'cfg_options: {train_cfg.max_iters: 2}\nvariants:\n  - name: fcn\n'
-                           '  - {name: fcn-reflect, padding: {mode: reflect, scope: backbone}}\n')
+    grid = _grid(
+        tmp_path,
+        'name: jobs\nbase: configs/smoke/fcn_r18-d8_tiny-cityscapes.py\nbaseline: fcn\n'
+        'cfg_options: {train_cfg.max_iters: 2}\nvariants:\n  - name: fcn\n'
+        '  - {name: fcn-reflect, padding: {mode: reflect, scope: backbone}}\n',
+    )
     import os
+
     env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
-    proc = subprocess.run(RUN + [grid, '--jobs', '2', '--work-dir', str(tmp_path / 'work'), '--report-dir',
-                                 str(tmp_path / 'report')], cwd=REPO, capture_output=True, text=True, timeout=1200,
-                          env=env)
+    proc = subprocess.run(
+        RUN + [grid, '--jobs', '2', '--work-dir', str(tmp_path / 'work'), '--report-dir', str(tmp_path / 'report')],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     second = next(i for i, line in enumerate(lines) if line.startswith('[2/2]') and 'training' in line)
@@ -158,7 +215,9 @@ def test_two_runs_at_once_with_jobs(tmp_path):
 
 
 def test_diverging_run_is_marked_failed_and_the_grid_goes_on(tmp_path):
-    grid = _grid(tmp_path, '''name: nan
+    grid = _grid(
+        tmp_path,
+        """name: nan
 base: configs/smoke/fcn_r18-d8_tiny-cityscapes.py
 baseline: ok
 cfg_options: {train_cfg.max_iters: 6}
@@ -166,7 +225,8 @@ variants:
   - name: diverge
     cfg_options: {optim_wrapper.optimizer.lr: 1.0e+8, optim_wrapper.clip_grad: null}
   - name: ok
-''')
+""",
+    )
     proc = _run(grid, '--work-dir', str(tmp_path / 'work'), '--report-dir', str(tmp_path / 'report'))
     assert proc.returncode == 0, proc.stdout[-3000:]
     failed = _result(tmp_path / 'work', 'nan', 'diverge_seed0')
@@ -176,15 +236,21 @@ variants:
     assert 'diverge_seed0' in report and 'not finite at iteration' in report
 
 
-@pytest.mark.parametrize('text,message', [
-    ('name: x\nbaseline: a\nvariants: [{name: a}]\n', r'base'),
-    ('base: configs/smoke/fcn_r18-d8_tiny-cityscapes.py\nbaseline: a\nvariants:\n  - {name: a, padding: {mode: mirror}}\n',
-     r"variants\[0\]\.padding\.mode: unknown padding mode 'mirror'"),
-])
+@pytest.mark.parametrize(
+    'text,message',
+    [
+        ('name: x\nbaseline: a\nvariants: [{name: a}]\n', r'base'),
+        (
+            'base: configs/smoke/fcn_r18-d8_tiny-cityscapes.py\nbaseline: a\nvariants:\n  - {name: a, padding: {mode: mirror}}\n',
+            r"variants\[0\]\.padding\.mode: unknown padding mode 'mirror'",
+        ),
+    ],
+)
 def test_bad_grid_is_one_line_error(tmp_path, text, message):
     proc = _run(_grid(tmp_path, text), '--work-dir', str(tmp_path / 'work'), timeout=120)
     assert proc.returncode == 2 and 'Traceback' not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith('error: ')
     import re
+
     assert re.search(message, lines[0]), lines[0]

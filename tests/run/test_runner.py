@@ -1,4 +1,5 @@
 """The harness inside a real mmengine Runner: patch report in the work dir, resume under torch >= 2.6."""
+
 import json
 import pickle
 
@@ -13,13 +14,21 @@ def _runner(work_dir, max_epochs, resume=False):
     return Runner(
         model=dict(type='HarnessModel', base_type='ToyRegressor', padding=dict(mode='reflect', scope='backbone')),
         work_dir=str(work_dir),
-        train_dataloader=dict(dataset=data, sampler=dict(type='DefaultSampler', shuffle=True),
-                              collate_fn=dict(type='default_collate'), batch_size=4, num_workers=0),
+        train_dataloader=dict(
+            dataset=data,
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            collate_fn=dict(type='default_collate'),
+            batch_size=4,
+            num_workers=0,
+        ),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
         custom_hooks=[dict(type='PatchReportHook')],
-        resume=resume, randomness=dict(seed=0), default_scope='mmengine')
+        resume=resume,
+        randomness=dict(seed=0),
+        default_scope='mmengine',
+    )
 
 
 def test_patch_report_saved_and_resume_works_under_weights_only_default(tmp_path):

@@ -6,6 +6,7 @@ per run under srun + mmengine's slurm launcher): `fcn`, `fcn-reflect`, and `fcn-
 rate makes the loss NaN. Skipped, with the reason, only where Slurm cannot be installed or started
 (not root, no slurm-wlm / munge).
 """
+
 import os
 import re
 import subprocess
@@ -61,9 +62,28 @@ def grid(tmp_path_factory):
 
 
 def _submit(cluster, grid, work, *extra):
-    proc = subprocess.run([RUN, str(grid), '--work-dir', str(work), '--report-dir', str(work / 'report'),
-                           '--submit', 'slurm', '--gpus', '0', '--max-parallel', '2', *extra],
-                          cwd=REPO, env=cluster.env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            RUN,
+            str(grid),
+            '--work-dir',
+            str(work),
+            '--report-dir',
+            str(work / 'report'),
+            '--submit',
+            'slurm',
+            '--gpus',
+            '0',
+            '--max-parallel',
+            '2',
+            *extra,
+        ],
+        cwd=REPO,
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -90,6 +110,7 @@ def _weights(run_dir):
 
 def _result(run_dir):
     import json
+
     return json.loads((run_dir / 'results.json').read_text())
 
 
@@ -107,13 +128,30 @@ def array_grid(cluster, grid, tmp_path_factory, repo_tiny_data):
     _wait_until_gone(cluster, ids)
     seconds = time.time() - t0
     print(f'3-run array on Slurm: submit to report {seconds:.0f} s')
-    return work, dict(first=first, second=second, queued=queued, after=after, ids=ids, during=during,
-                      end=_status(cluster, grid, work)), seconds
+    return (
+        work,
+        dict(
+            first=first,
+            second=second,
+            queued=queued,
+            after=after,
+            ids=ids,
+            during=during,
+            end=_status(cluster, grid, work),
+        ),
+        seconds,
+    )
 
 
 def _status(cluster, grid, work):
-    proc = subprocess.run([RUN, str(grid), '--work-dir', str(work), '--status'], cwd=REPO, env=cluster.env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [RUN, str(grid), '--work-dir', str(work), '--status'],
+        cwd=REPO,
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -138,12 +176,12 @@ def test_array_runs_every_run_exactly_once_and_the_report_job_last(cluster, arra
     assert 'fcn-diverge' in md and 'not finite' in md  # the failed run is reported, with its reason
     assert f'tensorboard --logdir {d / "tensorboard"}' in md  # the report says where the logs are
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     for run in RUNS[:2]:  # one TensorBoard folder per run, the same tags in each
         events = EventAccumulator(str(d / 'tensorboard' / run))
         events.Reload()
         assert [e.step for e in events.Scalars('loss')] == list(range(1, MAX_ITERS + 1))
-    assert os.path.getmtime(work / 'report' / 'report.md') > max(
-        os.path.getmtime(d / r / 'results.json') for r in RUNS)
+    assert os.path.getmtime(work / 'report' / 'report.md') > max(os.path.getmtime(d / r / 'results.json') for r in RUNS)
 
 
 def test_a_second_submit_while_the_runs_are_queued_submits_nothing(cluster, grid, array_grid):
@@ -159,8 +197,11 @@ def test_status_shows_the_queue_while_it_runs_and_the_verdicts_after(array_grid)
     _, out, _ = array_grid
     during = {line.split()[0]: line for line in out['during'].splitlines() if line.startswith('  ')}
     assert set(during) == set(RUNS), out['during']
-    assert all(re.search(r'(queued \(job \d+_\d, pending\)|running at iteration \d+ of 10)', line)
-               for name, line in during.items() if 'failed' not in line and 'done' not in line), out['during']
+    assert all(
+        re.search(r'(queued \(job \d+_\d, pending\)|running at iteration \d+ of 10)', line)
+        for name, line in during.items()
+        if 'failed' not in line and 'done' not in line
+    ), out['during']
     end = out['end']
     print(end)
     assert 'grid slurm: 3 runs: 2 done, 1 failed' in end
@@ -175,8 +216,9 @@ def test_failed_run_is_reported_and_the_others_go_on(array_grid):
     assert _result(work / 'slurm' / 'fcn-reflect_seed0')['metrics']['mIoU'] >= 0
 
 
-def test_scontrol_requeue_resumes_from_the_checkpoint_and_ends_as_the_uninterrupted_run(cluster, grid, array_grid,
-                                                                                       tmp_path):
+def test_scontrol_requeue_resumes_from_the_checkpoint_and_ends_as_the_uninterrupted_run(
+    cluster, grid, array_grid, tmp_path
+):
     reference, _, _ = array_grid
     out = _submit(cluster, grid, tmp_path, '--only', 'fcn_seed0')
     job = re.search(r'fcn_seed0: job (\d+_0)', out).group(1)
@@ -208,17 +250,25 @@ def test_scontrol_requeue_resumes_from_the_checkpoint_and_ends_as_the_uninterrup
     ours, theirs = _weights(d), _weights(reference / 'slurm' / 'fcn_seed0')
     assert ours.keys() == theirs.keys()
     assert all(torch.equal(ours[k], theirs[k]) for k in ours), 'weights differ from the uninterrupted run'
-    print(f'scontrol requeue to training resumed: {resumed - requeued:.0f} s (Slurm holds a requeued job for '
-          f'cred_expire=10 s), to the run finished: {time.time() - requeued:.0f} s')
+    print(
+        f'scontrol requeue to training resumed: {resumed - requeued:.0f} s (Slurm holds a requeued job for '
+        f'cred_expire=10 s), to the run finished: {time.time() - requeued:.0f} s'
+    )
 
 
 def test_a_run_stopped_more_often_than_max_requeues_is_marked_failed(grid, tmp_path, repo_tiny_data):
     env = {k: v for k, v in os.environ.items() if not k.startswith('SLURM_')}
-    proc = subprocess.run([RUN, str(grid), '--work-dir', str(tmp_path), '--run', 'fcn_seed0', '--max-requeues', '1'],
-                          cwd=REPO, env=dict(env, SLURM_RESTART_COUNT='2'), capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [RUN, str(grid), '--work-dir', str(tmp_path), '--run', 'fcn_seed0', '--max-requeues', '1'],
+        cwd=REPO,
+        env=dict(env, SLURM_RESTART_COUNT='2'),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = _result(tmp_path / 'slurm' / 'fcn_seed0')
     assert result['status'] == 'failed'
-    assert result['error'].startswith('stopped by Slurm (preempted or timed out) and requeued 2 times, more than '
-                                      '--max-requeues 1; no checkpoint yet'), result['error']
+    assert result['error'].startswith(
+        'stopped by Slurm (preempted or timed out) and requeued 2 times, more than --max-requeues 1; no checkpoint yet'
+    ), result['error']

@@ -5,6 +5,7 @@ The status is read from the runs' own files: a run.log in mmengine's format (two
 stopped by SIGTERM, on 8 processes under srun), results.json of a finished and a failed run, and the
 Slurm queue (stubbed here; tests/run/test_slurm.py asks a real one).
 """
+
 import json
 import os
 import subprocess
@@ -55,8 +56,9 @@ def _mmengine_logs(run_dir):
         command, _, body = part.partition('\n')
         commands.append('$ ' + command)
         attempts.append(body.replace('12/02', '2026/12/02').replace('preempted: SIGTERM', 'x'))
-    attempts[0] = attempts[0].replace('Saving checkpoint at 23 iterations (SIGTERM)',
-                                      '[harness] SIGTERM: stopping after iteration 23')
+    attempts[0] = attempts[0].replace(
+        'Saving checkpoint at 23 iterations (SIGTERM)', '[harness] SIGTERM: stopping after iteration 23'
+    )
     (run_dir / 'run.log').write_text('\n'.join(commands) + '\n')
     for i, body in enumerate(attempts):
         (run_dir / f'20261202_0{i}0000').mkdir()
@@ -79,8 +81,12 @@ def test_status_line_per_run_and_gpu_hours(tmp_path, monkeypatch):
     monkeypatch.setattr(status_mod, '_queue', lambda grid_dir, log: {3: ('7_3', 'PENDING')})
     lines = []
     states = status_mod.status(runner, log=lines.append)
-    assert states == {'fcn_seed0': 'done', 'reflect_seed0': 'failed', 'circular_seed0': 'stopped',
-                      'replicate_seed0': 'queued'}
+    assert states == {
+        'fcn_seed0': 'done',
+        'reflect_seed0': 'failed',
+        'circular_seed0': 'stopped',
+        'replicate_seed0': 'queued',
+    }
     text = '\n'.join(lines)
     assert 'reflect_seed0    failed: loss NaN' in text
     assert 'circular_seed0   stopped at iteration 30 of 40, not queued; preempted 1 time' in text
@@ -92,12 +98,15 @@ def test_status_line_per_run_and_gpu_hours(tmp_path, monkeypatch):
 
 def test_every_grid_run_logs_to_tensorboard_and_grid_extras(tmp_path):
     grid = tmp_path / 'st.yaml'
-    grid.write_text(GRID.replace('variants:', 'vis_backends: [wandb, {type: MLflowVisBackend, exp_name: e}]\nvariants:'))
+    grid.write_text(
+        GRID.replace('variants:', 'vis_backends: [wandb, {type: MLflowVisBackend, exp_name: e}]\nvariants:')
+    )
     cfg = GridRunner(str(grid), str(tmp_path / 'work')).resolve_all()['reflect_seed0']
     backends = cfg.visualizer.vis_backends
     assert backends[0] == dict(type='LocalVisBackend')
-    assert backends[1] == dict(type='TensorboardVisBackend', save_dir=str(tmp_path / 'work' / 'st' / 'tensorboard' /
-                                                                           'reflect_seed0'))
+    assert backends[1] == dict(
+        type='TensorboardVisBackend', save_dir=str(tmp_path / 'work' / 'st' / 'tensorboard' / 'reflect_seed0')
+    )
     assert backends[2]['type'] == 'WandbVisBackend' and backends[2]['init_kwargs']['id'] == 'st-reflect_seed0'
     assert backends[3] == dict(type='MLflowVisBackend', exp_name='e')
     bad = tmp_path / 'bad.yaml'
@@ -110,11 +119,29 @@ def test_dry_run_estimates_gpu_hours_from_a_timed_warm_up(tmp_path, repo_tiny_da
     grid = tmp_path / 'st.yaml'
     # one variant, whose weights do not exist yet (as a matched backbone before its pretraining): timed from random init
     missing = '{type: Pretrained, checkpoint: /nonexistent/backbone.pth}'
-    grid.write_text(GRID.split('  - {name: reflect')[0].replace(
-        'max_iters: 40}', f'max_iters: 40, load_from: /nonexistent/model.pth, model.backbone.init_cfg: {missing}}}'))
-    proc = subprocess.run([str(REPO / 'tools' / 'run_ablation.sh'), str(grid), '--work-dir', str(tmp_path / 'w'),
-                           '--dry-run', '--warmup-iters', '4', '--gpus', '2'], cwd=REPO, capture_output=True, text=True,
-                          timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    grid.write_text(
+        GRID.split('  - {name: reflect')[0].replace(
+            'max_iters: 40}', f'max_iters: 40, load_from: /nonexistent/model.pth, model.backbone.init_cfg: {missing}}}'
+        )
+    )
+    proc = subprocess.run(
+        [
+            str(REPO / 'tools' / 'run_ablation.sh'),
+            str(grid),
+            '--work-dir',
+            str(tmp_path / 'w'),
+            '--dry-run',
+            '--warmup-iters',
+            '4',
+            '--gpus',
+            '2',
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, OMP_NUM_THREADS='1'),
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert 'each variant timed for 4 iterations (the first 3 not counted) on CPU' in out and 'x 2 GPU(s) per run' in out
@@ -132,10 +159,12 @@ def test_dry_run_without_the_dataset_times_the_warm_up_on_synthetic_data(tmp_pat
     without its images is left unpriced, with why."""
     # the smoke Mask R-CNN resized to 96x160 (h x w) for training, batched as mmdet's COCO configs batch
     config = tmp_path / 'mask-rcnn_resized.py'
-    config.write_text(f"_base_ = ['{REPO / 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py'}']\n"
-                      "train_dataloader = dict(batch_sampler=dict(_delete_=True, type='AspectRatioBatchSampler'), dataset=dict(pipeline=[\n"
-                      "    dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True, with_mask=True),\n"
-                      "    dict(type='Resize', scale=(160, 96), keep_ratio=True), dict(type='PackDetInputs')]))\n")
+    config.write_text(
+        f"_base_ = ['{REPO / 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py'}']\n"
+        "train_dataloader = dict(batch_sampler=dict(_delete_=True, type='AspectRatioBatchSampler'), dataset=dict(pipeline=[\n"
+        "    dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True, with_mask=True),\n"
+        "    dict(type='Resize', scale=(160, 96), keep_ratio=True), dict(type='PackDetInputs')]))\n"
+    )
     grid = tmp_path / 'syn.yaml'
     grid.write_text(f"""name: syn
 base: {config}
@@ -147,9 +176,24 @@ variants:
   - {{name: fcn, base: {REPO / 'configs/smoke/fcn_r18-d8_tiny-cityscapes.py'}, baseline: fcn}}
   - {{name: nosize, base: {REPO / 'configs/smoke/mask-rcnn_r18_fpn_tiny-coco.py'}, baseline: nosize}}
 """)
-    proc = subprocess.run([str(REPO / 'tools' / 'run_ablation.sh'), str(grid), '--work-dir', str(tmp_path / 'w'),
-                           '--dry-run', '--warmup-iters', '3', '--gpus', '8'], cwd=REPO, capture_output=True,
-                          text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    proc = subprocess.run(
+        [
+            str(REPO / 'tools' / 'run_ablation.sh'),
+            str(grid),
+            '--work-dir',
+            str(tmp_path / 'w'),
+            '--dry-run',
+            '--warmup-iters',
+            '3',
+            '--gpus',
+            '8',
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, OMP_NUM_THREADS='1'),
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = {line.split(':')[0].strip(): line for line in proc.stdout.splitlines() if line.startswith('  ')}
     for run, iters, size in (('mrcnn_seed0', 60, '96x160'), ('fcn_seed0', 60, '128x256')):  # fcn: its crop size
@@ -159,10 +203,13 @@ variants:
         hours = float(line.split(' = ')[1].split()[0])
         assert 0 < seconds < 600 and hours == pytest.approx(iters * seconds * 8 / 3600, abs=6e-4), line
     assert lines['nosize_seed0'] == (
-        f"  nosize_seed0: not estimated: {tmp_path / 'no-data'}/annotations/instances_train2017.json does not exist "
+        f'  nosize_seed0: not estimated: {tmp_path / "no-data"}/annotations/instances_train2017.json does not exist '
         'on this machine and the training size is unknown (no resize in the training pipeline and its image folder '
-        f"{tmp_path / 'no-data'}/train2017 does not exist)")
-    assert not (tmp_path / 'no-data').exists() and not (tmp_path / 'w' / 'syn' / 'mrcnn_seed0' / 'results.json').exists()
+        f'{tmp_path / "no-data"}/train2017 does not exist)'
+    )
+    assert (
+        not (tmp_path / 'no-data').exists() and not (tmp_path / 'w' / 'syn' / 'mrcnn_seed0' / 'results.json').exists()
+    )
 
 
 def _fake_squeue(tmp_path, monkeypatch, script):
@@ -178,8 +225,11 @@ def _fake_squeue(tmp_path, monkeypatch, script):
 def test_status_of_a_local_grid_never_asks_slurm(tmp_path, monkeypatch):
     """A grid that ran here (no `slurm/` folder: never submitted) is not looked up in Slurm's queue, even where
     squeue exists; a submitted one whose Slurm cannot answer gets one short line, not Slurm's error text."""
-    calls = _fake_squeue(tmp_path, monkeypatch, 'echo "squeue: error: resolve_ctls_from_dns_srv: res_nsearch error: '
-                                                'Unknown host" >&2; exit 1')
+    calls = _fake_squeue(
+        tmp_path,
+        monkeypatch,
+        'echo "squeue: error: resolve_ctls_from_dns_srv: res_nsearch error: Unknown host" >&2; exit 1',
+    )
     grid = tmp_path / 'st.yaml'
     grid.write_text(GRID)
     runner = GridRunner(str(grid), str(tmp_path / 'work'))

@@ -4,6 +4,7 @@ time, the summary results.json gets, and the process start-up clock.
 
 The smoke grid's own results.json carry `timing` too (tests/run/test_pipeline.py).
 """
+
 import json
 import subprocess
 import sys
@@ -26,25 +27,38 @@ class _SlowData(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         time.sleep(LOAD_S)  # decoding an image
-        return dict(inputs=torch.randn(3, 16, 16, generator=torch.Generator().manual_seed(i)),
-                    targets=torch.tensor(float(i % 2)))
+        return dict(
+            inputs=torch.randn(3, 16, 16, generator=torch.Generator().manual_seed(i)),
+            targets=torch.tensor(float(i % 2)),
+        )
 
 
 def test_train_timer_splits_the_loop_into_data_compute_and_checkpoints(tmp_path, monkeypatch):
     import mmengine.runner.runner as runner_module
+
     write = runner_module.save_checkpoint
 
     def slow_write(*args, **kwargs):  # a slow disk: each checkpoint file takes SAVE_S longer to write
         time.sleep(SAVE_S)
         return write(*args, **kwargs)
+
     monkeypatch.setattr(runner_module, 'save_checkpoint', slow_write)
-    runner = Runner(model=dict(type='ToyRegressor'), work_dir=str(tmp_path),
-                    train_dataloader=dict(dataset=_SlowData(), sampler=dict(type='InfiniteSampler', shuffle=False),
-                                          collate_fn=dict(type='default_collate'), batch_size=2, num_workers=0),
-                    optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-                    train_cfg=dict(by_epoch=False, max_iters=6),
-                    default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3)),
-                    custom_hooks=[dict(type='TrainTimerHook')], default_scope='mmengine')
+    runner = Runner(
+        model=dict(type='ToyRegressor'),
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=_SlowData(),
+            sampler=dict(type='InfiniteSampler', shuffle=False),
+            collate_fn=dict(type='default_collate'),
+            batch_size=2,
+            num_workers=0,
+        ),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=6),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=3)),
+        custom_hooks=[dict(type='TrainTimerHook')],
+        default_scope='mmengine',
+    )
     runner.train()
     hook = next(h for h in runner.hooks if isinstance(h, TrainTimerHook))
     s = hook.seconds
@@ -56,10 +70,21 @@ def test_train_timer_splits_the_loop_into_data_compute_and_checkpoints(tmp_path,
 
 
 def test_summary_sums_attempts_and_gives_the_rest_to_the_runner(tmp_path):
-    first = dict(startup=4.0, config=1.0, model_build=2.0, train_setup=1.0, train_data=5.0, train_compute=20.0,
-                 checkpoint=1.0)  # killed while training
-    second = dict(startup=4.0, config=1.0, model_build=2.0, train_setup=1.5, train_data=5.0, train_compute=20.0,
-                  checkpoint=0.5, train_end=0.5, evaluate=10.0, probe=6.0)
+    first = dict(
+        startup=4.0, config=1.0, model_build=2.0, train_setup=1.0, train_data=5.0, train_compute=20.0, checkpoint=1.0
+    )  # killed while training
+    second = dict(
+        startup=4.0,
+        config=1.0,
+        model_build=2.0,
+        train_setup=1.5,
+        train_data=5.0,
+        train_compute=20.0,
+        checkpoint=0.5,
+        train_end=0.5,
+        evaluate=10.0,
+        probe=6.0,
+    )
     (tmp_path / TIMING).write_text(json.dumps(dict(attempts=[first, second])))
     t = summarize(str(tmp_path), wall=95.0, preflight=5.0)
     assert t['wall'] == 100.0 and t['attempts'] == 2 and list(t['phases']) == list(PHASES)

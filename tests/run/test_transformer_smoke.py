@@ -6,6 +6,7 @@ Each run must patch every padded conv with its mode (patch_report.json), train w
 every iteration (a NaN / inf stops a run as failed: NonFiniteLossHook) and evaluate (its metric keys
 in results.json), and reach the report.
 """
+
 import json
 import math
 
@@ -24,6 +25,7 @@ PADDED = {'segformer': 12, 'convnext': 14}
 @pytest.fixture(scope='module')
 def grid_run(repo_tiny_data, tmp_path_factory):
     from harness.launch.runner import GridRunner
+
     tmp = tmp_path_factory.mktemp('transformers')
     data = yaml.safe_load(GRID.read_text())
     data['base'] = str(REPO / data['base'])
@@ -33,9 +35,14 @@ def grid_run(repo_tiny_data, tmp_path_factory):
     data['probe'] = False  # the probe and the border metrics on these models: reports/transformers_position/,
     data['border'] = False  # reports/segformer_control/ (the suite's time goes to training and evaluating)
     data['cfg_options'].pop('test_evaluator.border_bins')  # a BorderIoUMetric / BorderCocoMetric setting
-    data['cfg_options'].update({'train_cfg.max_iters': ITERS, 'default_hooks.checkpoint.interval': ITERS,
-                                'default_hooks.logger.interval': 1,
-                                'test_dataloader.dataset.indices': EVAL_IMAGES})  # plumbing, not numbers
+    data['cfg_options'].update(
+        {
+            'train_cfg.max_iters': ITERS,
+            'default_hooks.checkpoint.interval': ITERS,
+            'default_hooks.logger.interval': 1,
+            'test_dataloader.dataset.indices': EVAL_IMAGES,
+        }
+    )  # plumbing, not numbers
     path = tmp / 'smoke_transformers.yaml'
     path.write_text(yaml.safe_dump(data))
     lines = []
@@ -47,7 +54,7 @@ def test_every_mode_patches_trains_and_evaluates_segformer_and_convnext(grid_run
     work, data, lines, report = grid_run
     assert len(data['variants']) == 12
     for v in data['variants']:
-        run = f"{v['name']}_seed0"
+        run = f'{v["name"]}_seed0'
         result = json.loads((work / run / 'results.json').read_text())
         assert result['status'] == 'done' and result['meta']['iterations'] == ITERS, (run, result['error'], lines)
         mode = (v.get('padding') or {}).get('mode', 'zeros')

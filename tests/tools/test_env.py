@@ -5,6 +5,7 @@ The real set-up takes minutes, so the scripts run in a copy of the repository's 
 tools/setup.sh is a stand-in: it records each call, makes a .venv/bin/python that prints its arguments,
 and writes the stamp as the real one does (its last step).
 """
+
 import shutil
 import subprocess
 
@@ -12,7 +13,7 @@ import pytest
 
 from harness.paths import REPO_ROOT
 
-FAKE_SETUP = '''#!/usr/bin/env bash
+FAKE_SETUP = """#!/usr/bin/env bash
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 echo call >> "$ROOT/setup-calls"
@@ -22,7 +23,7 @@ printf '#!/usr/bin/env bash\\necho "python $*"\\n' > "$ROOT/.venv/bin/python"
 chmod +x "$ROOT/.venv/bin/python"
 source "$ROOT/tools/env.sh"
 setup_stamp > "$ROOT/.venv/.setup-stamp"
-'''
+"""
 
 
 @pytest.fixture
@@ -37,9 +38,15 @@ def checkout(tmp_path):
 
 def _run(checkout, script, *args, **env):
     import os
+
     environ = {k: v for k, v in os.environ.items() if k != 'HARNESS_PYTHON'}
-    return subprocess.run(['bash', str(checkout / 'tools' / script), *args], capture_output=True, text=True,
-                          env=dict(environ, **env), timeout=60)
+    return subprocess.run(
+        ['bash', str(checkout / 'tools' / script), *args],
+        capture_output=True,
+        text=True,
+        env=dict(environ, **env),
+        timeout=60,
+    )
 
 
 def _calls(checkout):
