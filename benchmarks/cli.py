@@ -32,17 +32,9 @@ import sys
 import time
 import warnings
 
-from benchmarks.suite import (
-    LoadSampler,
-    measurements,
-    run_bootstrap,
-    run_coco,
-    run_coverage,
-    run_partial_cache,
-    run_resume,
-    run_smoke_grid,
-    run_steps,
-)
+from benchmarks.measured import run_bootstrap, run_coverage, run_partial_cache, run_resume, run_smoke_grid
+from benchmarks.suite import LoadSampler, measurements
+from benchmarks.timed import run_coco, run_steps
 
 EPILOG = """examples:
   python tools/benchmark.py                                  # everything but the smoke grid -> reports/benchmarks.md
