@@ -6,5 +6,5 @@ _base_ = ['mmdet::convnext/mask-rcnn_convnext-t-p4-w7_fpn_amp-ms-crop-3x_coco.py
 model = dict(type='HarnessModel', base_type='MaskRCNN', padding=dict(mode='zeros', scope='all'))
 # What ../_base_/harness.py holds, here because the mmdet base already sets custom_imports (mmengine
 # refuses a key defined by two bases): mmpretrain's models (ConvNeXt) and the harness, and its hooks.
-custom_imports = dict(imports=['mmpretrain.models', 'harness'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmpretrain.models', 'harness.engine.register'], allow_failed_imports=False)
 custom_hooks = [dict(type='PatchReportHook'), dict(type='NonFiniteLossHook')]
