@@ -70,19 +70,24 @@ class Family:
         )
 
 
-def family(res):
-    """The `Family` of a report's `Results`: its members and their adjusted p values."""
+def candidates(res):
+    """[(variant, key)] the family is drawn from: the grid's primary comparisons, else every headline one."""
     chosen = res.grid.get('primary') or []
     found = [(v, k) for _, v, k in headline_comparisons(res)]
     if chosen:
         found = [(v, k) for v, k in found if any(p['variant'] == v and p.get('metric') in (None, k) for p in chosen)]
+    return found
+
+
+def family(res):
+    """The `Family` of a report's `Results`: its members and their adjusted p values."""
     members = []
-    for v, k in found:
+    for v, k in candidates(res):
         iv = res.interval(v, k)
         if iv is not None and iv.has_verdict:
             members.append((v, k))
     adjusted = holm([res.interval(v, k).p for v, k in members])
-    return Family(members, dict(zip(members, adjusted)), bool(chosen))
+    return Family(members, dict(zip(members, adjusted)), bool(res.grid.get('primary')))
 
 
 def verdict(res, variant, key):

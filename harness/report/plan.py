@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
-from .family import headline_comparisons
+from .family import candidates, headline_comparisons
 from .findings import short
 from .format import fmt, scale
 from .intervals import LEVEL
@@ -78,10 +78,16 @@ class PlanRow:
     why: str = ''  # why nothing could be planned
 
 
+def family_size(res: Any) -> int:
+    """m of Holm's first step: the verdict's family (`family`), or, before any comparison has two seeds,
+    the family it will be: the grid's primary comparisons, else every headline comparison."""
+    return res.family.size or max(len(candidates(res)), 1)
+
+
 def plan(res, effect=None):
     """[PlanRow] for every headline comparison of a report's `Results`; `effect` in results.json units."""
     comparisons = headline_comparisons(res)
-    m = max(len(comparisons), 1)
+    m = family_size(res)
     rows = []
     for _, v, k in comparisons:
         iv = res.interval(v, k)
@@ -201,10 +207,11 @@ def plan_lines(res: Any, effect: float | None = None, run_hours: dict | None = N
 
     effect: in display units (AP x100, mmseg percent); run_hours: {variant: GPU-hours of one run}."""
     rows = plan(res)
-    m = len(rows)
+    m = family_size(res)
     out = [
-        f'plan: {m} headline comparison{"s" if m != 1 else ""}; 80% power, 5% two-sided, the noise of the '
-        'finished runs taken as known (with 2-3 seeds the SD per seed is uncertain by a factor of ~2)'
+        f'plan: {len(rows)} headline comparison{"s" if len(rows) != 1 else ""}, a family of {m} for the verdict; '
+        '80% power, 5% two-sided, the noise of the finished runs taken as known (with 2-3 seeds the SD per seed '
+        'is uncertain by a factor of ~2)'
     ]
     for r in rows:
         head = f'  {r.variant} vs. {r.baseline}, {short(r.key)}: '

@@ -27,6 +27,7 @@ from harness.evaluation.resample import coco_ap
 from harness.report.family import holm
 from harness.report.format import signed
 from harness.report.intervals import image_weights, paired_interval, resolution, t_interval
+from harness.report.plan import family_size, plan
 from harness.report.references import REFERENCES, orientation
 from harness.report.write import md_escape
 from harness.run.outputs import write_result
@@ -259,11 +260,17 @@ def test_a_grids_primary_comparisons_are_the_family_and_the_rest_is_secondary(co
     (work / 'grid.json').write_text(json.dumps(dict(grid, primary=[{'variant': 'drop', 'metric': 'coco/segm_mAP'}])))
     try:
         out = report.write_report(work, tmp_path / 'out')
+        res, _ = report.read_results(work)
     finally:
         (work / 'grid.json').write_text(json.dumps(grid))
     md = (out / 'report.md').read_text(encoding='utf-8')
     ivs = _coco_intervals(values)
     assert 'a family of 1 comparison (the comparisons the grid names as primary)' in md
+    # the seed plan's Holm step is the family's too: alpha / 1, not alpha / 2 (the two headline comparisons)
+    rows = {r.key: r for r in plan(res)}
+    assert family_size(res) == 1 and rows['coco/segm_mAP'].detectable_family == pytest.approx(
+        rows['coco/segm_mAP'].detectable
+    )
     p = ivs['coco/segm_mAP'].p  # a family of one: Holm leaves p as it is
     assert md_escape(f'(Holm, family of 1: adjusted p = {p:.3g})') in md
     box = ivs['coco/bbox_mAP']
