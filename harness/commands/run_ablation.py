@@ -201,9 +201,8 @@ def main(argv=None):
         if args.plan:
             plan(args, hours)
     else:
-        if args.report_dir is not None:  # before hours of training, not after
-            check_writable_dir(args.report_dir, 'report dir')
-        runner.run()
+        # the report folder: checked once the grid's input is (before hours of training, not after)
+        runner.run(checked=lambda: args.report_dir is None or check_writable_dir(args.report_dir, 'report dir'))
         write_grid_report(runner.dir, args.report_dir)
 
 

@@ -127,16 +127,19 @@ class GridRunner:
             cmd = self.launcher.command(WORKER, self._worker_args(d))
             self.log(f'[{i}/{len(self.runs)}] {run.name} ({state}): {" ".join(cmd)}')
 
-    def run(self, exclusive: bool = True) -> None:
+    def run(self, exclusive: bool = True, checked: Callable[[], object] | None = None) -> None:
         """Every unfinished run (the report is written after, by the CLI: harness/commands/run_ablation.py).
         `exclusive=False`: holding the grid's lock shared and each run's own (a Slurm array element runs one
-        run this way, harness/launch/slurm_run.py)."""
+        run this way, harness/launch/slurm_run.py). `checked()` is called once the grid's input has passed
+        every check, before anything is created (the CLI checks its report folder there)."""
         start = time.time()
         configs = self.resolve_all()  # bad input fails here, before anything is created
         self.check_models(configs)
         self._check_data(configs)
         self.pretrain.check_data()
         self._preflight_s = time.time() - start
+        if checked is not None:
+            checked()
         check_writable_dir(self.dir)
         lock = GridLock(self.dir, None if exclusive else ','.join(r.name for r in self.runs))
         on_main_thread = threading.current_thread() is threading.main_thread()
