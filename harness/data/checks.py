@@ -5,11 +5,12 @@ truncated. The checkers turn the usual failures (wrong folder, truncated JSON, m
 colour PNG given as labels, label ids out of range) into a `DatasetError` that names the file and
 what was expected; `check_data` runs them for every split a config reads.
 """
-from collections.abc import Sequence
-from typing import Any
+
 import json
 import os.path as osp
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -30,20 +31,24 @@ def load_coco_json(path: str | Path) -> dict:
     except UnicodeDecodeError as e:
         raise DatasetError(f'annotation file {path} is not UTF-8 text: byte {e.start}') from None
     except json.JSONDecodeError as e:
-        raise DatasetError(f'annotation file {path} is not valid JSON: {e.msg} '
-                           f'at line {e.lineno}, column {e.colno}') from None
+        raise DatasetError(
+            f'annotation file {path} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}'
+        ) from None
     if not isinstance(doc, dict):
-        raise DatasetError(f'annotation file {path} holds a JSON {type(doc).__name__}; '
-                           f'expected an object with images, annotations and categories')
+        raise DatasetError(
+            f'annotation file {path} holds a JSON {type(doc).__name__}; '
+            f'expected an object with images, annotations and categories'
+        )
     for key in ('images', 'annotations', 'categories'):
         if not isinstance(doc.get(key), list):
-            raise DatasetError(f'annotation file {path} lacks a "{key}" list '
-                               f'(a COCO instances file has images, annotations and categories)')
+            raise DatasetError(
+                f'annotation file {path} lacks a "{key}" list '
+                f'(a COCO instances file has images, annotations and categories)'
+            )
     return doc
 
 
-def check_coco(data_root: str | Path, ann_file: str, img_dir: str, max_files: int | None = None,
-               seed: int = 0) -> dict:
+def check_coco(data_root: str | Path, ann_file: str, img_dir: str, max_files: int | None = None, seed: int = 0) -> dict:
     """Check a COCO-style split; return {'images', 'annotations', 'categories'} counts.
 
     `ann_file` and `img_dir` are relative to `data_root` (or absolute), as in mmdet configs. Every
@@ -66,8 +71,10 @@ def check_coco(data_root: str | Path, ann_file: str, img_dir: str, max_files: in
             raise DatasetError(f'{ann_path}: image id {img["id"]} is listed twice')
         images[img['id']] = img
         if not (img_path / img['file_name']).is_file():
-            raise DatasetError(f'{ann_path}: image {img["file_name"]} (id {img["id"]}) is listed '
-                               f'but {img_path / img["file_name"]} does not exist')
+            raise DatasetError(
+                f'{ann_path}: image {img["file_name"]} (id {img["id"]}) is listed '
+                f'but {img_path / img["file_name"]} does not exist'
+            )
     cat_ids = {c.get('id') for c in doc['categories']}
     seen: set = set()
     for i, ann in enumerate(doc['annotations']):
@@ -84,8 +91,7 @@ def check_coco(data_root: str | Path, ann_file: str, img_dir: str, max_files: in
         except (OSError, ValueError) as e:
             raise DatasetError(f'cannot read image {file}: {one_line(e)}') from None
         if (width, height) != (img['width'], img['height']):
-            raise DatasetError(f'image {file} is {width}x{height} but {ann_path} says '
-                               f'{img["width"]}x{img["height"]}')
+            raise DatasetError(f'image {file} is {width}x{height} but {ann_path} says {img["width"]}x{img["height"]}')
     return dict(images=len(images), annotations=len(doc['annotations']), categories=len(cat_ids))
 
 
@@ -96,24 +102,27 @@ def _check_annotation(ann_path, i, ann, images, cat_ids, seen):
     seen.add(ann_id)
     img = images.get(ann.get('image_id'))
     if img is None:
-        raise DatasetError(f'{ann_path}: annotation {ann_id} has image_id {ann.get("image_id")!r}, '
-                           f'which is not in "images"')
+        raise DatasetError(
+            f'{ann_path}: annotation {ann_id} has image_id {ann.get("image_id")!r}, which is not in "images"'
+        )
     if ann.get('category_id') not in cat_ids:
         known = sorted(c for c in cat_ids if isinstance(c, int))
         shown = ', '.join(map(str, known[:10])) + (', ...' if len(known) > 10 else '')
-        raise DatasetError(f'{ann_path}: annotation {ann_id} (image {img["file_name"]}) has '
-                           f'category_id {ann.get("category_id")!r}, not a category id ({shown})')
+        raise DatasetError(
+            f'{ann_path}: annotation {ann_id} (image {img["file_name"]}) has '
+            f'category_id {ann.get("category_id")!r}, not a category id ({shown})'
+        )
     bbox = ann.get('bbox')
-    ok = (isinstance(bbox, list) and len(bbox) == 4
-          and all(isinstance(v, (int, float)) and np.isfinite(v) for v in bbox))
+    ok = isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) and np.isfinite(v) for v in bbox)
     if ok:
         x, y, bw, bh = bbox
-        ok = (bw >= 0 and bh >= 0 and x >= -1 and y >= -1
-              and x + bw <= img['width'] + 1 and y + bh <= img['height'] + 1)
+        ok = bw >= 0 and bh >= 0 and x >= -1 and y >= -1 and x + bw <= img['width'] + 1 and y + bh <= img['height'] + 1
     if not ok:
-        raise DatasetError(f'{ann_path}: annotation {ann_id} (image {img["file_name"]}) has bbox '
-                           f'{bbox!r}; expected [x, y, w, h] with w, h >= 0 inside the '
-                           f'{img["width"]}x{img["height"]} image')
+        raise DatasetError(
+            f'{ann_path}: annotation {ann_id} (image {img["file_name"]}) has bbox '
+            f'{bbox!r}; expected [x, y, w, h] with w, h >= 0 inside the '
+            f'{img["width"]}x{img["height"]} image'
+        )
 
 
 def cityscapes_split(root: str | Path, split: str) -> Any:
@@ -121,13 +130,20 @@ def cityscapes_split(root: str | Path, split: str) -> Any:
     img_root, gt_root = Path(root) / 'leftImg8bit' / split, Path(root) / 'gtFine' / split
     for folder in (img_root, gt_root):
         if not folder.is_dir():
-            raise DatasetError(f'folder {folder} does not exist (expected leftImg8bit/{split}/<city>/ and '
-                               f'gtFine/{split}/<city>/ in the Cityscapes layout)')
+            raise DatasetError(
+                f'folder {folder} does not exist (expected leftImg8bit/{split}/<city>/ and '
+                f'gtFine/{split}/<city>/ in the Cityscapes layout)'
+            )
     return img_root, gt_root, sorted(img_root.rglob('*_leftImg8bit.png'))
 
 
-def check_cityscapes(data_root: str | Path, split: str = 'val', max_files: int | None = None,
-                     require_label_ids: bool = True, seed: int = 0) -> dict:
+def check_cityscapes(
+    data_root: str | Path,
+    split: str = 'val',
+    max_files: int | None = None,
+    require_label_ids: bool = True,
+    seed: int = 0,
+) -> dict:
     """Check a Cityscapes split as mmseg reads it; return {'images', 'checked'} counts.
 
     Every `*_leftImg8bit.png` needs its `_gtFine_labelTrainIds.png` and, with
@@ -137,20 +153,24 @@ def check_cityscapes(data_root: str | Path, split: str = 'val', max_files: int |
     """
     root = Path(data_root)
     if not root.is_dir():
-        raise DatasetError(f'dataset folder {root} does not exist (expected a Cityscapes root '
-                           f'with leftImg8bit/ and gtFine/)')
+        raise DatasetError(
+            f'dataset folder {root} does not exist (expected a Cityscapes root with leftImg8bit/ and gtFine/)'
+        )
     img_root, gt_root, images = cityscapes_split(root, split)
     if not images:
         raise DatasetError(f'{img_root} holds no <city>/*_leftImg8bit.png images')
     suffixes = ['labelTrainIds'] + (['labelIds', 'instanceIds'] if require_label_ids else [])
     pairs = []
     for img in images:
-        stem = str(img.relative_to(img_root))[:-len('_leftImg8bit.png')]
+        stem = str(img.relative_to(img_root))[: -len('_leftImg8bit.png')]
         gts = {s: gt_root / f'{stem}_gtFine_{s}.png' for s in suffixes}
         for suffix, gt in gts.items():
             if not gt.is_file():
-                why = ('mmseg reads it; make it with tools/dataset_converters/cityscapes.py'
-                       if suffix == 'labelTrainIds' else 'CityscapesMetric reads it')
+                why = (
+                    'mmseg reads it; make it with tools/dataset_converters/cityscapes.py'
+                    if suffix == 'labelTrainIds'
+                    else 'CityscapesMetric reads it'
+                )
                 raise DatasetError(f'image {img} has no {gt.name} in {gt.parent} ({why})')
         pairs.append((img, gts))
     if max_files is not None and len(pairs) > max_files:
@@ -162,11 +182,11 @@ def check_cityscapes(data_root: str | Path, split: str = 'val', max_files: int |
                 size = im.size
         except (OSError, ValueError) as e:
             raise DatasetError(f'cannot read image {img}: {one_line(e)}') from None
-        _check_label_png(gts['labelTrainIds'], size, 'trainId', '0..18 or 255',
-                         lambda a: (a <= 18) & (a >= 0) | (a == 255))
+        _check_label_png(
+            gts['labelTrainIds'], size, 'trainId', '0..18 or 255', lambda a: (a <= 18) & (a >= 0) | (a == 255)
+        )
         if require_label_ids:
-            _check_label_png(gts['labelIds'], size, 'labelId', '0..33',
-                             lambda a: (a >= -1) & (a <= 33))
+            _check_label_png(gts['labelIds'], size, 'labelId', '0..33', lambda a: (a >= -1) & (a <= 33))
     return dict(images=len(images), checked=len(pairs))
 
 
@@ -180,14 +200,15 @@ def _check_label_png(path, size, what, expected, valid):
     if arr.ndim != 2:
         raise DatasetError(f'label image {path} has mode {mode}; expected one channel of {what}s')
     if label_size != size:
-        raise DatasetError(f'label image {path} is {label_size[0]}x{label_size[1]}; '
-                           f'its image is {size[0]}x{size[1]}')
+        raise DatasetError(f'label image {path} is {label_size[0]}x{label_size[1]}; its image is {size[0]}x{size[1]}')
     bad = ~valid(arr.astype(np.int64))
     if bad.any():
         values = np.unique(arr[bad])
-        raise DatasetError(f'label image {path} has {what} {int(values[0])} out of range '
-                           f'(expected {expected}; {int(bad.sum())} pixels, values '
-                           f'{", ".join(map(str, values[:5].tolist()))})')
+        raise DatasetError(
+            f'label image {path} has {what} {int(values[0])} out of range '
+            f'(expected {expected}; {int(bad.sum())} pixels, values '
+            f'{", ".join(map(str, values[:5].tolist()))})'
+        )
 
 
 def check_data(cfg: Any, splits: Sequence[str] = ('train', 'test'), max_files: int = 200) -> None:
@@ -208,13 +229,16 @@ def check_data(cfg: Any, splits: Sequence[str] = ('train', 'test'), max_files: i
             elif ds.get('type') == 'CityscapesDataset':
                 img = ds.get('data_prefix', {}).get('img_path', '')
                 part = osp.basename(img.rstrip('/'))
-                expected = (f'a Cityscapes split: {osp.join(root, "leftImg8bit", part)}/<city>/*_leftImg8bit.png with '
-                            f'{osp.join(root, "gtFine", part)}/<city>/*_gtFine_labelTrainIds.png')
+                expected = (
+                    f'a Cityscapes split: {osp.join(root, "leftImg8bit", part)}/<city>/*_leftImg8bit.png with '
+                    f'{osp.join(root, "gtFine", part)}/<city>/*_gtFine_labelTrainIds.png'
+                )
                 check_cityscapes(root, part, max_files=max_files, require_label_ids=False)
             elif ds.get('type') in _FOLDER_DATASETS:  # mmpretrain classification: matched pretraining
                 prefix, ann = _folder_split(ds)
-                expected = (f'an ImageNet-format split: class folders in {osp.join(root, prefix)}'
-                            + (f', or {osp.join(root, ann)} listing images' if ann else ''))
+                expected = f'an ImageNet-format split: class folders in {osp.join(root, prefix)}' + (
+                    f', or {osp.join(root, ann)} listing images' if ann else ''
+                )
                 check_image_folders(root, prefix, ann, max_classes=max_files)
         except DatasetError as e:  # name the config field, and say what it should point at
             message = str(e) if 'expected' in str(e) else f'{e}; expected {expected}'

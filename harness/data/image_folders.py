@@ -5,17 +5,19 @@ Matched pretraining (`harness.run.pretrain`) trains a classifier before any down
 Two layouts, as mmpretrain reads them: class folders (`<root>/<prefix>/<class>/<image>`), or an
 annotation file of `<relative path> <label>` lines (`<root>/<ann_file>`, images under the prefix).
 """
-from typing import Any
+
 import os.path as osp
 from pathlib import Path
+from typing import Any
 
 from ..errors import DatasetError
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
 
-def check_image_folders(data_root: str | Path, data_prefix: Any = '', ann_file: str = '',
-                        max_classes: int | None = None) -> tuple[int, int]:
+def check_image_folders(
+    data_root: str | Path, data_prefix: Any = '', ann_file: str = '', max_classes: int | None = None
+) -> tuple[int, int]:
     """Check one split; return (classes, images) counted (images: in the first `max_classes` classes)."""
     root = Path(data_root or '.')
     prefix = root / data_prefix if data_prefix else root

@@ -13,9 +13,10 @@ mmcv and mmdet write scales, crop and pad sizes as (w, h); mmseg writes its crop
 data_preprocessor's size as (h, w). Where the scale varies the smallest is taken: that is where a layer
 is likeliest not to fit its input. Sizes come back as (h, w).
 """
-from typing import Any
+
 import os
 import os.path as osp
+from typing import Any
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png')
 
@@ -102,6 +103,7 @@ def _stored_size(dataset):
         for name in sorted(files):
             if name.lower().endswith(IMAGE_EXTS):
                 from PIL import Image
+
                 with Image.open(osp.join(root, name)) as im:  # reads the header only
                     w, h = im.size
                 return (h, w), f'as stored (no resize in the training pipeline; {osp.join(root, name)})'

@@ -7,6 +7,7 @@ Cityscapes: each sampled `*_leftImg8bit.png` is copied with every `gtFine` file 
 (labelIds, labelTrainIds, instanceIds, color, polygons). The output is checked after writing.
 The CLI is tools/make_subset.py.
 """
+
 import json
 import os
 import shutil
@@ -36,8 +37,10 @@ def subset_coco(src: Path, out: Path, counts: dict, seed: int = 0, symlink: bool
         doc['annotations'] = [a for a in doc['annotations'] if a.get('image_id') in ids]
         for img in chosen:
             if not (src / img_rel / img['file_name']).is_file():
-                raise DatasetError(f'{src / ann_rel}: image {img["file_name"]} is listed but '
-                                   f'{src / img_rel / img["file_name"]} does not exist')
+                raise DatasetError(
+                    f'{src / ann_rel}: image {img["file_name"]} is listed but '
+                    f'{src / img_rel / img["file_name"]} does not exist'
+                )
         plans[split] = (ann_rel, img_rel, doc)
     _clear(out, [rel for ann_rel, img_rel, _doc in plans.values() for rel in (ann_rel, img_rel)], force)
     done = {}
@@ -52,8 +55,9 @@ def subset_coco(src: Path, out: Path, counts: dict, seed: int = 0, symlink: bool
     return done
 
 
-def subset_cityscapes(src: Path, out: Path, counts: dict, seed: int = 0, symlink: bool = False,
-                      force: bool = False) -> dict:
+def subset_cityscapes(
+    src: Path, out: Path, counts: dict, seed: int = 0, symlink: bool = False, force: bool = False
+) -> dict:
     """Write `counts[split]` sampled images per split with their gtFine files; return
     {split: (images, gtFine files)}. Nothing is written until every split is planned."""
     plans = {}
@@ -66,12 +70,14 @@ def subset_cityscapes(src: Path, out: Path, counts: dict, seed: int = 0, symlink
         plan = []
         for img in chosen:
             rel = img.relative_to(img_root)
-            stem = rel.name[:-len('_leftImg8bit.png')]
+            stem = rel.name[: -len('_leftImg8bit.png')]
             gts = sorted((gt_root / rel.parent).glob(f'{stem}_gtFine_*'))
             if not any(g.name.endswith('_gtFine_labelTrainIds.png') for g in gts):
-                raise DatasetError(f'image {img} has no {stem}_gtFine_labelTrainIds.png in '
-                                   f'{gt_root / rel.parent} (make it with mmseg\'s '
-                                   f'tools/dataset_converters/cityscapes.py)')
+                raise DatasetError(
+                    f'image {img} has no {stem}_gtFine_labelTrainIds.png in '
+                    f"{gt_root / rel.parent} (make it with mmseg's "
+                    f'tools/dataset_converters/cityscapes.py)'
+                )
             plan.append((img, rel, gts))
         plans[split] = plan
     _clear(out, [f'{d}/{split}' for split in plans for d in ('leftImg8bit', 'gtFine')], force)

@@ -10,8 +10,9 @@ optimizer, batch size and schedule stay. What it does not reproduce: COCO's ~7 o
 (the RoI sampler draws a fixed number of RoIs per image, so the heads cost about the same) and real
 JPEG decoding sizes (a data loader that keeps up with the GPU hides them).
 """
-from typing import Any
+
 import os.path as osp
+from typing import Any
 
 from ..errors import ConfigError
 from .tiny_cityscapes import make_tiny_cityscapes
@@ -43,14 +44,21 @@ def point_at_synthetic(dataset: dict, root: str, size: tuple[int, int], images: 
     kind = str(dataset.get('type', ''))
     if kind.split('.')[-1].endswith('CocoDataset'):
         out = make_tiny_coco(root, n_train=images, n_val=1, size=size)
-        dataset.update(data_root=str(out.root), ann_file=out.ann_files['train'],
-                       data_prefix=dict(img=out.img_dirs['train']),
-                       metainfo=dict(classes=COCO_CLASSES))  # labels 0-2 fit any detector's classes
+        dataset.update(
+            data_root=str(out.root),
+            ann_file=out.ann_files['train'],
+            data_prefix=dict(img=out.img_dirs['train']),
+            metainfo=dict(classes=COCO_CLASSES),
+        )  # labels 0-2 fit any detector's classes
     elif kind.split('.')[-1] == 'CityscapesDataset':
         out = make_tiny_cityscapes(root, n_train=images, n_val=1, size=size)
-        dataset.update(data_root=str(out.root), data_prefix=dict(img_path=out.img_dirs['train'],
-                                                                 seg_map_path=out.ann_files['train']))
+        dataset.update(
+            data_root=str(out.root),
+            data_prefix=dict(img_path=out.img_dirs['train'], seg_map_path=out.ann_files['train']),
+        )
     else:
-        raise ConfigError(f'train_dataloader.dataset.type: got {kind or "none"}; expected CocoDataset or '
-                          'CityscapesDataset for synthetic stand-in data')
+        raise ConfigError(
+            f'train_dataloader.dataset.type: got {kind or "none"}; expected CocoDataset or '
+            'CityscapesDataset for synthetic stand-in data'
+        )
     return dataset

@@ -15,12 +15,13 @@ CVPR 2020). A few-minute CPU run can only show that if the labels depend on posi
 Files carry the real names (`000000000001.jpg`, `instances_val2017.json`,
 `<city>_<seq>_<frame>_gtFine_labelTrainIds.png`, ...) so mmdet's `CocoDataset`, mmseg's
 `CityscapesDataset` and `CityscapesMetric` read them unchanged and a config switches between tiny
-and real data by `data_root` alone (`checks` checks either). Generators: `tiny_coco`, `tiny_cityscapes`, `tiny_quadrants`; this module holds what they share, and
-`tiny_sets.ensure_tiny_data` calls them.
+and real data by `data_root` alone (`checks` checks either). Generators: `tiny_coco`, `tiny_cityscapes`,
+`tiny_quadrants`; this module holds what they share, and `tiny_sets.ensure_tiny_data` calls them.
 """
-from collections.abc import Sequence
+
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ _VERSION = 1
 class TinyDataset:
     """What a generator wrote. Paths in `img_dirs` / `ann_files` are relative to `root`, as
     configs write them (`data_root` + `ann_file`, `data_prefix`)."""
+
     kind: str
     root: Path
     classes: tuple
@@ -48,6 +50,7 @@ class TinyDataset:
 
 
 # ---------------------------------------------------------------- ownership of the output folder
+
 
 def read_stamp(root: str | Path) -> dict | None:
     """The generator's stamp in `root` (kind, params, complete) or None if there is none."""
@@ -62,8 +65,10 @@ def _claim_root(root, owned, kind, params):
     present = [root / p for p in owned if (root / p).exists()]
     stamp = read_stamp(root)
     if present and (stamp is None or stamp.get('kind') != kind):
-        raise DatasetError(f'refusing to overwrite {present[0]}: {root} has no tiny-{kind} stamp '
-                           f'{_STAMP}, so this generator did not make it; remove it or pick another folder')
+        raise DatasetError(
+            f'refusing to overwrite {present[0]}: {root} has no tiny-{kind} stamp '
+            f'{_STAMP}, so this generator did not make it; remove it or pick another folder'
+        )
     for path in present:
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     root.mkdir(parents=True, exist_ok=True)

@@ -5,14 +5,15 @@ writes the segmentation positive control instead (`_halves_image`): one texture 
 whole image, `sky` above the middle and `road` below it, so that only a position cue from the border
 (zero padding) tells the two classes apart.
 """
+
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .cityscapes_labels import CITYSCAPES_CLASSES, CITYSCAPES_LABELS, LABEL_ID_TO_TRAIN_ID
 from ..errors import ConfigError
+from .cityscapes_labels import CITYSCAPES_CLASSES, CITYSCAPES_LABELS, LABEL_ID_TO_TRAIN_ID
 from .tiny import SPLITS, TinyDataset, _claim_root, _noise, _write_stamp, check_tiny_args, ensure_made
 
 _LABEL_ID = {name: id_ for name, id_, *_ in CITYSCAPES_LABELS}
@@ -24,14 +25,22 @@ CONTROL_ROOT = 'data/tiny_cityscapes_control'
 CONTROL_PARAMS = dict(n_train=128, n_val=32, size=(64, 128), seed=0, halves=True)
 
 
-def make_tiny_cityscapes(root: str | Path, n_train: int = 32, n_val: int = 8, size: Sequence[int] = (128, 256),
-                         seed: int = 0, halves: bool = False) -> TinyDataset:
+def make_tiny_cityscapes(
+    root: str | Path,
+    n_train: int = 32,
+    n_val: int = 8,
+    size: Sequence[int] = (128, 256),
+    seed: int = 0,
+    halves: bool = False,
+) -> TinyDataset:
     """Write a tiny Cityscapes set (leftImg8bit + gtFine labelIds/labelTrainIds/instanceIds/color).
     `halves=True`: the position-control images of `_halves_image` (H must be even)."""
     h, w = check_tiny_args(n_train, n_val, size)
     if halves and h % 2:
-        raise ConfigError(f'size={tuple(size)!r}: odd height with halves=True; expected an even H '
-                          '(the two halves must be shifted onto each other)')
+        raise ConfigError(
+            f'size={tuple(size)!r}: odd height with halves=True; expected an even H '
+            '(the two halves must be shifted onto each other)'
+        )
     root = Path(root)
     owned = [f'{d}/{s}' for d in ('leftImg8bit', 'gtFine') for s in SPLITS]
     params = dict(n_train=n_train, n_val=n_val, size=[h, w], seed=seed, **({'halves': True} if halves else {}))
@@ -52,8 +61,7 @@ def make_tiny_cityscapes(root: str | Path, n_train: int = 32, n_val: int = 8, si
             gt_dir.mkdir(parents=True, exist_ok=True)
             Image.fromarray(rgb).save(img_dir / f'{stem}_leftImg8bit.png')
             Image.fromarray(label_ids).save(gt_dir / f'{stem}_gtFine_labelIds.png')
-            Image.fromarray(LABEL_ID_TO_TRAIN_ID[label_ids]).save(
-                gt_dir / f'{stem}_gtFine_labelTrainIds.png')
+            Image.fromarray(LABEL_ID_TO_TRAIN_ID[label_ids]).save(gt_dir / f'{stem}_gtFine_labelTrainIds.png')
             Image.fromarray(instance_ids).save(gt_dir / f'{stem}_gtFine_instanceIds.png')
             rgba = np.dstack([palette[label_ids], np.full((h, w), 255, np.uint8)])
             Image.fromarray(rgba).save(gt_dir / f'{stem}_gtFine_color.png')
@@ -119,9 +127,9 @@ def _city_image(rng, h, w):
     instance_ids = _city_objects(rng, h, w, xx, yy, ground, vx, half_top, half_bottom, label, rgb)
     ego = int(rng.integers(0, int(0.06 * h) + 1))
     if ego:  # the car's own bonnet, as in real Cityscapes: labelled 'ego vehicle', ignored
-        label[h - ego:] = _LABEL_ID['ego vehicle']
-        instance_ids[h - ego:] = _LABEL_ID['ego vehicle']
-        rgb[h - ego:] = 30
+        label[h - ego :] = _LABEL_ID['ego vehicle']
+        instance_ids[h - ego :] = _LABEL_ID['ego vehicle']
+        rgb[h - ego :] = 30
     rgb += _noise(rng, rgb.shape, 6)
     return np.clip(rgb, 0, 255).astype(np.uint8), label, instance_ids
 

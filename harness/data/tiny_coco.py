@@ -6,8 +6,9 @@ each lie wholly in the top or the bottom half, so that nothing but a position cu
 (zero padding) separates the two square classes; the default set keeps border-cut shapes and a
 smooth background whose edges a wrap-around (circular) network can still see.
 """
-from collections.abc import Sequence
+
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +25,22 @@ CONTROL_ROOT = 'data/tiny_coco_control'
 CONTROL_PARAMS = dict(n_train=256, n_val=128, size=(64, 64), seed=0, seamless=True)
 
 
-def make_tiny_coco(root: str | Path, n_train: int = 64, n_val: int = 16, size: Sequence[int] = (128, 128), seed: int = 0,
-                   seamless: bool = False) -> TinyDataset:
+def make_tiny_coco(
+    root: str | Path,
+    n_train: int = 64,
+    n_val: int = 16,
+    size: Sequence[int] = (128, 128),
+    seed: int = 0,
+    seamless: bool = False,
+) -> TinyDataset:
     """Write a tiny COCO-2017 instance set (classes `COCO_CLASSES`) under `root`; deterministic.
     `seamless=True`: the position-control images of `_seamless_image` (H must be even)."""
     h, w = check_tiny_args(n_train, n_val, size)
     if seamless and h % 2:
-        raise ConfigError(f'size={tuple(size)!r}: odd height with seamless=True; expected an even H '
-                          '(the two halves must be shifted onto each other)')
+        raise ConfigError(
+            f'size={tuple(size)!r}: odd height with seamless=True; expected an even H '
+            '(the two halves must be shifted onto each other)'
+        )
     root = Path(root)
     owned = ['train2017', 'val2017'] + [f'annotations/instances_{s}2017.json' for s in SPLITS]
     params = dict(n_train=n_train, n_val=n_val, size=[h, w], seed=seed, **({'seamless': True} if seamless else {}))
@@ -56,8 +65,7 @@ def make_tiny_coco(root: str | Path, n_train: int = 64, n_val: int = 16, size: S
                 annotations.append(dict(id=ann_id, image_id=img_id, iscrowd=0, **obj))
         kind = 'seamless position control, ' if seamless else ''
         info = dict(description=f'posharness tiny COCO ({kind}{split}, seed {seed})', version='1.0')
-        doc = dict(info=info, licenses=[], images=images, annotations=annotations,
-                   categories=categories)
+        doc = dict(info=info, licenses=[], images=images, annotations=annotations, categories=categories)
         (root / ann_file).write_text(json.dumps(doc))
         out.img_dirs[split], out.ann_files[split] = img_dir + '/', ann_file
         out.counts[split] = (len(images), len(annotations))
@@ -85,7 +93,7 @@ def _coco_image(rng, h, w):
             continue
         mask = obj.pop('mask')
         x, y, bw, bh = obj['bbox']
-        local = canvas[y:y + bh, x:x + bw].reshape(-1, 3).mean(0)
+        local = canvas[y : y + bh, x : x + bw].reshape(-1, 3).mean(0)
         colour = rng.uniform(0, 255, 3)
         for _ in range(20):  # keep the object visible against its background
             if np.abs(colour - local).sum() >= 120:
@@ -150,8 +158,9 @@ def _shape(rng, h, w, side, is_disk, cx, cy, half=None):
         segmentation = _rle(mask, compressed=bool(rng.random() < 0.5))
     else:
         segmentation = [flat]
-    return dict(category_id=COCO_CLASSES.index(category) + 1, bbox=bbox, area=area,
-                segmentation=segmentation, mask=mask)
+    return dict(
+        category_id=COCO_CLASSES.index(category) + 1, bbox=bbox, area=area, segmentation=segmentation, mask=mask
+    )
 
 
 def _seamless_image(rng, h, w):
@@ -178,8 +187,12 @@ def _seamless_image(rng, h, w):
         cx = rng.uniform(side / 2, w - side / 2)
         cy = half * h / 2 + rng.uniform(side / 2 + 1, h / 2 - side / 2 - 1)
         obj = _shape(rng, h, w, side, is_disk, cx, cy, half)
-        if obj is None or any(_boxes_touch(obj['bbox'], [x + dx, y + dy, bw, bh], gap=2)  # on the torus
-                              for x, y, bw, bh in taken for dx in (-w, 0, w) for dy in (-h, 0, h)):
+        if obj is None or any(
+            _boxes_touch(obj['bbox'], [x + dx, y + dy, bw, bh], gap=2)  # on the torus
+            for x, y, bw, bh in taken
+            for dx in (-w, 0, w)
+            for dy in (-h, 0, h)
+        ):
             continue
         mask = obj.pop('mask')
         canvas[mask] = _visible_colour(rng, canvas[mask].mean(0))
@@ -201,8 +214,7 @@ def _visible_colour(rng, local):
 
 def _clip_polygon(poly, w, h):
     """Sutherland-Hodgman clip of a convex polygon (N x 2, pixel-edge coordinates) to the image."""
-    for axis, limit, keep_below in ((0, 0.0, False), (0, float(w), True),
-                                    (1, 0.0, False), (1, float(h), True)):
+    for axis, limit, keep_below in ((0, 0.0, False), (0, float(w), True), (1, 0.0, False), (1, float(h), True)):
         if len(poly) == 0:
             break
         inside = poly[:, axis] <= limit if keep_below else poly[:, axis] >= limit
@@ -232,5 +244,6 @@ def _rle(mask, compressed):
 
 
 def _boxes_touch(a, b, gap):
-    return not (a[0] + a[2] + gap <= b[0] or b[0] + b[2] + gap <= a[0]
-                or a[1] + a[3] + gap <= b[1] or b[1] + b[3] + gap <= a[1])
+    return not (
+        a[0] + a[2] + gap <= b[0] or b[0] + b[2] + gap <= a[0] or a[1] + a[3] + gap <= b[1] or b[1] + b[3] + gap <= a[1]
+    )

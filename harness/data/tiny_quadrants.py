@@ -16,6 +16,7 @@ divides half the image size — 32 for ResNets, hence sizes that are multiples o
 than chance, and anything above chance comes from the border. Images are PNG (lossless, so no JPEG
 block grid) and all of one size (so no batch padding canvas).
 """
+
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,10 +35,10 @@ def quadrant_object(side):
     obj = np.empty((side, side, 3), np.float32)
     obj[:] = (230, 200, 40)
     ring = max(1, side // 5)
-    obj[ring:side - ring, ring:side - ring] = (20, 40, 160)
+    obj[ring : side - ring, ring : side - ring] = (20, 40, 160)
     core = 2 * ring
     if side - 2 * core > 0:
-        obj[core:side - core, core:side - core] = (200, 60, 60)
+        obj[core : side - core, core : side - core] = (200, 60, 60)
     return obj
 
 
@@ -48,12 +49,18 @@ def quadrant_image(rng, h, w, quadrant, side, sigma=40.0):
     top = row * hh + int(rng.integers(0, hh - side + 1))
     left = col * hw + int(rng.integers(0, hw - side + 1))
     img = rng.normal(128.0, sigma, (h, w, 3)).astype(np.float32)
-    img[top:top + side, left:left + side] = quadrant_object(side)
+    img[top : top + side, left : left + side] = quadrant_object(side)
     return np.clip(img, 0, 255).round().astype(np.uint8), (top, left)
 
 
-def make_tiny_quadrants(root: str | Path, n_train: int = 512, n_val: int = 256, size: Sequence[int] = (64, 64),
-                        seed: int = 0, side: int | None = None) -> TinyDataset:
+def make_tiny_quadrants(
+    root: str | Path,
+    n_train: int = 512,
+    n_val: int = 256,
+    size: Sequence[int] = (64, 64),
+    seed: int = 0,
+    side: int | None = None,
+) -> TinyDataset:
     """Write the set under `root` (deterministic in `seed`); each split balanced over the 4 classes.
 
     `n_train` / `n_val` are rounded down to a multiple of 4; the object's `side` (default a fifth of

@@ -1,5 +1,6 @@
 """The tiny generated sets the smoke configs read, made once per checkout: the one place that calls every
 generator (they import `tiny` for what they share, never each other or this module)."""
+
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,8 +13,11 @@ from .tiny_quadrants import make_tiny_quadrants  # the matched-pretraining smoke
 def ensure_tiny_data(repo: str | Path = '.', log: Callable[[str], object] = print) -> None:
     """Generate the tiny sets the smoke configs read (`data/tiny_coco`, `data/tiny_cityscapes`,
     `data/tiny_quadrants` under `repo`) unless a complete one is there already."""
-    for name, make in (('tiny_coco', make_tiny_coco), ('tiny_cityscapes', make_tiny_cityscapes),
-                       ('tiny_quadrants', make_tiny_quadrants)):
+    for name, make in (
+        ('tiny_coco', make_tiny_coco),
+        ('tiny_cityscapes', make_tiny_cityscapes),
+        ('tiny_quadrants', make_tiny_quadrants),
+    ):
         root = Path(repo) / 'data' / name
         if not (read_stamp(root) or {}).get('complete'):
             log(f'generating {root} ...')

@@ -74,7 +74,7 @@ class GridRunner:
         self.jobs = jobs  # runs at once (`--jobs`: one machine's cores shared by CPU runs)
         self._preflight_s = 0.0  # seconds of the checks before the runs, per run started (harness/run/timing.py)
         # init: matched -> the classifiers to pretrain first (harness/run/pretrain.py), cached under the work root
-        self.pretrain = PretrainStage(self.runs, osp.join(work_root, PRETRAIN_DIR), launcher, log)
+        self.pretrain = PretrainStage(self.runs, osp.join(work_root, PRETRAIN_DIR), self.launcher, log)
 
     def plan(self) -> list[tuple[PlannedRun, str]]:
         """[(run, state)] with state done / failed / resume / new."""

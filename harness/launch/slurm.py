@@ -174,8 +174,8 @@ def submit(
     and a report job after every array of the grid. Returns (array job id or None, report job id or None)."""
     grid, grid_dir = runner.grid, runner.dir
     check_writable_dir(grid_dir)
-    if runner.report_dir is not None:
-        check_writable_dir(runner.report_dir, 'report dir')
+    if opts.report_dir is not None:
+        check_writable_dir(opts.report_dir, 'report dir')
     os.makedirs(osp.join(grid_dir, SLURM_DIR), exist_ok=True)
     everything = grid.runs()
     index = {r.name: i for i, r in enumerate(everything)}

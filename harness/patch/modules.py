@@ -41,8 +41,12 @@ def derive_class(mixin, base):
     if key not in _DERIVED:
         name = mixin.prefix + base.__name__
         bases = base.__bases__ if base in _DERIVED.values() else (base,)
-        cls = type(name, (mixin,) + bases, {'__module__': __name__, '__qualname__': name})
-        _DERIVED[key] = globals()[name] = cls
+        # Two stock classes may share a name (torch.nn.Conv2d, mmcv's Conv2d wrapper): the global a
+        # derived class pickles under names the stock class's module unless it is torch.nn's.
+        stock = bases[-1]
+        qualname = name if stock.__module__.startswith('torch.nn') else f'{name}__{stock.__module__.replace(".", "_")}'
+        cls = type(name, (mixin,) + bases, {'__module__': __name__, '__qualname__': qualname})
+        _DERIVED[key] = globals()[qualname] = cls
     return _DERIVED[key]
 
 

@@ -4,6 +4,7 @@ The tiny sets must load with the readers mmdet and mmseg use (pycocotools, the C
 names), position must decide their labels, and every checker failure must be a one-line
 DatasetError naming the offending file.
 """
+
 import json
 import re
 import subprocess
@@ -15,12 +16,21 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
+from tool_loader import load_tool
 
-from harness.data import (CITYSCAPES_CLASSES, CITYSCAPES_LABELS, COCO_CLASSES, LABEL_ID_TO_TRAIN_ID,
-                          check_cityscapes, check_coco, ensure_tiny_data, make_tiny_cityscapes, make_tiny_coco)
+from harness.data import (
+    CITYSCAPES_CLASSES,
+    CITYSCAPES_LABELS,
+    COCO_CLASSES,
+    LABEL_ID_TO_TRAIN_ID,
+    check_cityscapes,
+    check_coco,
+    ensure_tiny_data,
+    make_tiny_cityscapes,
+    make_tiny_coco,
+)
 from harness.errors import DatasetError
 from harness.paths import REPO_ROOT
-from tool_loader import load_tool
 
 REPO = REPO_ROOT
 GT_SUFFIXES = ('labelIds', 'labelTrainIds', 'instanceIds', 'color')
@@ -50,11 +60,12 @@ def _city_files(city, split):
     assert images
     for img in images:
         gt_dir = city.root / 'gtFine' / split / img.parent.name
-        stem = img.name[:-len('_leftImg8bit.png')]
+        stem = img.name[: -len('_leftImg8bit.png')]
         yield img, {s: gt_dir / f'{stem}_gtFine_{s}.png' for s in GT_SUFFIXES}
 
 
 # ---------------------------------------------------------------- tiny COCO
+
 
 def test_coco_loads_with_pycocotools(coco, coco_api):
     cats = coco_api.loadCats(coco_api.getCatIds())
@@ -86,7 +97,7 @@ def test_coco_masks_decode_and_agree_with_bbox(coco_api):
         rle = coco_api.annToRLE(ann)
         np.testing.assert_array_equal(mask_utils.toBbox(rle), ann['bbox'])
         x, y, w, h = ann['bbox']
-        assert mask[y:y + h, x:x + w].sum() == mask.sum()
+        assert mask[y : y + h, x : x + w].sum() == mask.sum()
     assert kinds == {'polygon', 'list', 'str'}  # polygons, uncompressed and compressed RLE
 
 
@@ -139,6 +150,7 @@ def test_coco_is_deterministic(tmp_path):
 
 # ---------------------------------------------------------------- tiny Cityscapes
 
+
 @pytest.mark.parametrize('split,cities', [('train', {'aachen', 'bochum'}), ('val', {'frankfurt', 'lindau'})])
 def test_cityscapes_exact_file_names(city, split, cities):
     found = set()
@@ -148,14 +160,15 @@ def test_cityscapes_exact_file_names(city, split, cities):
         found.add(img.parent.name)
         assert all(gt.is_file() for gt in gts.values()), gts
     assert found == cities
-    assert check_cityscapes(city.root, split) == dict(images=6 if split == 'train' else 4,
-                                                      checked=6 if split == 'train' else 4)
+    assert check_cityscapes(city.root, split) == dict(
+        images=6 if split == 'train' else 4, checked=6 if split == 'train' else 4
+    )
 
 
 def test_cityscapes_ids_are_consistent(city):
     instance_label = {id_ for _n, id_, _t, inst, _c in CITYSCAPES_LABELS if inst}
     instances = 0
-    for img, gts in _city_files(city, 'train'):
+    for _img, gts in _city_files(city, 'train'):
         label = np.asarray(Image.open(gts['labelIds']))
         train = np.asarray(Image.open(gts['labelTrainIds']))
         inst = np.asarray(Image.open(gts['instanceIds'])).astype(np.int64)
@@ -199,6 +212,7 @@ def test_cityscapes_label_table_matches_cityscapesscripts():
 
 # ---------------------------------------------------------------- the readers that will consume them
 
+
 def test_mmdet_coco_dataset_reads_tiny_coco(coco, coco_api):
     """mmdet's CocoDataset + LoadAnnotations yield every annotation (polygons and both RLE kinds),
     none ignored, with the bbox and mask pycocotools gives."""
@@ -207,9 +221,13 @@ def test_mmdet_coco_dataset_reads_tiny_coco(coco, coco_api):
     from mmdet.datasets import CocoDataset
     from mmdet.datasets.transforms import LoadAnnotations
 
-    ds = CocoDataset(data_root=str(coco.root), ann_file=coco.ann_files['train'],
-                     data_prefix=dict(img=coco.img_dirs['train']), metainfo=dict(classes=COCO_CLASSES),
-                     pipeline=[LoadImageFromFile(), LoadAnnotations(with_bbox=True, with_mask=True)])
+    ds = CocoDataset(
+        data_root=str(coco.root),
+        ann_file=coco.ann_files['train'],
+        data_prefix=dict(img=coco.img_dirs['train']),
+        metainfo=dict(classes=COCO_CLASSES),
+        pipeline=[LoadImageFromFile(), LoadAnnotations(with_bbox=True, with_mask=True)],
+    )
     assert len(ds) == 48 and ds.metainfo['classes'] == COCO_CLASSES
     for i in range(len(ds)):
         item = ds[i]
@@ -228,8 +246,11 @@ def test_mmseg_cityscapes_dataset_reads_tiny_cityscapes(city):
     from mmseg.datasets import CityscapesDataset
     from mmseg.datasets.transforms import LoadAnnotations
 
-    ds = CityscapesDataset(data_root=str(city.root), pipeline=[LoadImageFromFile(), LoadAnnotations()],
-                           data_prefix=dict(img_path=city.img_dirs['val'], seg_map_path=city.ann_files['val']))
+    ds = CityscapesDataset(
+        data_root=str(city.root),
+        pipeline=[LoadImageFromFile(), LoadAnnotations()],
+        data_prefix=dict(img_path=city.img_dirs['val'], seg_map_path=city.ann_files['val']),
+    )
     assert len(ds) == 4
     for i in range(len(ds)):
         item = ds[i]
@@ -244,7 +265,9 @@ def test_cityscapes_evaluation_accepts_tiny_cityscapes(city, monkeypatch):
     """The official evaluator CityscapesMetric calls (with instance-level scores) gives 1.0 for a
     perfect prediction, so labelIds and instanceIds are in the format it expects."""
     cs_eval = pytest.importorskip('cityscapesscripts.evaluation.evalPixelLevelSemanticLabeling')
-    assert hasattr(np, 'in1d')  # removed in numpy 2.4 (cityscapesScripts#196); harness.engine.register (conftest) shims it
+    assert hasattr(
+        np, 'in1d'
+    )  # removed in numpy 2.4 (cityscapesScripts#196); harness.engine.register (conftest) shims it
     settings = dict(evalInstLevelScore=True, evalPixelAccuracy=True, JSONOutput=False, quiet=True)
     for name, value in settings.items():
         monkeypatch.setattr(cs_eval.args, name, value)
@@ -255,6 +278,7 @@ def test_cityscapes_evaluation_accepts_tiny_cityscapes(city, monkeypatch):
 
 
 # ---------------------------------------------------------------- subsets
+
 
 def test_subset_coco_passes_the_checker(coco, tmp_path, capsys):
     tool, out = _tool('make_subset'), tmp_path / 'coco_subset'
@@ -286,6 +310,7 @@ def test_subset_cityscapes_copies_all_gtfine_files(city, tmp_path):
 
 # ---------------------------------------------------------------- checker errors
 
+
 @pytest.fixture
 def small_coco(tmp_path):
     return make_tiny_coco(tmp_path / 'c', n_train=2, n_val=2, size=(48, 48))
@@ -314,8 +339,13 @@ def _raises_one_line(pattern, fn, *args):
 
 
 def test_check_coco_missing_folder(tmp_path):
-    _raises_one_line(r'dataset folder .*nowhere does not exist', check_coco, tmp_path / 'nowhere',
-                     'annotations/instances_val2017.json', 'val2017')
+    _raises_one_line(
+        r'dataset folder .*nowhere does not exist',
+        check_coco,
+        tmp_path / 'nowhere',
+        'annotations/instances_val2017.json',
+        'val2017',
+    )
 
 
 def test_check_coco_corrupt_json(small_coco):
@@ -332,27 +362,27 @@ def test_check_coco_json_without_categories(small_coco):
 def test_check_coco_missing_image(small_coco):
     name = sorted((small_coco.root / 'val2017').iterdir())[-1].name
     (small_coco.root / 'val2017' / name).unlink()
-    _raises_one_line(rf'image {name} \(id \d+\) is listed but .*/val2017/{name} does not exist',
-                     _check_val, small_coco)
+    _raises_one_line(rf'image {name} \(id \d+\) is listed but .*/val2017/{name} does not exist', _check_val, small_coco)
 
 
 def test_check_coco_unknown_category(small_coco):
     _edit_json(small_coco, lambda doc: doc['annotations'][0].update(category_id=7))
-    _raises_one_line(r'instances_val2017\.json: annotation \d+ \(image \d{12}\.jpg\) has category_id 7',
-                     _check_val, small_coco)
+    _raises_one_line(
+        r'instances_val2017\.json: annotation \d+ \(image \d{12}\.jpg\) has category_id 7', _check_val, small_coco
+    )
 
 
 @pytest.mark.parametrize('bbox', [[1, 2, 3], [10, 10, -4, 5], [40, 40, 30, 30], [0, 0, 'w', 4]])
 def test_check_coco_bad_bbox(small_coco, bbox):
     _edit_json(small_coco, lambda doc: doc['annotations'][-1].update(bbox=bbox))
-    _raises_one_line(r'instances_val2017\.json: annotation \d+ \(image \d{12}\.jpg\) has bbox .* 48x48 image',
-                     _check_val, small_coco)
+    _raises_one_line(
+        r'instances_val2017\.json: annotation \d+ \(image \d{12}\.jpg\) has bbox .* 48x48 image', _check_val, small_coco
+    )
 
 
 def test_check_coco_image_size_mismatch(small_coco):
     _edit_json(small_coco, lambda doc: doc['images'][0].update(width=50))
-    _raises_one_line(r'image .*\d{12}\.jpg is 48x48 but .*instances_val2017\.json says 50x48',
-                     _check_val, small_coco)
+    _raises_one_line(r'image .*\d{12}\.jpg is 48x48 but .*instances_val2017\.json says 50x48', _check_val, small_coco)
 
 
 def test_check_cityscapes_missing_folder(tmp_path, small_city):
@@ -363,16 +393,23 @@ def test_check_cityscapes_missing_folder(tmp_path, small_city):
 def test_check_cityscapes_missing_train_ids(small_city):
     gt = next((small_city.root / 'gtFine/val').glob('*/*_gtFine_labelTrainIds.png'))
     gt.unlink()
-    stem = gt.name[:-len('_gtFine_labelTrainIds.png')]
-    _raises_one_line(rf'image .*{stem}_leftImg8bit\.png has no {stem}_gtFine_labelTrainIds\.png',
-                     check_cityscapes, small_city.root, 'val')
+    stem = gt.name[: -len('_gtFine_labelTrainIds.png')]
+    _raises_one_line(
+        rf'image .*{stem}_leftImg8bit\.png has no {stem}_gtFine_labelTrainIds\.png',
+        check_cityscapes,
+        small_city.root,
+        'val',
+    )
 
 
-@pytest.mark.parametrize('suffix,value,pattern', [
-    ('labelTrainIds', 19, r'labelTrainIds\.png has trainId 19 out of range \(expected 0\.\.18 or 255'),
-    ('labelTrainIds', 254, r'labelTrainIds\.png has trainId 254 out of range'),
-    ('labelIds', 34, r'labelIds\.png has labelId 34 out of range \(expected 0\.\.33'),
-])
+@pytest.mark.parametrize(
+    'suffix,value,pattern',
+    [
+        ('labelTrainIds', 19, r'labelTrainIds\.png has trainId 19 out of range \(expected 0\.\.18 or 255'),
+        ('labelTrainIds', 254, r'labelTrainIds\.png has trainId 254 out of range'),
+        ('labelIds', 34, r'labelIds\.png has labelId 34 out of range \(expected 0\.\.33'),
+    ],
+)
 def test_check_cityscapes_label_out_of_range(small_city, suffix, value, pattern):
     gt = next((small_city.root / 'gtFine/val').glob(f'*/*_gtFine_{suffix}.png'))
     arr = np.asarray(Image.open(gt)).copy()
@@ -385,11 +422,11 @@ def test_check_cityscapes_label_out_of_range(small_city, suffix, value, pattern)
 def test_check_cityscapes_colour_png_as_labels(small_city):
     gt = next((small_city.root / 'gtFine/val').glob('*/*_gtFine_labelTrainIds.png'))
     Image.open(gt.with_name(gt.name.replace('labelTrainIds', 'color'))).convert('RGB').save(gt)
-    _raises_one_line(r'labelTrainIds\.png has mode RGB; expected one channel', check_cityscapes,
-                     small_city.root, 'val')
+    _raises_one_line(r'labelTrainIds\.png has mode RGB; expected one channel', check_cityscapes, small_city.root, 'val')
 
 
 # ---------------------------------------------------------------- CLIs
+
 
 def test_make_tiny_dataset_is_idempotent(tmp_path, capsys):
     tool = _tool('make_tiny_dataset')
@@ -415,12 +452,19 @@ def test_make_tiny_dataset_never_overwrites_foreign_folders(tmp_path, capsys):
     assert (tmp_path / 'tiny_coco/train2017/real.jpg').read_bytes() == b'precious'
 
 
-@pytest.mark.parametrize('argv,pattern', [
-    (['make_subset.py', 'coco', '--src', 'no/such/coco', '--out', 'x'],
-     r'error: source folder no/such/coco does not exist'),
-    (['make_tiny_dataset.py', 'coco', '--train', '0', '--out', '{tmp}'],
-     r'error: n_train=0: expected an integer >= 1'),
-])
+@pytest.mark.parametrize(
+    'argv,pattern',
+    [
+        (
+            ['make_subset.py', 'coco', '--src', 'no/such/coco', '--out', 'x'],
+            r'error: source folder no/such/coco does not exist',
+        ),
+        (
+            ['make_tiny_dataset.py', 'coco', '--train', '0', '--out', '{tmp}'],
+            r'error: n_train=0: expected an integer >= 1',
+        ),
+    ],
+)
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, argv, pattern):
     argv = [str(REPO / 'tools' / argv[0])] + [a.format(tmp=tmp_path) for a in argv[1:]]
     proc = subprocess.run([sys.executable] + argv, capture_output=True, text=True, cwd=tmp_path, timeout=120)
@@ -432,7 +476,9 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, argv, pattern):
 def test_ensure_tiny_data_generates_what_is_missing_once(tmp_path):
     said = []
     ensure_tiny_data(tmp_path, log=said.append)
-    assert said == [f'generating {tmp_path / "data" / name} ...' for name in ('tiny_coco', 'tiny_cityscapes', 'tiny_quadrants')]
+    assert said == [
+        f'generating {tmp_path / "data" / name} ...' for name in ('tiny_coco', 'tiny_cityscapes', 'tiny_quadrants')
+    ]
     check_coco(tmp_path / 'data' / 'tiny_coco', 'annotations/instances_val2017.json', 'val2017')
     check_cityscapes(tmp_path / 'data' / 'tiny_cityscapes')
     said.clear()

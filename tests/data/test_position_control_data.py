@@ -6,6 +6,7 @@ image as a torus (circular padding everywhere) has nothing to go on: every shape
 one half, the background has no seam where the image wraps, and nothing in the pipeline (vertical
 flips, a batch padding canvas) adds a position cue or relabels the halves.
 """
+
 import numpy as np
 import pytest
 from mmengine.config import Config
@@ -18,14 +19,17 @@ from harness.data.tiny_coco import CONTROL_PARAMS, CONTROL_ROOT, ensure_control_
 from harness.errors import ConfigError
 from harness.paths import REPO_ROOT
 
-CONTROL_CONFIGS = ['configs/control/mask-rcnn_r18_fpn_position-control.py',
-                   'configs/control/solo_r18_fpn_position-control.py']
+CONTROL_CONFIGS = [
+    'configs/control/mask-rcnn_r18_fpn_position-control.py',
+    'configs/control/solo_r18_fpn_position-control.py',
+]
 
 
 @pytest.fixture(scope='module')
 def seamless(tmp_path_factory):
-    return make_tiny_coco(tmp_path_factory.mktemp('data') / 'control', n_train=48, n_val=8, size=(64, 64),
-                          seamless=True)
+    return make_tiny_coco(
+        tmp_path_factory.mktemp('data') / 'control', n_train=48, n_val=8, size=(64, 64), seamless=True
+    )
 
 
 @pytest.fixture(scope='module')
@@ -69,7 +73,7 @@ def _seam_ratios(tiny):
         for ann in coco.loadAnns(coco.getAnnIds(imgIds=[img['id']])):
             bg &= ~coco.annToMask(ann).astype(bool)
 
-        def diff(i, j):
+        def diff(i, j, px=px, bg=bg):
             keep = bg[i] & bg[j]
             return np.abs(px[i][keep] - px[j][keep]).mean() if keep.any() else np.nan
 
@@ -130,11 +134,13 @@ def test_control_grid_evaluates_ap_per_class():
     whether only the two square classes lose AP under circular padding."""
     from harness.evaluation import BorderCocoMetric
     from harness.launch.runner import GridRunner
+
     runner = GridRunner(str(REPO_ROOT / 'configs/ablations/position_control.yaml'), '/nonexistent/work_dirs')
     configs = runner.resolve_all()
-    assert len(configs) == 15
+    assert len(configs) == len(runner.runs) == 5 * 5  # 5 variants x 5 seeds
     for cfg in configs.values():
         assert cfg.test_evaluator.type == 'BorderCocoMetric' and cfg.test_evaluator.classwise is True
-    metric = BorderCocoMetric(**{k: v for k, v in configs['zeros_seed0'].test_evaluator.items()
-                                 if k not in ('type', '_scope_', 'ann_file')})  # the data need not exist here
+    metric = BorderCocoMetric(
+        **{k: v for k, v in configs['zeros_seed0'].test_evaluator.items() if k not in ('type', '_scope_', 'ann_file')}
+    )  # the data need not exist here
     assert metric.per_class and not metric.classwise  # mmdet's own colliding keys stay off

@@ -5,6 +5,7 @@ A mixed-size batch of constant images goes through each model's real `data_prepr
 to the largest image) and its real backbone + neck: with every mode that removes the border signal
 from the layers, every level is spatially constant; with zeros (the stock zero canvas) it is not.
 """
+
 import copy
 
 import numpy as np
@@ -43,8 +44,9 @@ def test_fill_equals_the_layers_rule_where_f_pad_applies():
     img = torch.randn(1, 3, 9, 11)
     for rule in ('reflect', 'replicate', 'circular'):
         canvas = torch.nn.functional.pad(img, (0, 5, 0, 4))
-        torch.testing.assert_close(fill_canvas(canvas, [(9, 11)], rule),
-                                   torch.nn.functional.pad(img, (0, 5, 0, 4), mode=rule), rtol=0, atol=0)
+        torch.testing.assert_close(
+            fill_canvas(canvas, [(9, 11)], rule), torch.nn.functional.pad(img, (0, 5, 0, 4), mode=rule), rtol=0, atol=0
+        )
     assert canvas_index(4, 8, 'replicate').tolist() == [0, 1, 2, 3, 3, 3, 3, 3]
 
 
@@ -57,8 +59,12 @@ def _seg_batch(sizes, grey=GREY):
 
 
 # (model, batch maker); training=True: mmseg stacks (and pads) a batch only in training mode
-MODELS_UNDER_TEST = [('mask_rcnn_r18', _det_batch), ('solo_r18', _det_batch), ('deeplabv3_r18', _seg_batch),
-                     ('fcn_r18', _seg_batch)]
+MODELS_UNDER_TEST = [
+    ('mask_rcnn_r18', _det_batch),
+    ('solo_r18', _det_batch),
+    ('deeplabv3_r18', _seg_batch),
+    ('fcn_r18', _seg_batch),
+]
 
 
 @pytest.mark.parametrize('name,make_batch', MODELS_UNDER_TEST, ids=[m[0] for m in MODELS_UNDER_TEST])
@@ -122,6 +128,7 @@ def test_a_padding_batch_augment_is_refused():
     from mmdet.models.data_preprocessors import BatchFixedSizePad, DetDataPreprocessor
 
     from harness.patch.canvas import follow_canvas
+
     pre = DetDataPreprocessor(pad_size_divisor=32)
     pre.batch_augments = torch.nn.ModuleList([BatchFixedSizePad((256, 256))])
     with pytest.raises(ConfigError, match='BatchFixedSizePad pads the canvas with zeros again'):
@@ -137,14 +144,21 @@ def test_classifier_preprocessor_refills_and_refuses_mixing_a_padded_canvas():
     from harness.patch.canvas import follow_canvas
 
     def batch():
-        return dict(inputs=[torch.full((3, h, w), GREY, dtype=torch.uint8) for h, w in SIZES],
-                    data_samples=[DataSample().set_gt_label(i) for i in range(len(SIZES))])
+        return dict(
+            inputs=[torch.full((3, h, w), GREY, dtype=torch.uint8) for h, w in SIZES],
+            data_samples=[DataSample().set_gt_label(i) for i in range(len(SIZES))],
+        )
+
     pre, policy = follow_canvas(ClsDataPreprocessor(pad_size_divisor=32, num_classes=4), 'reflect')
     assert policy == dict(canvas='reflect', preprocessor='CanvasClsDataPreprocessor')
     x = pre(batch(), True)['inputs']
     assert x.shape[-2:] == (128, 128) and float(x.std((-2, -1)).max()) == 0.0
-    mixing = ClsDataPreprocessor(pad_size_divisor=32, num_classes=4, to_onehot=True,
-                                 batch_augments=dict(augments=[dict(type='Mixup', alpha=0.2)]))
+    mixing = ClsDataPreprocessor(
+        pad_size_divisor=32,
+        num_classes=4,
+        to_onehot=True,
+        batch_augments=dict(augments=[dict(type='Mixup', alpha=0.2)]),
+    )
     pre, _ = follow_canvas(mixing, 'reflect')
     assert tuple(pre(batch(), False)['inputs'].shape[-2:]) == (128, 128)  # no mixing outside training
     with pytest.raises(ConfigError, match=r'batch augments mixed images of sizes .* on a padded 128x128 canvas'):

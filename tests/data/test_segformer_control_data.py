@@ -6,6 +6,7 @@ It is only a control if a network that sees the image as a torus has nothing to 
 over the whole image, no seam at the midline or where the image wraps, labels split exactly at H/2,
 and nothing in the pipeline (vertical flips, crops, a batch canvas) adds a cue or relabels the halves.
 """
+
 import numpy as np
 import pytest
 from mmengine.config import Config
@@ -23,8 +24,9 @@ SKY, ROAD = 10, 0  # train ids
 
 @pytest.fixture(scope='module')
 def halves(tmp_path_factory):
-    return make_tiny_cityscapes(tmp_path_factory.mktemp('data') / 'halves', n_train=16, n_val=4, size=(64, 128),
-                                halves=True)
+    return make_tiny_cityscapes(
+        tmp_path_factory.mktemp('data') / 'halves', n_train=16, n_val=4, size=(64, 128), halves=True
+    )
 
 
 def _pairs(tiny, split='train'):
@@ -38,7 +40,7 @@ def test_labels_split_exactly_at_the_middle(halves):
     n = 0
     for _, label in _pairs(halves):
         h = label.shape[0]
-        assert (label[:h // 2] == SKY).all() and (label[h // 2:] == ROAD).all()
+        assert (label[: h // 2] == SKY).all() and (label[h // 2 :] == ROAD).all()
         n += 1
     assert n == 16
     for split in ('train', 'val'):

@@ -1,5 +1,6 @@
 """The tiny quadrant set: the object sits wholly in its class's quadrant, the classes are half-image shifts
 of one another, and mmpretrain's CustomDataset reads the folders with the class order we name."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,8 +13,12 @@ from harness.errors import ConfigError, DatasetError
 def _find(img, obj):
     """(top, left) of every exact copy of `obj` in `img` (an independent search, not the generator's own)."""
     s = obj.shape[0]
-    hits = [(i, j) for i in range(img.shape[0] - s + 1) for j in range(img.shape[1] - s + 1)
-            if np.array_equal(img[i:i + s, j:j + s], obj)]
+    hits = [
+        (i, j)
+        for i in range(img.shape[0] - s + 1)
+        for j in range(img.shape[1] - s + 1)
+        if np.array_equal(img[i : i + s, j : j + s], obj)
+    ]
     return hits
 
 
@@ -26,7 +31,7 @@ def test_object_lies_wholly_in_its_quadrant(tmp_path):
         for cls in QUADRANT_CLASSES:
             for path in sorted((tmp_path / 'q' / split / cls).glob('*.png')):
                 img = np.asarray(Image.open(path).convert('RGB'))
-                (top, left), = _find(img, obj)
+                ((top, left),) = _find(img, obj)
                 rows = range(0, 32) if cls.startswith('top') else range(32, 64)
                 cols = range(0, 32) if cls.endswith('left') else range(32, 64)
                 assert top in rows and top + 11 in rows and left in cols and left + 11 in cols, (path, top, left)
@@ -45,12 +50,12 @@ def test_classes_are_half_image_circular_shifts_of_each_other():
 
 
 def test_custom_dataset_reads_it(tmp_path):
-    from mmengine.registry import DATASETS, DefaultScope
     import mmpretrain  # noqa: F401  (registers CustomDataset)
+    from mmengine.registry import DATASETS, DefaultScope
+
     make_tiny_quadrants(tmp_path / 'q', n_train=8, n_val=4)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        ds = DATASETS.build(dict(type='CustomDataset', data_root=str(tmp_path / 'q'), data_prefix='train',
-                                 pipeline=[]))
+        ds = DATASETS.build(dict(type='CustomDataset', data_root=str(tmp_path / 'q'), data_prefix='train', pipeline=[]))
     assert tuple(ds.metainfo['classes']) == QUADRANT_CLASSES and len(ds) == 8
     for i in range(len(ds)):
         info = ds.get_data_info(i)

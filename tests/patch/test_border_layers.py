@@ -159,8 +159,11 @@ def test_unsupported_layers_are_reported_as_skipped():
 
 
 def test_patched_layers_deepcopy_and_pickle():
-    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(3, 1, 1))
+    from mmcv.cnn.bricks.wrappers import Conv2d as MMCVConv2d  # the same class name as torch's Conv2d
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(3, 1, 1), MMCVConv2d(2, 2, 3, padding=1))
     convert_padding(model, 'partial')
+    assert type(model[0]) is not type(model[2]) and type(model[0]).__name__ == type(model[2]).__name__
     x = torch.randn(1, 1, 6, 6)
     for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
         torch.testing.assert_close(clone(x), model(x))
