@@ -31,6 +31,15 @@ __all__ = [
 ]
 
 # R-18 versions of the packaged R-50 configs, small enough for CPU.
+MASK_RCNN_HEADS_64 = dict(  # Mask R-CNN's heads on 64-channel FPN levels, 3 classes
+    rpn_head=dict(in_channels=64, feat_channels=64),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=64),
+        bbox_head=dict(in_channels=64, num_classes=3),
+        mask_roi_extractor=dict(out_channels=64),
+        mask_head=dict(in_channels=64, conv_out_channels=64, num_classes=3),
+    ),
+)
 R18_FPN = dict(backbone=dict(depth=18, init_cfg=None), neck=dict(in_channels=[64, 128, 256, 512], out_channels=64))
 R18_D8 = dict(
     pretrained=None,
@@ -47,13 +56,7 @@ MODELS_UNDER_TEST = {
         'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
         dict(
             R18_FPN,
-            rpn_head=dict(in_channels=64, feat_channels=64),
-            roi_head=dict(
-                bbox_roi_extractor=dict(out_channels=64),
-                bbox_head=dict(in_channels=64, num_classes=3),
-                mask_roi_extractor=dict(out_channels=64),
-                mask_head=dict(in_channels=64, conv_out_channels=64, num_classes=3),
-            ),
+            **MASK_RCNN_HEADS_64,
         ),
     ),
     'solo_r18': (
@@ -106,13 +109,7 @@ MODELS_UNDER_TEST = {
                 init_cfg=None,
             ),
             neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
-            rpn_head=dict(in_channels=64, feat_channels=64),
-            roi_head=dict(
-                bbox_roi_extractor=dict(out_channels=64),
-                bbox_head=dict(in_channels=64, num_classes=3),
-                mask_roi_extractor=dict(out_channels=64),
-                mask_head=dict(in_channels=64, conv_out_channels=64, num_classes=3),
-            ),
+            **MASK_RCNN_HEADS_64,
         ),
     ),
 }

@@ -1,4 +1,9 @@
-"""Every bad input answered, end to end: each malformed input goes through the real CLI in a subprocess.
+"""Every bad input answered, end to end: each malformed input goes through a real CLI's `main`.
+
+Each case runs the command's `main` in this process under `run_cli`, the wrapper its script runs it under
+(a subprocess per case spent ~10 s importing torch, mmdet and mmseg, minutes over the file); a real
+process (`_shell`) answers the cases about one: the shell entry point, a script's own imports (report.py),
+a grid that trains.
 
 The contract (harness/errors.py, harness/run/cli.py `run_cli`): exit code 2, stderr exactly one line
 `error: <message>` that names the file or field and says what was expected, no traceback anywhere, and
@@ -14,16 +19,22 @@ with the child's `error:` line as the reason in its results.json, and the grid g
 (`test_impossible_none_layer_fails_the_run_...`).
 """
 
+import contextlib
+import importlib
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from tool_loader import load_tool
 
 from harness.paths import REPO_ROOT
 
@@ -50,8 +61,42 @@ FINISHED = dict(
 pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the smoke configs read data/
 
 
-def _cli(cmd, timeout=300):
+def _shell(cmd, timeout=300):
     return subprocess.run([str(c) for c in cmd], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+def _main_of(script):
+    """The `main` a command line's script runs (tools/run_ablation.sh runs harness.commands.run_ablation)."""
+    name = Path(script).stem
+    if name in ('run_ablation', 'train', 'report'):
+        return importlib.import_module(f'harness.commands.{name}').main
+    return load_tool(name).main
+
+
+def _cli(cmd):
+    """`cmd` answered in this process: its script's `main` under `run_cli`, with the script's argv, stdout,
+    stderr and working folder; returned as the CompletedProcess a subprocess would give."""
+    from harness.run.cli import run_cli
+
+    args = [str(c) for c in (cmd[1:] if cmd[0] == sys.executable else cmd)]
+    script = args[0].replace('.sh', '.py')  # the shell wrapper runs the module of the same name
+    main, out, err = _main_of(script), io.StringIO(), io.StringIO()
+    saved = sys.argv, warnings.showwarning, os.getcwd()
+    sys.argv, code = [script, *args[1:]], [0]
+
+    def call():  # report.py's main returns its exit code, the others raise SystemExit
+        code[0] = main() or 0
+
+    try:
+        os.chdir(REPO)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            run_cli(call)
+    except SystemExit as e:
+        code[0] = e.code if isinstance(e.code, int) else int(e.code is not None)
+    finally:
+        sys.argv, warnings.showwarning = saved[:2]
+        os.chdir(saved[2])
+    return subprocess.CompletedProcess(args, code[0], out.getvalue(), err.getvalue())
 
 
 def _one_line_error(proc, *patterns, expected=True):
@@ -183,7 +228,7 @@ def test_grid_python_tag_is_refused_and_nothing_executes(tmp_path, finished):
 
 def test_grid_file_missing(tmp_path, finished):
     work, before = finished
-    proc = _cli(RUN + [tmp_path / 'nope.yaml', '--work-dir', work])
+    proc = _shell(RUN + [tmp_path / 'nope.yaml', '--work-dir', work])  # through tools/run_ablation.sh
     _one_line_error(proc, r'nope\.yaml: grid file: not found')
     assert _tree(work) == before
 
@@ -277,7 +322,7 @@ def test_impossible_none_layer_fails_the_run_and_the_grid_goes_on(tmp_path):
         'cfg_options: {train_cfg.max_iters: 1, model.data_preprocessor.size: [160, 256]}\n'
         'variants: [{name: none, padding: {mode: none, scope: all}}]\n',
     )
-    proc = _cli(RUN + [grid, '--work-dir', tmp_path / 'work', '--report-dir', tmp_path / 'report'], timeout=900)
+    proc = _shell(RUN + [grid, '--work-dir', tmp_path / 'work', '--report-dir', tmp_path / 'report'], timeout=900)
     assert proc.returncode == 0 and 'Traceback' not in proc.stderr, proc.stdout[-3000:] + proc.stderr[-3000:]
     for seed in (0, 1):
         result = json.loads((tmp_path / 'work' / 'impossible' / f'none_seed{seed}' / 'results.json').read_text())
@@ -428,7 +473,7 @@ def test_report_without_grid_json(tmp_path, finished):
 
 
 def test_report_bad_flag(tmp_path):
-    _usage_error(_cli(REPORT + []), 'report.py', r'the following arguments are required: WORK_DIR')
+    _usage_error(_shell(REPORT + []), 'report.py', r'the following arguments are required: WORK_DIR')
 
 
 def test_make_subset_source_missing(tmp_path):

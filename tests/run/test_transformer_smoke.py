@@ -25,6 +25,7 @@ PADDED = {'segformer': 12, 'convnext': 14}
 @pytest.fixture(scope='module')
 def grid_run(repo_tiny_data, tmp_path_factory):
     from harness.launch.runner import GridRunner
+    from harness.report.write import write_report
 
     tmp = tmp_path_factory.mktemp('transformers')
     data = yaml.safe_load(GRID.read_text())
@@ -46,7 +47,8 @@ def grid_run(repo_tiny_data, tmp_path_factory):
     path = tmp / 'smoke_transformers.yaml'
     path.write_text(yaml.safe_dump(data))
     lines = []
-    GridRunner(str(path), tmp / 'work', log=lines.append, report_dir=tmp / 'report', jobs=2).run()
+    GridRunner(str(path), tmp / 'work', log=lines.append, jobs=2).run()
+    write_report(tmp / 'work' / data['name'], tmp / 'report')  # what the CLI does after the runs
     return tmp / 'work' / data['name'], data, lines, (tmp / 'report' / 'report.md').read_text()
 
 
