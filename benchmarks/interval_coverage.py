@@ -126,7 +126,7 @@ def power(regime, n_seeds, effect, reps, n_img=200, seed=1):
 
 
 def table(reps=10000, n_img=200, seeds=(2, 3, 5), log=print):
-    """Every regime x seed count; markdown lines for reports/benchmarks.md."""
+    """Every regime x seed count; markdown lines for the benchmark report (reports/interval_coverage.md)."""
     lines = [
         '| regime (share of Var(Δ) at 3 seeds: seed / image / interaction) | seeds | coverage (MC SE) | '
         'seed-only t | previous interval | width / seed-only t | previous width / seed-only t |',

@@ -5,7 +5,7 @@
 0.0049, so an interval at its nominal 95% falls under 0.93 with probability below 1e-4 per cell, and one
 at 0.92 or less passes with probability under 2%. The check can fail: the seed-only t interval, which
 takes the test set as fixed, falls far under it where image noise dominates (asserted below).
-reports/benchmarks.md has the same table at 10,000 grids per cell.
+reports/interval_coverage.md has the same table at 10,000 grids per cell.
 """
 
 import pytest
