@@ -28,11 +28,7 @@ def grid_run(repo_tiny_data, tmp_path_factory):
     from harness.report.write import write_report
 
     tmp = tmp_path_factory.mktemp('transformers')
-    data = yaml.safe_load(GRID.read_text())
-    data['base'] = str(REPO / data['base'])
-    for v in data['variants']:
-        if 'base' in v:
-            v['base'] = str(REPO / v['base'])
+    data = yaml.safe_load(GRID.read_text())  # its relative `base` paths are taken from the repository root
     data['probe'] = False  # the probe and the border metrics on these models: reports/transformers_position/,
     data['border'] = False  # reports/segformer_control/ (the suite's time goes to training and evaluating)
     data['cfg_options'].pop('test_evaluator.border_bins')  # a BorderIoUMetric / BorderCocoMetric setting
