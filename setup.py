@@ -29,7 +29,9 @@ setup(
         'cityscapesscripts',  # mmseg's CityscapesMetric; needs the np.in1d shim in harness/compat.py
         # every grid run logs to TensorBoard (mmengine's TensorboardVisBackend, harness/engine/tracking.py)
         'tensorboard',
+        'filelock',  # data/.tiny.lock: one process generates the tiny sets (harness/data/tiny_sets.py)
     ],
-    # dev: what tools/test.sh runs (lint and format rules, type check: pyproject.toml)
-    extras_require={'dev': ['pytest', 'pytest-timeout', 'selenium', 'ruff', 'mypy']},
+    # dev: what tools/test.sh runs (lint and format rules, type check: pyproject.toml; pytest-xdist: the suite
+    # runs on every core, pytest.ini)
+    extras_require={'dev': ['pytest', 'pytest-timeout', 'pytest-xdist', 'selenium', 'ruff', 'mypy']},
 )

@@ -4,6 +4,7 @@ Small real models live in harness/testing.py. The repository root goes on sys.pa
 `benchmarks` from it, as tools/benchmark.py does).
 """
 
+import os
 import sys
 
 import pytest
@@ -14,6 +15,16 @@ from harness.paths import REPO_ROOT as REPO
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (pytest.ini runs one worker per core) each worker and the grids it starts get their
+    share of the cores: OpenMP threads that outnumber the cores wait on each other (docs/STACK.md)."""
+    workers = os.environ.get('PYTEST_XDIST_WORKER_COUNT')
+    if workers and 'OMP_NUM_THREADS' not in os.environ:
+        threads = max(1, (os.cpu_count() or 1) // int(workers))
+        os.environ['OMP_NUM_THREADS'] = str(threads)  # inherited by the grids' runs (GridRunner keeps it)
+        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='session')

@@ -14,7 +14,7 @@ model = dict(
     train_cfg=dict(rcnn=dict(sampler=dict(num=32))),
     test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100)),
 )
-train_dataloader = dict(dataset={{_base_.control.train_dataset}})
+train_dataloader = dict(sampler={{_base_.control.train_sampler}}, dataset={{_base_.control.train_dataset}})
 test_dataloader = dict(dataset={{_base_.control.test_dataset}})
 test_evaluator = {{_base_.control.test_evaluator}}
 train_cfg = dict(max_iters=max_iters)

@@ -5,7 +5,7 @@ _base_ = ['../smoke/solo_r18_fpn_tiny-coco.py', './_position-control.py']
 # AP, against 0.7 with Mask R-CNN's AdamW and trained BN.
 max_iters = 300
 model = dict(mask_head=dict(num_grids=[8, 8, 6, 4, 2]))
-train_dataloader = dict(dataset={{_base_.control.train_dataset}})
+train_dataloader = dict(sampler={{_base_.control.train_sampler}}, dataset={{_base_.control.train_dataset}})
 test_dataloader = dict(dataset={{_base_.control.test_dataset}})
 test_evaluator = {{_base_.control.test_evaluator}}
 train_cfg = dict(max_iters=max_iters)

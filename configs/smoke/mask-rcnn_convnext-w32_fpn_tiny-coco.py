@@ -39,6 +39,7 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=0,
     persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     batch_sampler=None,
     dataset=dict(
         data_root={{_base_.tiny_data_root}},

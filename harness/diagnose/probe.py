@@ -168,30 +168,32 @@ def probe_features(
     conv = nn.Conv2d(train_x.shape[1], len(TARGETS), kernel, padding=padding)
     nn.init.xavier_uniform_(conv.weight)
     nn.init.zeros_(conv.bias)
-    # The conv as one matmul over unfolded windows: the features are frozen, so they are unfolded once.
-    cols, out_size = _unfold(train_x, kernel, padding)  # (n, c*k*k, L)
+    # The conv as one matmul over unfolded windows: the features are frozen, so they are unfolded once, as
+    # rows (image, output pixel) x (channel, kernel offset). One (batch * L, c*k*k) @ (c*k*k, 5) GEMM per step
+    # is 5x faster on a CPU core than the same product over (c*k*k, L) slices (6 images of 960 channels on a
+    # 14x30 grid: 30 vs 164 ms a step). Mini-batches are slices of one seeded shuffle of the images (a gather
+    # per step costs as much as the matmul).
+    g = torch.Generator().manual_seed(seed)
+    rows, out_size = _unfold_rows(train_x[torch.randperm(len(train_x), generator=g)], kernel, padding)
     weight = conv.weight.detach().flatten(1).clone().requires_grad_(True)
     bias = conv.bias.detach().clone().requires_grad_(True)
     goal = torch.stack([make_targets(*image_size, out_size)[t] for t in TARGETS])
-    goal_cols = goal.flatten(1)[None]
     opt = torch.optim.Adam([weight, bias], lr=lr, fused=True)
-    # Mini-batches are slices of one seeded shuffle (a gather per step costs as much as the matmul).
-    g = torch.Generator().manual_seed(seed)
-    cols = cols[torch.randperm(len(cols), generator=g)]
-    batch = min(batch_size, len(cols))
-    starts = list(range(0, len(cols) - batch + 1, batch))
+    batch = min(batch_size, len(rows))
+    goal_rows = goal.flatten(1).T.repeat(batch, 1)  # (batch * L, 5)
+    starts = list(range(0, len(rows) - batch + 1, batch))
     with _one_thread():
         for step in range(iters):
             if step % len(starts) == 0:
                 order = torch.randperm(len(starts), generator=g).tolist()
-            part = cols[starts[order[step % len(starts)]] :][:batch]
+            part = rows[starts[order[step % len(starts)]] :][:batch].flatten(0, 1)
             opt.zero_grad()
-            loss = F.mse_loss(torch.sigmoid(weight @ part + bias[:, None]), goal_cols.expand(batch, -1, -1))
+            loss = F.mse_loss(torch.sigmoid(part @ weight.T + bias), goal_rows)
             loss.backward()
             opt.step()
     with torch.no_grad():
-        test_cols, _ = _unfold(test_x, kernel, padding)
-        pred = torch.sigmoid(weight @ test_cols + bias[:, None]).view(len(test_x), len(TARGETS), *out_size)
+        test_rows, _ = _unfold_rows(test_x, kernel, padding)
+        pred = torch.sigmoid(test_rows @ weight.T + bias).transpose(1, 2).reshape(len(test_x), len(TARGETS), *out_size)
     goal = goal[None]
     metrics, by_input = {}, {}
     spc = np.array([[_spearman(p[i], goal[0, i]) for i in range(len(TARGETS))] for p in pred])
@@ -221,8 +223,9 @@ def _one_thread():
         torch.set_num_threads(threads)
 
 
-def _unfold(x, kernel, padding):
-    """(n, c * k * k, L) windows of x (n, c, h, w) and the (oh, ow) output size of the read-out conv."""
+def _unfold_rows(x, kernel, padding):
+    """(n, L, c * k * k) windows of x (n, c, h, w), one row per output pixel, and the (oh, ow) output size of
+    the read-out conv."""
     oh, ow = (x.shape[-2] + 2 * padding - kernel + 1), (x.shape[-1] + 2 * padding - kernel + 1)
     if oh < 1 or ow < 1:
         raise ConfigError(
@@ -236,7 +239,10 @@ def _unfold(x, kernel, padding):
             f'channels on a {tuple(x.shape[-2:])} feature grid, {free / 2**30:.1f} GiB are available; '
             'expected a smaller probe size (--size, probe.size in a grid) or fewer images (--max-images)'
         )
-    return F.unfold(x, kernel, padding=padding), (oh, ow)
+    rows = x.new_empty(x.shape[0], oh * ow, x.shape[1] * kernel * kernel)
+    for i in range(len(x)):  # image by image: no second full-size copy for the transpose
+        rows[i] = F.unfold(x[i : i + 1], kernel, padding=padding)[0].T
+    return rows, (oh, ow)
 
 
 def _available_memory():

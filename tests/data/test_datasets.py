@@ -484,3 +484,21 @@ def test_ensure_tiny_data_generates_what_is_missing_once(tmp_path):
     said.clear()
     ensure_tiny_data(tmp_path, log=said.append)
     assert said == []
+
+
+def test_ensure_tiny_data_called_at_once_by_two_processes_generates_each_set_once(tmp_path):
+    """Two main jobs, or the suite's workers (pytest-xdist), on one checkout: the lock lets one generate."""
+    code = (
+        'import sys; from harness.data import ensure_tiny_data; '
+        'ensure_tiny_data(sys.argv[1], log=lambda m: print(m, flush=True))'
+    )
+    procs = [
+        subprocess.Popen([sys.executable, '-c', code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    said = [line for p in procs for line in p.communicate(timeout=300)[0].splitlines()]
+    assert all(p.returncode == 0 for p in procs)
+    assert sorted(said) == sorted(
+        f'generating {tmp_path / "data" / name} ...' for name in ('tiny_coco', 'tiny_cityscapes', 'tiny_quadrants')
+    )
+    check_coco(tmp_path / 'data' / 'tiny_coco', 'annotations/instances_val2017.json', 'val2017')

@@ -248,3 +248,31 @@ def test_read_out_too_large_for_memory_is_refused_in_one_line(monkeypatch):
     assert set(probe_module.probe_features(x, x, ['noise'] * 4, (96, 96), iters=1)['metrics']) == {
         f'probe/{t}_{m}' for t in TARGETS for m in ('spc', 'mae')
     }
+
+
+def test_read_out_equals_a_padding_free_conv2d_trained_the_same_way():
+    """The read-out is a matmul over unfolded rows for speed; it must train and predict as the PosENet read-out
+    it stands for: an nn.Conv2d (k x k, no padding, same seeded init) + sigmoid + MSE + Adam. With one batch of
+    every image, each step sees the same data in both, so the predictions (here their MAE per target) agree."""
+    import harness.diagnose.probe as probe_module
+
+    g = torch.Generator().manual_seed(3)
+    train, test = torch.randn(5, 7, 12, 16, generator=g), torch.randn(3, 7, 12, 16, generator=g)
+    got = probe_module.probe_features(train, test, ['noise'] * 3, (48, 64), iters=6, lr=0.05, batch_size=5, seed=1)
+
+    mu, sd = train.mean((0, 2, 3), keepdim=True), train.std((0, 2, 3), keepdim=True)
+    torch.manual_seed(1)
+    conv = torch.nn.Conv2d(7, len(TARGETS), 3, padding=0)
+    torch.nn.init.xavier_uniform_(conv.weight)
+    torch.nn.init.zeros_(conv.bias)
+    goal = torch.stack([make_targets(48, 64, (10, 14))[t] for t in TARGETS])[None]
+    opt = torch.optim.Adam(conv.parameters(), lr=0.05)
+    for _ in range(6):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(torch.sigmoid(conv((train - mu) / sd)), goal.expand(5, -1, -1, -1)).backward()
+        opt.step()
+    with torch.no_grad():
+        mae = (torch.sigmoid(conv((test - mu) / sd)) - goal).abs().mean((0, 2, 3))
+    assert got['out_size'] == [10, 14]
+    for i, t in enumerate(TARGETS):
+        assert got['metrics'][f'probe/{t}_mae'] == pytest.approx(float(mae[i]), abs=1e-5), t
