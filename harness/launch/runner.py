@@ -68,7 +68,14 @@ class GridRunner:
         self.grid = load_grid(grid_path)
         self.runs = self.grid.runs(only)
         self.dir = osp.join(work_root, self.grid.name)
-        self.launcher, self.verbose, self.log = launcher or Launcher(), verbose, log
+        self.launcher, self.verbose = launcher or Launcher(), verbose
+        said = threading.Lock()
+
+        def say(line: str) -> None:  # one line at a time: with --jobs, print() from two threads interleaves
+            with said:
+                log(line)
+
+        self.log = say
         self._stop = False  # SIGTERM received
         self._children: set = set()  # the child processes running now
         self.jobs = jobs  # runs at once (`--jobs`: one machine's cores shared by CPU runs)
