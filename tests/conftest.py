@@ -17,6 +17,24 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: one worker more than cores. With one per core, 2 cores were 1.56 busy over the suite (tests
+    wait on Slurm's scheduler, on kill points, on child processes): a spare worker keeps them busy meanwhile."""
+    return (os.cpu_count() or 1) + 1
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slowest files first, longest first (`pytest.mark.slow(seconds=...)`: what the file took on 2 cores,
+    a scheduling hint): each file runs on one worker (`--dist loadfile`), and the long ones, collected last,
+    had kept one worker busy after the others had finished. The sort is stable: a file's tests stay together."""
+
+    def seconds(item):
+        mark = item.get_closest_marker('slow')
+        return -(mark.kwargs.get('seconds', 0) if mark else 0)
+
+    items.sort(key=seconds)
+
+
 def pytest_configure(config):
     """Under pytest-xdist (pytest.ini runs one worker per core) each worker and the grids it starts get their
     share of the cores: OpenMP threads that outnumber the cores wait on each other (docs/STACK.md)."""
