@@ -23,20 +23,8 @@ def pytest_xdist_auto_num_workers(config):
     return (os.cpu_count() or 1) + 1
 
 
-def pytest_collection_modifyitems(config, items):
-    """The slowest files first, longest first (`pytest.mark.slow(seconds=...)`: what the file took on 2 cores,
-    a scheduling hint): each file runs on one worker (`--dist loadfile`), and the long ones, collected last,
-    had kept one worker busy after the others had finished. The sort is stable: a file's tests stay together."""
-
-    def seconds(item):
-        mark = item.get_closest_marker('slow')
-        return -(mark.kwargs.get('seconds', 0) if mark else 0)
-
-    items.sort(key=seconds)
-
-
 def pytest_configure(config):
-    """Under pytest-xdist (pytest.ini runs one worker per core) each worker and the grids it starts get their
+    """Under pytest-xdist (pytest.ini: one worker per core and one more) each worker and the grids it starts get their
     share of the cores: OpenMP threads that outnumber the cores wait on each other (docs/STACK.md)."""
     workers = os.environ.get('PYTEST_XDIST_WORKER_COUNT')
     if workers and 'OMP_NUM_THREADS' not in os.environ:

@@ -20,8 +20,6 @@ CONFIGS = sorted(
     for p in glob.glob(os.path.join(ROOT, 'configs/*/*.py'))
     if '/_base_/' not in p and '/pretrain/' not in p and not os.path.basename(p).startswith('_')
 )
-
-pytestmark = pytest.mark.slow(seconds=160)  # tests/conftest.py: the slowest files start first
 STRIDED = [
     'backbone.conv1',
     'backbone.maxpool',

@@ -8,8 +8,6 @@ from harness import ConfigError, PaddingError, convert_padding
 from harness.patch import BorderMixin
 from harness.testing import DET_MODELS, SEG_MODELS, batch, build
 
-pytestmark = pytest.mark.slow(seconds=140)  # tests/conftest.py: the slowest files start first
-
 ALL_MODELS = DET_MODELS + SEG_MODELS
 NON_ZERO_MODES = ['none', 'reflect', 'replicate', 'circular', 'partial']
 

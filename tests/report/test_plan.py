@@ -20,8 +20,6 @@ from benchmarks.interval_coverage import power as simulated_power
 from harness.paths import REPO_ROOT as REPO
 from harness.report.plan import detectable_effect, limit_power, power, seeds_needed
 
-pytestmark = pytest.mark.slow(seconds=100)  # tests/conftest.py: the slowest files start first
-
 N_IMG = 200
 
 

@@ -7,8 +7,6 @@ from mmengine.registry import MODELS, init_default_scope
 from harness.diagnose import drop_pretrained
 from harness.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow(seconds=200)  # tests/conftest.py: the slowest files start first
-
 REPO = REPO_ROOT
 CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py') if not p.name.startswith('_') and '_base_' not in p.parts)
 GRIDS = sorted((REPO / 'configs' / 'ablations').glob('*.yaml'))

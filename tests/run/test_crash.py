@@ -50,8 +50,6 @@ from harness.paths import REPO_ROOT
 from harness.run.worker import EVALUATING
 from harness.run.worker import MODULE as WORKER
 
-pytestmark = pytest.mark.slow(seconds=490)  # tests/conftest.py: the slowest files start first
-
 REPO = REPO_ROOT
 RUN = [str(REPO / 'tools' / 'run_ablation.sh')]
 RUNS = ('fcn_seed0', 'fcn-reflect_seed0')

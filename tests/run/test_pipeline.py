@@ -27,7 +27,7 @@ SMOKE_RUNS = [
     'fcn_seed0',
     'fcn-none_seed0',
 ]
-pytestmark = [pytest.mark.usefixtures('repo_tiny_data'), pytest.mark.slow(seconds=500)]  # the smoke configs read data/
+pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the smoke configs read data/
 
 
 SMOKE_ITERS = 4  # every variant but `solo` in the suite (60 in the main job; SOLO 150)

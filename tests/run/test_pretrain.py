@@ -27,8 +27,6 @@ from harness.run.init_design import (
     content_key,
 )
 
-pytestmark = pytest.mark.slow(seconds=250)  # tests/conftest.py: the slowest files start first
-
 TINY = str(REPO / 'configs/pretrain/resnet18-w16_1xb16_tiny-quadrants.py')
 SMOKE_GRID = REPO / 'configs/ablations/pretrain_smoke.yaml'
 # the smoke Mask R-CNN at the classifier's quarter width, as configs/ablations/pretrain_smoke.yaml sets it

@@ -12,7 +12,7 @@ from grid_cli import write_grid as _grid
 
 from harness.run.worker import THREADS
 
-pytestmark = [pytest.mark.usefixtures('repo_tiny_data'), pytest.mark.slow(seconds=400)]  # the configs read data/
+pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the configs read data/
 
 
 def test_dry_run_lists_commands_without_running(tmp_path):

@@ -20,8 +20,6 @@ from harness.paths import REPO_ROOT as REPO
 from harness.run.worker import EVALUATING
 from harness.run.worker import MODULE as WORKER
 
-pytestmark = pytest.mark.slow(seconds=320)  # tests/conftest.py: the slowest files start first
-
 RUN = str(REPO / 'tools' / 'run_ablation.sh')
 MAX_ITERS = 10
 GRID = f"""name: slurm

@@ -18,8 +18,6 @@ from harness.launch.runner import GridRunner
 from harness.launch.status import parse_log
 from harness.paths import REPO_ROOT as REPO
 
-pytestmark = pytest.mark.slow(seconds=200)  # tests/conftest.py: the slowest files start first
-
 GRID = """name: st
 base: configs/smoke/fcn_r18-d8_tiny-cityscapes.py
 baseline: fcn

@@ -15,8 +15,6 @@ import yaml
 
 from harness.paths import REPO_ROOT as REPO
 
-pytestmark = pytest.mark.slow(seconds=350)  # tests/conftest.py: the slowest files start first
-
 GRID = REPO / 'configs/ablations/smoke_transformers.yaml'
 ITERS = 2
 EVAL_IMAGES = 4  # the first images of each val set: the suite checks that evaluation runs, not its numbers
