@@ -24,8 +24,8 @@ def pytest_xdist_auto_num_workers(config):
 
 
 def pytest_configure(config):
-    """Under pytest-xdist (pytest.ini: one worker per core and one more) each worker and the grids it starts get their
-    share of the cores: OpenMP threads that outnumber the cores wait on each other (docs/STACK.md)."""
+    """Under pytest-xdist (pytest.ini: a worker per core and one more) each worker and the grids it starts get
+    their share of the cores: OpenMP threads that outnumber the cores wait on each other (docs/STACK.md)."""
     workers = os.environ.get('PYTEST_XDIST_WORKER_COUNT')
     if workers and 'OMP_NUM_THREADS' not in os.environ:
         threads = max(1, (os.cpu_count() or 1) // int(workers))
