@@ -473,12 +473,13 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, argv, pattern):
     assert re.fullmatch(pattern + r'.*\n', proc.stderr), proc.stderr
 
 
+TINY_SETS = ('tiny_coco', 'tiny_cityscapes', 'tiny_quadrants')  # what ensure_tiny_data makes, in its order
+
+
 def test_ensure_tiny_data_generates_what_is_missing_once(tmp_path):
     said = []
     ensure_tiny_data(tmp_path, log=said.append)
-    assert said == [
-        f'generating {tmp_path / "data" / name} ...' for name in ('tiny_coco', 'tiny_cityscapes', 'tiny_quadrants')
-    ]
+    assert said == [f'generating {tmp_path / "data" / name} ...' for name in TINY_SETS]
     check_coco(tmp_path / 'data' / 'tiny_coco', 'annotations/instances_val2017.json', 'val2017')
     check_cityscapes(tmp_path / 'data' / 'tiny_cityscapes')
     said.clear()
@@ -498,7 +499,5 @@ def test_ensure_tiny_data_called_at_once_by_two_processes_generates_each_set_onc
     ]
     said = [line for p in procs for line in p.communicate(timeout=300)[0].splitlines()]
     assert all(p.returncode == 0 for p in procs)
-    assert sorted(said) == sorted(
-        f'generating {tmp_path / "data" / name} ...' for name in ('tiny_coco', 'tiny_cityscapes', 'tiny_quadrants')
-    )
+    assert sorted(said) == sorted(f'generating {tmp_path / "data" / name} ...' for name in TINY_SETS)
     check_coco(tmp_path / 'data' / 'tiny_coco', 'annotations/instances_val2017.json', 'val2017')

@@ -33,13 +33,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from grid_cli import RUN
 from PIL import Image
 from tool_loader import load_tool
 
 from harness.paths import REPO_ROOT
 
 REPO = REPO_ROOT
-RUN = [str(REPO / 'tools' / 'run_ablation.sh')]
 TRAIN = [sys.executable, str(REPO / 'tools' / 'train.py')]
 TEST = [sys.executable, str(REPO / 'tools' / 'test.py')]
 REPORT = [sys.executable, str(REPO / 'tools' / 'report.py')]

@@ -39,6 +39,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from grid_cli import RUN
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from mmengine.registry import HOOKS, MODELS
@@ -51,7 +52,6 @@ from harness.run.worker import EVALUATING
 from harness.run.worker import MODULE as WORKER
 
 REPO = REPO_ROOT
-RUN = [str(REPO / 'tools' / 'run_ablation.sh')]
 RUNS = ('fcn_seed0', 'fcn-reflect_seed0')
 MAX_ITERS = 4
 GRID = f"""name: crash
