@@ -1,7 +1,7 @@
 """The main job end to end, as a user runs it: tools/run_ablation.sh -> runs -> results.json -> report.
 
 These tests train for real (tiny data, CPU). The smoke grid runs as shipped but for its schedule: Mask
-R-CNN and FCN train 4 iterations instead of 60 / 40 and the probe reads 8 images instead of 32 (the suite
+R-CNN and FCN train 4 iterations instead of 40 / 30 and the probe reads 8 images instead of 32 (the suite
 checks that every piece runs and lands in the report; the numbers of the full schedule are the main
 job's, reports/smoke/); `solo` keeps its 150 iterations, the fewest at which it detects anything, which
 the test checks (`solo-nocoord`, plumbing only, trains 4).
@@ -30,7 +30,7 @@ SMOKE_RUNS = [
 pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the smoke configs read data/
 
 
-SMOKE_ITERS = 4  # every variant but `solo` in the suite (the main job: Mask R-CNN 60, FCN 40, SOLO 150)
+SMOKE_ITERS = 4  # every variant but `solo` in the suite (the main job: Mask R-CNN 40, FCN 30, SOLO 150)
 SOLO_ITERS = 150  # `solo` keeps the main job's: the fewest at which SOLO detects anything
 
 
