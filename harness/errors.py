@@ -26,3 +26,17 @@ class DatasetError(HarnessError):
 
 class PaddingError(HarnessError, ValueError):
     """A padding mode cannot be applied to a layer (e.g. `none` on a layer larger than its input)."""
+
+
+class NonFiniteLossError(HarnessError):
+    """Training produced a NaN / inf loss (harness/engine/non_finite_loss_hook.py)."""
+
+    def __init__(self, iteration: int, losses: dict[str, float]) -> None:
+        self.iteration = iteration
+        shown = ', '.join(f'{k}={v:.4g}' for k, v in losses.items())
+        super().__init__(f'loss is not finite at iteration {iteration} ({shown})')
+
+
+class Preempted(Exception):
+    """Training or a grid stopped on SIGTERM (Slurm preemption, scancel, kill) after saving its state
+    (harness/engine/preemption_hook.py)."""

@@ -9,9 +9,9 @@ __all__, __getattr__, __dir__ = lazy_exports(
     {
         'checkpoint_timer_hook': ['CheckpointTimerHook'],
         'harness_hooks': ['HARNESS_HOOKS', 'add_harness_hooks'],
-        'non_finite_loss_hook': ['FAILURE', 'NonFiniteLossError', 'NonFiniteLossHook'],
+        'non_finite_loss_hook': ['NonFiniteLossHook'],
         'patch_report_hook': ['PatchReportHook'],
-        'preemption_hook': ['Preempted', 'PreemptionHook'],
+        'preemption_hook': ['PreemptionHook'],
         'rng_state_hook': ['RngStateHook'],
         'tracking': ['add_vis_backends'],
         'train_timer_hook': ['TrainTimerHook'],

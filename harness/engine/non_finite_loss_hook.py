@@ -13,19 +13,9 @@ from typing import Any
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from ..errors import HarnessError
+from ..errors import NonFiniteLossError
 from ..jsonio import write_json
-
-FAILURE = 'failure.json'
-
-
-class NonFiniteLossError(HarnessError):
-    """Training produced a NaN / inf loss."""
-
-    def __init__(self, iteration: int, losses: dict[str, float]) -> None:
-        self.iteration = iteration
-        shown = ', '.join(f'{k}={v:.4g}' for k, v in losses.items())
-        super().__init__(f'loss is not finite at iteration {iteration} ({shown})')
+from ..run.outputs import FAILURE
 
 
 @HOOKS.register_module()

@@ -9,9 +9,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import IterBasedTrainLoop
 
-
-class Preempted(Exception):
-    """Training or a grid stopped on SIGTERM (Slurm preemption, scancel, kill) after saving its state."""
+from ..errors import Preempted
 
 
 def _reached_by_every_rank(flag):

@@ -21,8 +21,7 @@ import time
 from datetime import datetime, timezone
 
 from ..checkpoints import resume_point
-from ..engine.preemption_hook import Preempted
-from ..errors import ConfigError
+from ..errors import ConfigError, Preempted
 from ..jsonio import read_json
 from ..run.environment import environment
 from ..run.outputs import RESULTS, write_result

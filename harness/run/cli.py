@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from mmengine.config import DictAction
 
-from ..errors import HarnessError, one_line
+from ..errors import HarnessError, NonFiniteLossError, Preempted, one_line
 
 EXIT_BAD_INPUT = 2
 EXIT_NON_FINITE = 3
@@ -50,9 +50,6 @@ def run_cli(main: Callable[[], object]) -> None:
     on stderr and exit 2 (3 for a diverged run); a run or grid stopped by SIGTERM after saving its state
     prints `preempted: <message>` and exits 143."""
     _warnings_to_stdout()
-    from ..engine.non_finite_loss_hook import NonFiniteLossError
-    from ..engine.preemption_hook import Preempted
-
     try:
         main()
     except Preempted as e:

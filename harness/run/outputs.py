@@ -10,8 +10,8 @@ import json
 import os.path as osp
 from datetime import datetime, timezone
 
-from ..engine.patch_report_hook import PATCH_REPORT
 from ..jsonio import read_json, write_json
+from ..patch.provenance import PATCH_REPORT
 from .timing import summarize
 
 RESULTS = 'results.json'
@@ -19,6 +19,7 @@ TRAIN_DONE = 'train_meta.json'
 METRICS = 'metrics.json'
 PROBE = 'probe.json'
 PROBE_FAILED = 'probe_failed.json'  # why the probe failed (the run itself is done)
+FAILURE = 'failure.json'  # why training stopped: a NaN / inf loss (harness/engine/non_finite_loss_hook.py)
 INIT = 'init.json'  # how the backbone was initialised (harness/run/pretrain.py)
 
 

@@ -53,7 +53,8 @@ def main(argv=None):
     import torch
     from mmengine.dist import get_rank
 
-    from ..engine.preemption_hook import Preempted, PreemptionHook
+    from ..engine.preemption_hook import PreemptionHook
+    from ..errors import Preempted
     from .outputs import TRAIN_DONE
     from .timing import AttemptTimer, process_age
 

@@ -1,10 +1,10 @@
 """The main job end to end, as a user runs it: tools/run_ablation.sh -> runs -> results.json -> report.
 
 These tests train for real (tiny data, CPU). The smoke grid runs as shipped but for its schedule: Mask
-R-CNN and FCN train 4 iterations instead of 40 / 30 and the probe reads 8 images instead of 32 (the suite
-checks that every piece runs and lands in the report; the numbers of the full schedule are the main
-job's, reports/smoke/); `solo` keeps its 150 iterations, the fewest at which it detects anything, which
-the test checks (`solo-nocoord`, plumbing only, trains 4).
+R-CNN and FCN train 4 iterations instead of 40 / 30 and are evaluated on 8 val images, and the probe reads
+8 images instead of 32 (the suite checks that every piece runs and lands in the report; the numbers of the
+full schedule are the main job's, reports/smoke/); `solo` keeps its 150 iterations and all 16 val images,
+the fewest at which it detects anything, which the test checks (`solo-nocoord`, plumbing only, trains 4).
 """
 
 import json
@@ -32,6 +32,7 @@ pytestmark = pytest.mark.usefixtures('repo_tiny_data')  # the smoke configs read
 
 SMOKE_ITERS = 4  # every variant but `solo` in the suite (the main job: Mask R-CNN 40, FCN 30, SOLO 150)
 SOLO_ITERS = 150  # `solo` keeps the main job's: the fewest at which SOLO detects anything
+EVAL_IMAGES = 8  # of the 4-iteration runs, on the first val images (of 16 / 11): plumbing, not numbers
 
 
 @pytest.fixture(scope='module')
@@ -40,8 +41,12 @@ def smoke(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('smoke')
     data = yaml.safe_load((REPO / 'configs/ablations/smoke.yaml').read_text())
     for v in data['variants']:  # relative `base` paths stay: a grid's are taken from the repository root
-        if v['name'] != 'solo':
-            v.setdefault('cfg_options', {})['train_cfg.max_iters'] = SMOKE_ITERS
+        if v['name'] != 'solo':  # and each on the first EVAL_IMAGES val images
+            v['cfg_options'] = {
+                **v.get('cfg_options', {}),
+                'train_cfg.max_iters': SMOKE_ITERS,
+                'test_dataloader.dataset.indices': EVAL_IMAGES,
+            }
     data['probe'] = {'max_images': 8}
     grid = _grid(tmp, yaml.safe_dump(data))
     proc = _run(grid, '--work-dir', str(tmp / 'work'), '--report-dir', str(tmp / 'report'))

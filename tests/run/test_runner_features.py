@@ -88,10 +88,10 @@ def test_diverging_run_is_marked_failed_and_the_grid_goes_on(tmp_path):
         """name: nan
 base: configs/smoke/fcn_r18-d8_tiny-cityscapes.py
 baseline: ok
-cfg_options: {train_cfg.max_iters: 6}
+cfg_options: {train_cfg.max_iters: 2}
 variants:
   - name: diverge
-    cfg_options: {optim_wrapper.optimizer.lr: 1.0e+8, optim_wrapper.clip_grad: null}
+    cfg_options: {optim_wrapper.optimizer.lr: 1.0e+8, optim_wrapper.clip_grad: null, train_cfg.max_iters: 6}
   - name: ok
 """,
     )
