@@ -28,6 +28,9 @@ class PaddingError(HarnessError, ValueError):
     """A padding mode cannot be applied to a layer (e.g. `none` on a layer larger than its input)."""
 
 
+FAILURE = 'failure.json'  # a run dir's record of why training stopped (NonFiniteLossHook writes it)
+
+
 class NonFiniteLossError(HarnessError):
     """Training produced a NaN / inf loss (harness/engine/non_finite_loss_hook.py)."""
 

@@ -93,6 +93,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    from harness.run.cli import run_cli
+    from harness.run.cli import run_and_exit
 
-    run_cli(main)
+    run_and_exit(main)

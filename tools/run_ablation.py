@@ -14,6 +14,6 @@ sys.path.insert(
 from harness.commands.run_ablation import main, parse_args  # noqa: E402,F401
 
 if __name__ == '__main__':
-    from harness.run.cli import run_cli
+    from harness.run.cli import run_and_exit
 
-    run_cli(main)
+    run_and_exit(main)

@@ -58,6 +58,6 @@ def main():
 
 
 if __name__ == '__main__':
-    from harness.run.cli import run_cli
+    from harness.run.cli import run_and_exit
 
-    run_cli(main)
+    run_and_exit(main)

@@ -13,9 +13,8 @@ from typing import Any
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
-from ..errors import NonFiniteLossError
+from ..errors import FAILURE, NonFiniteLossError
 from ..jsonio import write_json
-from ..run.outputs import FAILURE
 
 
 @HOOKS.register_module()

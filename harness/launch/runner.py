@@ -34,7 +34,7 @@ from ..checkpoints import resume_point
 from ..configs import check_writable_dir
 from ..data.checks import check_data
 from ..data.input_size import train_input_size
-from ..errors import DatasetError, Preempted
+from ..errors import FAILURE, DatasetError, Preempted
 from ..grid.grid_json import GRID_JSON, dump_resolved
 from ..grid.schema import load_grid
 from ..grid.spec import PlannedRun
@@ -42,7 +42,7 @@ from ..jsonio import read_json, write_json
 from ..run.cli import EXIT_BAD_INPUT, EXIT_NON_FINITE
 from ..run.config import check_model, resolve_config
 from ..run.environment import environment
-from ..run.outputs import FAILURE, PROBE, PROBE_FAILED, RESULTS, write_result
+from ..run.outputs import PROBE, PROBE_FAILED, RESULTS, write_result
 from ..run.preflight import forward_check
 from ..run.pretrain import PRETRAIN_DIR, PretrainStage
 from ..run.timing import TIMING

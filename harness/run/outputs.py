@@ -19,7 +19,6 @@ TRAIN_DONE = 'train_meta.json'
 METRICS = 'metrics.json'
 PROBE = 'probe.json'
 PROBE_FAILED = 'probe_failed.json'  # why the probe failed (the run itself is done)
-FAILURE = 'failure.json'  # why training stopped: a NaN / inf loss (harness/engine/non_finite_loss_hook.py)
 INIT = 'init.json'  # how the backbone was initialised (harness/run/pretrain.py)
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 from ..checkpoints import resume_point
+from ..errors import FAILURE
 from ..jsonio import read_json, write_atomic, write_json
 from ..patch.pretrained import pretrained_backbone
 from ..patch.provenance import META_KEY, PATCH_REPORT
@@ -46,7 +47,7 @@ from .init_design import (
     content_key,
     state_shapes,
 )
-from .outputs import FAILURE, INIT, METRICS, TRAIN_DONE
+from .outputs import INIT, METRICS, TRAIN_DONE
 from .worker import MODULE as WORKER
 
 PRETRAIN_DIR = 'pretrained'  # the default cache, under the runner's work root

@@ -165,6 +165,6 @@ def probe(run_dir, settings, timer=None):
 
 
 if __name__ == '__main__':
-    from .cli import run_cli
+    from .cli import run_and_exit
 
-    run_cli(main)
+    run_and_exit(main)
