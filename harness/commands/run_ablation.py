@@ -148,11 +148,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.plan and not args.dry_run:  # finished runs only: no torch
+        return plan(args)
     from harness.launch.launcher import Launcher
     from harness.launch.runner import GridRunner
 
-    if args.plan and not args.dry_run:
-        return plan(args)
     if args.grid in TINY_DATA_GRIDS and not args.status and (not args.dry_run or args.warmup_iters > 0):
         from harness.data import ensure_tiny_data
 

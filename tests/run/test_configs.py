@@ -41,3 +41,27 @@ def test_shipped_grids_parse_and_resolve(path):
         assert {cfg.test_evaluator.type for cfg in configs.values()} <= {'BorderCocoMetric', 'BorderIoUMetric'}, (
             path.name
         )
+
+
+@pytest.mark.parametrize(
+    'name', ['deeplabv3/deeplabv3_r50-d8_4xb2-80k_cityscapes-512x1024.py', 'mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py']
+)
+def test_packaged_bases_load_as_with_mmengine_alone_and_parse_each_metafile_once(name, monkeypatch):
+    """harness/configs.py keeps each parsed metafile of mmseg / mmdet for the process (mmengine parses all
+    of them at every `mmseg::` / `mmdet::` base lookup): a config loads to the same dict as with mmengine's
+    own lookup, and loading it again parses no metafile."""
+    import mmengine.config.utils as config_utils
+    from mmengine.fileio import YamlHandler, load
+
+    from harness.configs import read_config
+
+    path = str(REPO / 'configs' / name)
+    ours = read_config(path).to_dict()
+    parsed = []
+    parse = YamlHandler.load_from_fileobj
+    monkeypatch.setattr(
+        YamlHandler, 'load_from_fileobj', lambda self, f, **kw: parsed.append(f) or parse(self, f, **kw)
+    )
+    assert read_config(path).to_dict() == ours and parsed == []
+    monkeypatch.setattr(config_utils, 'load', load)  # mmengine's own lookup
+    assert Config.fromfile(path).to_dict() == ours and len(parsed) > 10
