@@ -1,8 +1,10 @@
-"""User-facing errors.
+"""User-facing errors, and the two ways a run stops early that every tool's exit code is read from.
 
 A `HarnessError` is bad input or an impossible request: the tools print its message as one line
 (`error: ...`) and exit non-zero without a traceback. Messages name the file, field or layer and
-say what was expected.
+say what was expected. `NonFiniteLossError` (a diverged run) and `Preempted` (SIGTERM after saving) are
+raised by their hooks in harness/engine/ and caught by `run_cli` (harness/run/cli.py); they live here,
+without torch, so that a tool that only reads a grid or its results does not import torch to catch them.
 """
 
 
