@@ -1,6 +1,7 @@
 """Reading an mmengine config file (or a packaged `mmdet::` / `mmseg::` one) with errors that name it, the
 work / report folders a tool writes to, and mmengine's logger turned down for a while: what the diagnosis,
-the run and the tools all need before any of them builds a model.
+the run and the tools all need before any of them builds a model. Importing it makes mmengine parse each
+metafile of mmdet / mmseg once per process (below; docs/STACK.md).
 """
 
 import functools
